@@ -1,0 +1,3 @@
+from yirong.cli import main
+
+main()

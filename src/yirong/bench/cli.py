@@ -1,0 +1,32 @@
+"""``yirong bench``: benchmarks (separate from tests; they print their figures)."""
+
+from __future__ import annotations
+
+import typer
+
+from yirong.bench.ledger import bench_ledger
+from yirong.cli_support import console
+from yirong.config import settings
+from yirong.infra.db import normalize_url
+
+app = typer.Typer(help="Benchmarks: figures as ratios to a baseline measured in the same run.",
+                  no_args_is_help=True)
+
+
+@app.command()
+def ledger(
+    ctx: typer.Context,
+    seconds: float = typer.Option(15.0, min=1, help="Length of each timed run."),
+    runs: int = typer.Option(3, min=1, help="Runs per workload (the median is reported)."),
+    workers: int = typer.Option(8, min=1, help="Concurrent workers (and pgbench clients)."),
+) -> None:
+    """pgbench tpcb-like (B), then the ledger's single, batched and reserve-touching
+    transfers on PostgreSQL, then single and batched on SQLite; verify after."""
+    url = ctx.find_root().obj.get("url") or settings().database_url
+    if normalize_url(url).get_backend_name() != "postgresql":
+        console.print("[red]The ledger benchmark needs PostgreSQL: pass --database "
+                      "postgresql+psycopg://... or set YIRONG_DATABASE_URL.[/]")
+        raise typer.Exit(2)
+    result = bench_ledger(url, seconds=seconds, runs=runs, workers=workers, console=console)
+    if not result["verify_ok"]:
+        raise typer.Exit(1)

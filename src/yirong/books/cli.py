@@ -1,0 +1,36 @@
+"""``yirong books``: open the books and show the business date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from yirong.books import service
+from yirong.cli_support import console, database, run
+from yirong.errors import YirongError
+
+app = typer.Typer(help="The books and their business date (会计日).", no_args_is_help=True)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise YirongError("business_date_invalid", value=text) from exc
+
+
+@app.command("open")
+def open_books(
+    ctx: typer.Context,
+    business_date: str = typer.Option(..., "--date", help="The first business date, YYYY-MM-DD."),
+) -> None:
+    """Open the platform's books on their first business date."""
+    opened = run(lambda: service.open_books(database(ctx), parse_date(business_date)))
+    console.print(f"Books open; business date [bold]{opened}[/].")
+
+
+@app.command()
+def today(ctx: typer.Context) -> None:
+    """Print the current business date."""
+    console.print(str(run(lambda: service.current_business_date(database(ctx)))))

@@ -1,0 +1,143 @@
+"""Every refusal Yirong can give: a stable code, a plain message, an HTTP status.
+
+Codes are part of the public contract (CLI exit messages, API problem documents,
+tests), so they never change meaning once released; add new ones instead.
+TigerBeetle's result names are the model: each failure says exactly what went wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    status: int
+    message: str
+
+
+# code -> (HTTP status, default plain message). Grouped by capability.
+CATALOGUE: dict[str, ErrorSpec] = {
+    # amounts
+    "amount_not_integer": ErrorSpec(422, "Amounts are whole fen (分): an integer, not a fraction."),
+    "amount_zero": ErrorSpec(422, "The amount must be more than zero fen."),
+    "amount_negative": ErrorSpec(422, "The amount must not be negative."),
+    "amount_too_large": ErrorSpec(422, "The amount is larger than the 10^15 fen any movement may carry."),
+    "amount_not_yuan": ErrorSpec(422, "A yuan amount has at most two decimal places (fen)."),
+    # requests
+    "idempotency_key_invalid": ErrorSpec(
+        422, "An idempotency key is 1 to 128 printable characters without spaces."
+    ),
+    "entry_needs_two_postings": ErrorSpec(422, "A journal entry needs at least two postings."),
+    "entry_not_balanced": ErrorSpec(422, "A journal entry's debits must equal its credits."),
+    "accounts_must_be_different": ErrorSpec(
+        422, "An account cannot pay itself: it appears on both sides of the entry."
+    ),
+    "book_mismatch": ErrorSpec(422, "All postings of an entry must be in the same book."),
+    "currency_mismatch": ErrorSpec(422, "All postings of an entry must be in the same currency."),
+    "pending_entry_needs_two_postings": ErrorSpec(
+        422, "A pending (two-phase) entry has exactly one debit and one credit."
+    ),
+    "expiry_before_business_date": ErrorSpec(
+        422, "A hold cannot expire before the current business date."
+    ),
+    # accounts
+    "account_not_found": ErrorSpec(404, "No such account."),
+    "account_closed": ErrorSpec(409, "The account is closed."),
+    "account_blocked": ErrorSpec(409, "The account is blocked: nothing may move in or out."),
+    "account_frozen": ErrorSpec(
+        409, "The account is frozen: it takes credits, and refuses debits other than repayment."
+    ),
+    "account_exists_with_different_attributes": ErrorSpec(
+        409, "An account with this code already exists with other attributes."
+    ),
+    "account_not_empty": ErrorSpec(409, "Only an account with a zero balance and no holds may close."),
+    "account_state_invalid": ErrorSpec(422, "Unknown account state."),
+    "hot_account_cannot_have_limits": ErrorSpec(
+        422, "A sharded (hot) account cannot carry a balance limit flag."
+    ),
+    "book_not_found": ErrorSpec(404, "No such book."),
+    "book_currency_mismatch": ErrorSpec(422, "The account's currency differs from its book's."),
+    "exceeds_credits": ErrorSpec(409, "Not enough money: the debit would overdraw the account."),
+    "exceeds_debits": ErrorSpec(409, "The credit would exceed the account's debits limit."),
+    "overflows_balance": ErrorSpec(409, "The balance would exceed the largest amount the ledger holds."),
+    # idempotency (TigerBeetle-style outcomes)
+    "exists_with_different_phase": ErrorSpec(
+        409, "This idempotency key was used for a request of another kind (posted, pending, post, void)."
+    ),
+    "exists_with_different_pending_id": ErrorSpec(
+        409, "This idempotency key was used for another pending entry."
+    ),
+    "exists_with_different_expiry": ErrorSpec(
+        409, "This idempotency key was used with another hold expiry."
+    ),
+    "exists_with_different_accounts": ErrorSpec(
+        409, "This idempotency key was used with other accounts."
+    ),
+    "exists_with_different_amount": ErrorSpec(409, "This idempotency key was used with another amount."),
+    "exists_with_different_code": ErrorSpec(
+        409, "This idempotency key was used for another kind of movement."
+    ),
+    "exists_with_different_book": ErrorSpec(409, "This idempotency key was used in another book."),
+    "exists_with_different_request": ErrorSpec(
+        409, "This idempotency key was already used with a different request."
+    ),
+    "id_already_failed": ErrorSpec(
+        409, "This idempotency key was already used by a request that failed; use a new key."
+    ),
+    "concurrent_duplicate": ErrorSpec(409, "Another request with the same key is in flight."),
+    # two-phase
+    "pending_entry_not_found": ErrorSpec(404, "No such pending entry."),
+    "pending_entry_already_posted": ErrorSpec(409, "The hold was already posted."),
+    "pending_entry_already_voided": ErrorSpec(409, "The hold was already voided."),
+    "pending_entry_expired": ErrorSpec(409, "The hold expired on the business date."),
+    "pending_entry_not_expired": ErrorSpec(409, "The hold is still valid on this business date."),
+    "exceeds_pending_amount": ErrorSpec(422, "A post cannot be larger than the amount held."),
+    # reversals
+    "entry_not_found": ErrorSpec(404, "No such posted entry."),
+    "entry_already_reversed": ErrorSpec(409, "The entry was already reversed."),
+    "cannot_reverse_pending": ErrorSpec(409, "A hold is voided, not reversed."),
+    # business date
+    "books_not_open": ErrorSpec(409, "The books are not open: set the first business date."),
+    "books_already_open": ErrorSpec(409, "The books are already open."),
+    "business_date_invalid": ErrorSpec(422, "A business date is written YYYY-MM-DD."),
+    # wallets
+    "wallet_not_found": ErrorSpec(404, "No such wallet."),
+    "wallet_owner_invalid": ErrorSpec(
+        422, "A wallet owner code is 1 to 64 letters, digits, '-' or '_'."
+    ),
+    "wallet_not_frozen": ErrorSpec(409, "The wallet has no active freeze for that reason."),
+    "wallet_freeze_reason_invalid": ErrorSpec(422, "Unknown freeze reason."),
+    "withdrawal_not_found": ErrorSpec(404, "No such withdrawal."),
+    # commission files
+    "commission_file_invalid": ErrorSpec(
+        422, "The commission file has errors; nothing was applied. Each error names its line."
+    ),
+    "commission_file_empty": ErrorSpec(422, "The commission file has no rows."),
+    # infrastructure
+    "database_busy": ErrorSpec(503, "The database stayed busy; nothing was changed. Try again."),
+}
+
+
+class YirongError(Exception):
+    """A refusal with a stable code; raising it means nothing was changed."""
+
+    def __init__(
+        self, code: str, message: str | None = None, **details: Any
+    ) -> None:
+        spec = CATALOGUE.get(code)
+        if spec is None:  # a programming error: every code must be catalogued
+            raise KeyError(f"uncatalogued error code {code!r}")
+        self.code = code
+        self.status = spec.status
+        self.message = message or spec.message
+        self.details: Mapping[str, Any] = details
+        # Work to run in a fresh transaction once the failed one has rolled back
+        # (the ledger records a refusal there, so that a retry gets the same answer).
+        self.after_rollback: Callable[[Any], object] | None = None
+        super().__init__(f"{code}: {self.message}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.details}

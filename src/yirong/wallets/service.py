@@ -1,0 +1,333 @@
+"""Wallet use cases, one transaction each: open, top up, withdraw (a hold the bank
+confirms or fails), pay the carrier, move money between wallets, freeze and unfreeze.
+
+Every money-moving call takes the client's idempotency key: repeating it returns the
+first result and moves nothing. A wallet is addressed by its handle,
+``agent:<code>`` or ``funder:<code>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+
+from yirong.books.service import CARRIER, RESERVE, business_date_of
+from yirong.errors import YirongError
+from yirong.infra.db import Tx, read_only, transactional
+from yirong.ledger import service as ledger
+from yirong.ledger.model import (
+    PLATFORM_BOOK,
+    Account,
+    AccountKind,
+    AccountState,
+    Leg,
+    NewEntry,
+    PostPending,
+    Side,
+    VoidPending,
+)
+from yirong.ledger.service import PostResult
+from yirong.money import check_amount
+from yirong.wallets.tables import Wallet, WalletFreeze
+
+OWNER_TYPES = ("agent", "funder")
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEFAULT_WITHDRAWAL_HOLD_DAYS = 3
+
+
+class FreezeReason(StrEnum):
+    OVERDUE = "overdue"  # contractual: a loan is past due (set and lifted by the loans)
+    FUNDER_REQUEST = "funder_request"  # contractual: the funder asked, an operator applied it
+    LEGAL_ORDER = "legal_order"  # a court's or authority's order, carried out
+    RISK = "risk"  # the operator's risk control
+
+
+@dataclass(frozen=True, slots=True)
+class WalletView:
+    handle: str
+    name: str
+    account_code: str
+    state: AccountState
+    balance: int
+    available: int
+    held: int
+    freezes: tuple[str, ...]
+    opened_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """The result of a money-moving call: the entry, and whether this call created it."""
+
+    entry_id: int
+    status: str  # created | exists
+    business_date: date
+
+    @classmethod
+    def of(cls, result: PostResult) -> Movement:
+        assert result.entry_id is not None and result.business_date is not None
+        return cls(result.entry_id, result.status, result.business_date)
+
+
+# ---------------------------------------------------------------- handles
+
+
+def parse_handle(handle: str) -> tuple[str, str]:
+    """``agent:A001`` -> (``agent``, ``A001``); a bare code means an agent."""
+    owner_type, _, code = handle.rpartition(":")
+    owner_type = owner_type or "agent"
+    if owner_type not in OWNER_TYPES or not _CODE.match(code):
+        raise YirongError("wallet_owner_invalid", handle=handle)
+    return owner_type, code
+
+
+def account_code(handle: str) -> str:
+    owner_type, code = parse_handle(handle)
+    return f"wallet:{owner_type}:{code}"
+
+
+def wallet_account(tx: Tx, handle: str) -> Account:
+    """The wallet's ledger account (immutable once opened, so cached by handle)."""
+    known: dict[str, Account] = tx.db.cache("wallets.accounts", dict)
+    found = known.get(handle)
+    if found is not None:
+        return found
+    try:
+        found = ledger.account_by_code(tx, account_code(handle))
+    except YirongError as exc:
+        if exc.code == "account_not_found":
+            raise YirongError("wallet_not_found", wallet=handle) from exc
+        raise
+    known[handle] = found
+    return found
+
+
+def _wallet_row(tx: Tx, handle: str, *, lock: bool = False) -> Wallet:
+    """The wallet's row; ``lock`` serialises freezes, unfreezes and closing of one
+    wallet, so that two of them never decide its state from the same stale view."""
+    owner_type, code = parse_handle(handle)
+    query = select(Wallet).where(Wallet.owner_type == owner_type, Wallet.owner_code == code)
+    found = tx.session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if found is None:
+        raise YirongError("wallet_not_found", wallet=handle)
+    return found
+
+
+# ---------------------------------------------------------------- use cases
+
+
+@transactional
+def open_wallet(tx: Tx, handle: str, name: str) -> WalletView:
+    """Open a wallet; opening an open wallet again returns it unchanged."""
+    _open(tx, handle, name, business_date_of(tx))
+    return _view(tx, handle)
+
+
+@transactional
+def open_wallets(tx: Tx, owners: Sequence[tuple[str, str]]) -> int:
+    """Open many wallets (handle, name) in one transaction; returns how many were new."""
+    today = business_date_of(tx)
+    return sum(_open(tx, handle, name, today) for handle, name in owners)
+
+
+def _open(tx: Tx, handle: str, name: str, today: date) -> bool:
+    owner_type, code = parse_handle(handle)
+    found = tx.session.scalars(
+        select(Wallet.id).where(Wallet.owner_type == owner_type, Wallet.owner_code == code)
+    ).one_or_none()
+    if found is not None:
+        return False
+    account = ledger.open_account(
+        tx, account_code(handle), book=PLATFORM_BOOK, kind=AccountKind.LIABILITY,
+        name=f"Wallet of {name}", opened_on=today, owner_type=owner_type, owner_ref=code,
+        debits_must_not_exceed_credits=True,  # a wallet never goes below zero
+    )
+    tx.session.add(Wallet(owner_type=owner_type, owner_code=code, name=name,
+                          account_id=account.id, opened_on=today))
+    tx.session.flush()
+    return True
+
+
+@transactional
+def top_up(tx: Tx, handle: str, amount: int, key: str, *, bank_ref: str | None = None) -> Movement:
+    """Bank money arrived in the reserve account for this wallet: credit it. A frozen
+    wallet takes it too (credits are always allowed)."""
+    amount = check_amount(amount)
+    wallet = wallet_account(tx, handle)
+    reserve = ledger.account_by_code(tx, RESERVE)
+    return Movement.of(ledger.post(tx, NewEntry(
+        key, "wallet.top_up",
+        (Leg(reserve.id, Side.DEBIT, amount), Leg(wallet.id, Side.CREDIT, amount)),
+        memo=_memo(bank_ref=bank_ref),
+    ), final=True))
+
+
+@transactional
+def request_withdrawal(
+    tx: Tx, handle: str, amount: int, key: str, *, hold_days: int = DEFAULT_WITHDRAWAL_HOLD_DAYS
+) -> Movement:
+    """Hold the amount until the bank confirms the payout (or fails it). The hold's
+    entry id is the withdrawal's id; unconfirmed holds expire after ``hold_days``."""
+    amount = check_amount(amount)
+    wallet = wallet_account(tx, handle)
+    reserve = ledger.account_by_code(tx, RESERVE)
+    expires_on = business_date_of(tx) + timedelta(days=hold_days)
+    return Movement.of(ledger.post(tx, NewEntry(
+        key, "wallet.withdrawal",
+        (Leg(wallet.id, Side.DEBIT, amount), Leg(reserve.id, Side.CREDIT, amount)),
+        pending=True, expires_on=expires_on,
+    ), final=True))
+
+
+@transactional
+def confirm_withdrawal(tx: Tx, withdrawal_id: int, key: str) -> Movement:
+    """The bank paid the withdrawal out: post the hold."""
+    _check_withdrawal(tx, withdrawal_id)
+    return Movement.of(ledger.post(
+        tx, PostPending(key, "wallet.withdrawal.confirm", withdrawal_id), final=True
+    ))
+
+
+@transactional
+def fail_withdrawal(tx: Tx, withdrawal_id: int, key: str, *, reason: str) -> Movement:
+    """The bank refused the payout: release the hold, the money stays in the wallet."""
+    _check_withdrawal(tx, withdrawal_id)
+    return Movement.of(ledger.post(tx, VoidPending(
+        key, "wallet.withdrawal.fail", withdrawal_id, memo=_memo(reason=reason),
+    ), final=True))
+
+
+def _check_withdrawal(tx: Tx, withdrawal_id: int) -> None:
+    hold = ledger.entry(tx, withdrawal_id)
+    if hold is None or hold.code != "wallet.withdrawal":
+        raise YirongError("withdrawal_not_found", withdrawal=withdrawal_id)
+
+
+@transactional
+def pay_carrier(tx: Tx, handle: str, amount: int, key: str) -> Movement:
+    """Pre-pay the carrier (预存款) from the wallet, for goods the agent will resell."""
+    amount = check_amount(amount)
+    wallet = wallet_account(tx, handle)
+    carrier = ledger.account_by_code(tx, CARRIER)
+    return Movement.of(ledger.post(tx, NewEntry(
+        key, "wallet.carrier_prepayment",
+        (Leg(wallet.id, Side.DEBIT, amount), Leg(carrier.id, Side.CREDIT, amount)),
+    ), final=True))
+
+
+@transactional
+def transfer(tx: Tx, source: str, target: str, amount: int, key: str) -> Movement:
+    """Move money from one wallet to another (a funder's payment account to an
+    agent's wallet, for instance)."""
+    amount = check_amount(amount)
+    debit = wallet_account(tx, source)
+    credit = wallet_account(tx, target)
+    return Movement.of(ledger.post(tx, NewEntry(
+        key, "wallet.transfer",
+        (Leg(debit.id, Side.DEBIT, amount), Leg(credit.id, Side.CREDIT, amount)),
+    ), final=True))
+
+
+@transactional
+def freeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str) -> WalletView:
+    """Freeze the wallet for a reason: credits still land, debits other than
+    repayment are refused. Freezing again for the same reason changes nothing."""
+    reason = _reason(reason)
+    wallet = _wallet_row(tx, handle, lock=True)
+    today = business_date_of(tx)
+    if _active_freeze(tx, wallet.id, reason) is None:
+        tx.session.add(WalletFreeze(wallet_id=wallet.id, reason=reason.value, note=note,
+                                    frozen_by=actor, frozen_on=today))
+        tx.session.flush()
+    account = wallet_account(tx, handle)
+    state = ledger.balance_of(tx, account).state
+    if state is AccountState.ACTIVE:
+        ledger.set_state(tx, account, AccountState.DEBIT_BLOCKED,
+                         reason=f"freeze:{reason.value}: {note}", business_date=today)
+    return _view(tx, handle)
+
+
+@transactional
+def unfreeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str) -> WalletView:
+    """Lift one reason's freeze; the wallet is free again when no reason is left."""
+    reason = _reason(reason)
+    wallet = _wallet_row(tx, handle, lock=True)
+    today = business_date_of(tx)
+    active = _active_freeze(tx, wallet.id, reason)
+    if active is None:
+        raise YirongError("wallet_not_frozen", wallet=handle, reason=reason.value)
+    tx.session.execute(
+        update(WalletFreeze).where(WalletFreeze.id == active.id)
+        .values(lifted_on=today, lifted_by=actor, lift_note=note)
+    )
+    tx.session.expire_all()
+    if not _active_reasons(tx, wallet.id):
+        ledger.set_state(tx, wallet_account(tx, handle), AccountState.ACTIVE,
+                         reason=f"unfreeze:{reason.value}: {note}", business_date=today)
+    return _view(tx, handle)
+
+
+@transactional
+def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
+    """Close an empty wallet for good."""
+    wallet = _wallet_row(tx, handle, lock=True)
+    if _active_reasons(tx, wallet.id):
+        raise YirongError("account_frozen", wallet=handle)
+    ledger.set_state(tx, wallet_account(tx, handle), AccountState.CLOSED,
+                     reason=f"close: {note}", business_date=business_date_of(tx))
+    return _view(tx, handle)
+
+
+@read_only
+def wallet(tx: Tx, handle: str) -> WalletView:
+    return _view(tx, handle)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _view(tx: Tx, handle: str) -> WalletView:
+    row = _wallet_row(tx, handle)
+    account = wallet_account(tx, handle)
+    bal = ledger.balance_of(tx, account)
+    return WalletView(
+        handle=f"{row.owner_type}:{row.owner_code}", name=row.name, account_code=account.code,
+        state=bal.state, balance=bal.balance, available=bal.available, held=bal.debits_pending,
+        freezes=tuple(sorted(_active_reasons(tx, row.id))), opened_on=row.opened_on,
+    )
+
+
+def _active_freeze(tx: Tx, wallet_id: int, reason: FreezeReason) -> WalletFreeze | None:
+    return tx.session.scalars(
+        select(WalletFreeze).where(
+            WalletFreeze.wallet_id == wallet_id, WalletFreeze.reason == reason.value,
+            WalletFreeze.lifted_on.is_(None),
+        )
+    ).one_or_none()
+
+
+def _active_reasons(tx: Tx, wallet_id: int) -> set[str]:
+    return set(tx.session.scalars(
+        select(WalletFreeze.reason).where(
+            WalletFreeze.wallet_id == wallet_id, WalletFreeze.lifted_on.is_(None)
+        )
+    ))
+
+
+def _reason(reason: FreezeReason | str) -> FreezeReason:
+    try:
+        return FreezeReason(reason)
+    except ValueError as exc:
+        raise YirongError("wallet_freeze_reason_invalid", reason=str(reason),
+                          allowed=[r.value for r in FreezeReason]) from exc
+
+
+def _memo(**fields: str | None) -> str | None:
+    present = {k: v for k, v in fields.items() if v}
+    return json.dumps(present, ensure_ascii=False, sort_keys=True) if present else None

@@ -1,0 +1,88 @@
+"""Fresh, migrated databases for tests: SQLite (a copy of a migrated template file)
+and PostgreSQL (a schema per test worker, emptied before each use).
+
+PostgreSQL comes from ``YIRONG_TEST_POSTGRES_URL``; ``make test`` sets it. When it is
+unset, PostgreSQL tests fail with a message saying so: they are never skipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from yirong.infra.db import Database
+from yirong.infra.migrate import upgrade
+
+PG_ENV = "YIRONG_TEST_POSTGRES_URL"
+BACKENDS = ("sqlite", "postgresql")
+
+_template: Path | None = None
+_pg_ready: set[str] = set()
+
+
+def worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def postgres_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.fail(
+            f"{PG_ENV} is not set: these tests need PostgreSQL. Run `make test`, or export "
+            f"{PG_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test",
+            pytrace=False,
+        )
+    return url
+
+
+def pg_schema() -> str:
+    return f"yirong_test_{worker()}"
+
+
+def pg_options(schema: str) -> str:
+    # Durability is not under test here (the crash test and the benchmark keep it on).
+    return f"-c search_path={schema} -c synchronous_commit=off"
+
+
+def fresh_database(backend: str, directory: Path | None = None) -> Database:
+    if backend == "sqlite":
+        return _fresh_sqlite(directory or Path(tempfile.mkdtemp(prefix="yirong-")))
+    return _fresh_postgres()
+
+
+def _fresh_sqlite(directory: Path) -> Database:
+    global _template
+    if _template is None:
+        _template = Path(tempfile.mkdtemp(prefix="yirong-template-")) / "template.db"
+        template_db = Database(f"sqlite:///{_template}", sqlite_synchronous="OFF")
+        upgrade(template_db)
+        template_db.dispose()
+    target = directory / "yirong.db"
+    shutil.copyfile(_template, target)
+    # Tests keep SQLite's shipped durability setting (FULL): it is what users run.
+    return Database(f"sqlite:///{target}")
+
+
+def _fresh_postgres() -> Database:
+    url = postgres_url()
+    schema = pg_schema()
+    if schema not in _pg_ready:
+        admin = create_engine(Database(url).url)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        admin.dispose()
+        upgrade(Database(url, pg_options=pg_options(schema)))
+        _pg_ready.add(schema)
+    db = Database(url, pg_options=pg_options(schema), pool_size=10)
+    with db.engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+            "WHERE schemaname = :schema AND tablename <> 'alembic_version'"
+        ), {"schema": schema}).scalar_one()
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return db
