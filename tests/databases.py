@@ -20,7 +20,7 @@ from yirong.infra.migrate import upgrade
 PG_ENV = "YIRONG_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
 
-_template: Path | None = None
+_templates: dict[str, Path] = {}  # one migrated SQLite file per test process
 _pg_ready: set[str] = set()
 
 
@@ -55,14 +55,14 @@ def fresh_database(backend: str, directory: Path | None = None) -> Database:
 
 
 def _fresh_sqlite(directory: Path) -> Database:
-    global _template
-    if _template is None:
-        _template = Path(tempfile.mkdtemp(prefix="yirong-template-")) / "template.db"
-        template_db = Database(f"sqlite:///{_template}", sqlite_synchronous="OFF")
+    if "sqlite" not in _templates:
+        template = Path(tempfile.mkdtemp(prefix="yirong-template-")) / "template.db"
+        template_db = Database(f"sqlite:///{template}", sqlite_synchronous="OFF")
         upgrade(template_db)
         template_db.dispose()
+        _templates["sqlite"] = template
     target = directory / "yirong.db"
-    shutil.copyfile(_template, target)
+    shutil.copyfile(_templates["sqlite"], target)
     # Tests keep SQLite's shipped durability setting (FULL): it is what users run.
     return Database(f"sqlite:///{target}")
 
@@ -80,9 +80,12 @@ def _fresh_postgres() -> Database:
         _pg_ready.add(schema)
     db = Database(url, pg_options=pg_options(schema), pool_size=10)
     with db.engine.begin() as conn:
-        tables = conn.execute(text(
-            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-            "WHERE schemaname = :schema AND tablename <> 'alembic_version'"
-        ), {"schema": schema}).scalar_one()
+        tables = conn.execute(
+            text(
+                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = :schema AND tablename <> 'alembic_version'"
+            ),
+            {"schema": schema},
+        ).scalar_one()
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     return db

@@ -6,6 +6,7 @@ import typer
 
 from yirong.bench.cli import app as bench_app
 from yirong.books.cli import app as books_app
+from yirong.demo.cli import demo
 from yirong.infra.cli import app as db_app
 from yirong.ledger.cli import app as ledger_app
 from yirong.wallets.cli import app as wallet_app
@@ -22,7 +23,9 @@ app = typer.Typer(
 def root(
     ctx: typer.Context,
     database: str = typer.Option(
-        None, "--database", envvar="YIRONG_DATABASE_URL",
+        None,
+        "--database",
+        envvar="YIRONG_DATABASE_URL",
         help="sqlite:///yirong.db (default) or postgresql+psycopg://user@host/db",
     ),
 ) -> None:
@@ -35,6 +38,7 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(commissions_app, name="commissions")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
+app.command()(demo)
 
 
 def main() -> None:

@@ -46,7 +46,9 @@ def show_refusal(exc: YirongError) -> None:
     for key, value in exc.details.items():
         if key == "errors" and isinstance(value, list):
             for item in value:
-                err_console.print(f"  line {item['line']}: [bold]{item['code']}[/] {item['message']}")
+                err_console.print(
+                    f"  line {item['line']}: [bold]{item['code']}[/] {item['message']}"
+                )
         else:
             err_console.print(f"  {key}: {value}")
 

@@ -24,7 +24,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "amount_not_integer": ErrorSpec(422, "Amounts are whole fen (分): an integer, not a fraction."),
     "amount_zero": ErrorSpec(422, "The amount must be more than zero fen."),
     "amount_negative": ErrorSpec(422, "The amount must not be negative."),
-    "amount_too_large": ErrorSpec(422, "The amount is larger than the 10^15 fen any movement may carry."),
+    "amount_too_large": ErrorSpec(
+        422, "The amount is larger than the 10^15 fen any movement may carry."
+    ),
     "amount_not_yuan": ErrorSpec(422, "A yuan amount has at most two decimal places (fen)."),
     # requests
     "idempotency_key_invalid": ErrorSpec(
@@ -53,7 +55,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "account_exists_with_different_attributes": ErrorSpec(
         409, "An account with this code already exists with other attributes."
     ),
-    "account_not_empty": ErrorSpec(409, "Only an account with a zero balance and no holds may close."),
+    "account_not_empty": ErrorSpec(
+        409, "Only an account with a zero balance and no holds may close."
+    ),
     "account_state_invalid": ErrorSpec(422, "Unknown account state."),
     "hot_account_cannot_have_limits": ErrorSpec(
         422, "A sharded (hot) account cannot carry a balance limit flag."
@@ -62,10 +66,13 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "book_currency_mismatch": ErrorSpec(422, "The account's currency differs from its book's."),
     "exceeds_credits": ErrorSpec(409, "Not enough money: the debit would overdraw the account."),
     "exceeds_debits": ErrorSpec(409, "The credit would exceed the account's debits limit."),
-    "overflows_balance": ErrorSpec(409, "The balance would exceed the largest amount the ledger holds."),
+    "overflows_balance": ErrorSpec(
+        409, "The balance would exceed the largest amount the ledger holds."
+    ),
     # idempotency (TigerBeetle-style outcomes)
     "exists_with_different_phase": ErrorSpec(
-        409, "This idempotency key was used for a request of another kind (posted, pending, post, void)."
+        409,
+        "This idempotency key was used for another kind of request (posted, hold, post, void).",
     ),
     "exists_with_different_pending_id": ErrorSpec(
         409, "This idempotency key was used for another pending entry."
@@ -76,7 +83,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "exists_with_different_accounts": ErrorSpec(
         409, "This idempotency key was used with other accounts."
     ),
-    "exists_with_different_amount": ErrorSpec(409, "This idempotency key was used with another amount."),
+    "exists_with_different_amount": ErrorSpec(
+        409, "This idempotency key was used with another amount."
+    ),
     "exists_with_different_code": ErrorSpec(
         409, "This idempotency key was used for another kind of movement."
     ),
@@ -124,9 +133,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
 class YirongError(Exception):
     """A refusal with a stable code; raising it means nothing was changed."""
 
-    def __init__(
-        self, code: str, message: str | None = None, **details: Any
-    ) -> None:
+    def __init__(self, code: str, message: str | None = None, **details: Any) -> None:
         spec = CATALOGUE.get(code)
         if spec is None:  # a programming error: every code must be catalogued
             raise KeyError(f"uncatalogued error code {code!r}")

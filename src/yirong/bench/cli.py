@@ -9,8 +9,10 @@ from yirong.cli_support import console
 from yirong.config import settings
 from yirong.infra.db import normalize_url
 
-app = typer.Typer(help="Benchmarks: figures as ratios to a baseline measured in the same run.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks: figures as ratios to a baseline measured in the same run.",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -24,8 +26,10 @@ def ledger(
     transfers on PostgreSQL, then single and batched on SQLite; verify after."""
     url = ctx.find_root().obj.get("url") or settings().database_url
     if normalize_url(url).get_backend_name() != "postgresql":
-        console.print("[red]The ledger benchmark needs PostgreSQL: pass --database "
-                      "postgresql+psycopg://... or set YIRONG_DATABASE_URL.[/]")
+        console.print(
+            "[red]The ledger benchmark needs PostgreSQL: pass --database "
+            "postgresql+psycopg://... or set YIRONG_DATABASE_URL.[/]"
+        )
         raise typer.Exit(2)
     result = bench_ledger(url, seconds=seconds, runs=runs, workers=workers, console=console)
     if not result["verify_ok"]:

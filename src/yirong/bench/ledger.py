@@ -62,28 +62,37 @@ def prepare(url: str | None, workers: int) -> Database:
     open_books(db, START)
     handles = [f"B{n:06d}" for n in range(WALLETS)]
     for start in range(0, WALLETS, 1000):
-        wallets.open_wallets(db, [(h, h) for h in handles[start:start + 1000]])
+        wallets.open_wallets(db, [(h, h) for h in handles[start : start + 1000]])
 
     def fund(tx: Tx, chunk: list[str]) -> None:
         reserve = account_by_code(tx, RESERVE)
         ids = store_for(tx).account_ids(account_code(h) for h in chunk)
-        post_batch(tx, [
-            NewEntry(f"open:{h}", "bench.opening_balance", (
-                Leg(reserve.id, Side.DEBIT, OPENING_BALANCE),
-                Leg(ids[account_code(h)], Side.CREDIT, OPENING_BALANCE)))
-            for h in chunk
-        ], atomic=True)
+        post_batch(
+            tx,
+            [
+                NewEntry(
+                    f"open:{h}",
+                    "bench.opening_balance",
+                    (
+                        Leg(reserve.id, Side.DEBIT, OPENING_BALANCE),
+                        Leg(ids[account_code(h)], Side.CREDIT, OPENING_BALANCE),
+                    ),
+                )
+                for h in chunk
+            ],
+            atomic=True,
+        )
 
     for start in range(0, WALLETS, 1000):
-        db.run(lambda tx, chunk=handles[start:start + 1000]: fund(tx, chunk))
+        chunk = handles[start : start + 1000]
+        db.run(lambda tx: fund(tx, chunk))  # noqa: B023 - run at once, in this iteration
     return db
 
 
 # ---------------------------------------------------------------- workers
 
 
-def _worker(kind: str, url: str, seconds: float, seed: int, ready: Any, go: Any,
-            out: Any) -> None:
+def _worker(kind: str, url: str, seconds: float, seed: int, ready: Any, go: Any, out: Any) -> None:
     db = Database(url)
     rnd = random.Random(seed)
     # A long-running service has every active wallet's (immutable) account metadata
@@ -104,8 +113,9 @@ def _worker(kind: str, url: str, seconds: float, seed: int, ready: Any, go: Any,
     db.dispose()
 
 
-def _step(kind: str, db: Database, rnd: random.Random, ids: list[int], seed: int
-          ) -> Callable[[int], int]:
+def _step(
+    kind: str, db: Database, rnd: random.Random, ids: list[int], seed: int
+) -> Callable[[int], int]:
     tag = f"{kind}:{seed}:{time.time_ns()}"
 
     def pair() -> tuple[str, str]:
@@ -113,16 +123,21 @@ def _step(kind: str, db: Database, rnd: random.Random, ids: list[int], seed: int
         return f"B{a:06d}", f"B{b:06d}"
 
     if kind == "single":
+
         def single(n: int) -> int:
             a, b = pair()
             wallets.transfer(db, a, b, rnd.randint(1, 10_000), f"{tag}:{n}")
             return 1
+
         return single
     if kind == "reserve":
+
         def reserve(n: int) -> int:
-            wallets.top_up(db, f"B{rnd.randrange(WALLETS):06d}", rnd.randint(1, 10_000),
-                           f"{tag}:{n}")
+            wallets.top_up(
+                db, f"B{rnd.randrange(WALLETS):06d}", rnd.randint(1, 10_000), f"{tag}:{n}"
+            )
             return 1
+
         return reserve
 
     def batch(n: int) -> int:
@@ -130,10 +145,16 @@ def _step(kind: str, db: Database, rnd: random.Random, ids: list[int], seed: int
         for i in range(BATCH):
             a, b = rnd.sample(ids, 2)
             amount = rnd.randint(1, 10_000)
-            requests.append(NewEntry(f"{tag}:{n}:{i}", "bench.transfer", (
-                Leg(a, Side.DEBIT, amount), Leg(b, Side.CREDIT, amount))))
+            requests.append(
+                NewEntry(
+                    f"{tag}:{n}:{i}",
+                    "bench.transfer",
+                    (Leg(a, Side.DEBIT, amount), Leg(b, Side.CREDIT, amount)),
+                )
+            )
         results = db.run(lambda tx: post_batch(tx, requests))
         return sum(r.created for r in results)
+
     return batch
 
 
@@ -173,16 +194,23 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_ledger(pg_url: str, *, seconds: float, runs: int, workers: int,
-                 console: Console) -> dict[str, Any]:
+def bench_ledger(
+    pg_url: str, *, seconds: float, runs: int, workers: int, console: Console
+) -> dict[str, Any]:
     b_runs: list[float] = []
-    pg_phases = [Phase("single", "durable single transfers", workers),
-                 Phase("batch", f"batched transfers ({BATCH} per transaction)", workers),
-                 Phase("reserve", "transfers that all touch the reserve account", workers)]
-    sqlite_phases = [Phase("single", "SQLite single transfers (one writer)", 1),
-                     Phase("batch", f"SQLite batched transfers ({BATCH} per transaction)", 1)]
+    pg_phases = [
+        Phase("single", "durable single transfers", workers),
+        Phase("batch", f"batched transfers ({BATCH} per transaction)", workers),
+        Phase("reserve", "transfers that all touch the reserve account", workers),
+    ]
+    sqlite_phases = [
+        Phase("single", "SQLite single transfers (one writer)", 1),
+        Phase("batch", f"SQLite batched transfers ({BATCH} per transaction)", 1),
+    ]
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("setting up", total=runs * (1 + len(pg_phases) + len(sqlite_phases)) + 2)
+        task = progress.add_task(
+            "setting up", total=runs * (1 + len(pg_phases) + len(sqlite_phases)) + 2
+        )
         pg_db = prepare(pg_url, workers)
         progress.advance(task)
         sqlite_dir = Path(tempfile.mkdtemp(prefix="yirong-bench-"))
@@ -233,18 +261,38 @@ def bench_ledger(pg_url: str, *, seconds: float, runs: int, workers: int,
 TARGETS = {"single": 0.5, "batch": 2.0, "reserve": 0.4, "sqlite single": 0.4}
 
 
-def _print_table(console: Console, b: float, b_runs: list[float], pg_phases: list[Phase],
-                 sqlite_phases: list[Phase], result: dict[str, Any]) -> None:
+def _print_table(
+    console: Console,
+    b: float,
+    b_runs: list[float],
+    pg_phases: list[Phase],
+    sqlite_phases: list[Phase],
+    result: dict[str, Any],
+) -> None:
     table = Table(title=f"Ledger throughput (median of {len(b_runs)} runs)")
     for column in ("workload", "workers", "tx/s (median)", "runs", "× B", "target"):
         table.add_column(column, justify="left" if column == "workload" else "right")
-    table.add_row("pgbench tpcb-like (B)", str(pg_phases[0].workers), f"{b:,.0f}",
-                  " ".join(f"{r:,.0f}" for r in b_runs), "1.00", "")
+    table.add_row(
+        "pgbench tpcb-like (B)",
+        str(pg_phases[0].workers),
+        f"{b:,.0f}",
+        " ".join(f"{r:,.0f}" for r in b_runs),
+        "1.00",
+        "",
+    )
     targets = ["≥ 0.5", "≥ 2.0", "≥ 0.4", "≥ 0.4", ""]
     for phase, target in zip([*pg_phases, *sqlite_phases], targets, strict=True):
-        table.add_row(phase.label, str(phase.workers), f"{phase.median:,.0f}",
-                      " ".join(f"{r:,.0f}" for r in phase.runs), f"{phase.median / b:.2f}", target)
+        table.add_row(
+            phase.label,
+            str(phase.workers),
+            f"{phase.median:,.0f}",
+            " ".join(f"{r:,.0f}" for r in phase.runs),
+            f"{phase.median / b:.2f}",
+            target,
+        )
     console.print(table)
-    console.print(f"single transfer latency p50 {result['single_p50_ms']} ms, "
-                  f"p99 {result['single_p99_ms']} ms; ledger verify after the runs: "
-                  f"{'clean' if result['verify_ok'] else 'PROBLEMS'}")
+    console.print(
+        f"single transfer latency p50 {result['single_p50_ms']} ms, "
+        f"p99 {result['single_p99_ms']} ms; ledger verify after the runs: "
+        f"{'clean' if result['verify_ok'] else 'PROBLEMS'}"
+    )

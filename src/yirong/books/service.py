@@ -36,8 +36,14 @@ def open_books(tx: Tx, business_date: date) -> date:
     ledger.open_book(tx, PLATFORM_BOOK, "Yirong platform books")
     for code, kind, name, shards in HOUSE_ACCOUNTS:
         ledger.open_account(
-            tx, code, book=PLATFORM_BOOK, kind=kind, name=name, opened_on=business_date,
-            owner_type="platform", shards=shards,
+            tx,
+            code,
+            book=PLATFORM_BOOK,
+            kind=kind,
+            name=name,
+            opened_on=business_date,
+            owner_type="platform",
+            shards=shards,
         )
     tx.session.add(BusinessCalendar(id=1, business_date=business_date, opened_on=business_date))
     return business_date
@@ -63,9 +69,12 @@ def advance_business_date(tx: Tx, to: date) -> date:
         raise YirongError(
             "business_date_invalid",
             f"The books are on {today}; the next business date is {today + timedelta(days=1)}.",
-            current=today.isoformat(), requested=to.isoformat(),
+            current=today.isoformat(),
+            requested=to.isoformat(),
         )
-    tx.conn.execute(update(BusinessCalendar).where(BusinessCalendar.id == 1).values(business_date=to))
+    tx.conn.execute(
+        update(BusinessCalendar).where(BusinessCalendar.id == 1).values(business_date=to)
+    )
     # A hold is valid through its last day; on the next it is released, booked on it.
     ledger.expire_holds(tx, to)
     return to

@@ -19,7 +19,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -57,7 +56,9 @@ def normalize_url(url: str) -> URL:
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return parsed.set(drivername="sqlite+pysqlite")
-    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    raise ValueError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+    )
 
 
 class Database:
@@ -103,6 +104,8 @@ class Database:
                     except BaseException:
                         tx.rollback()
                         raise
+                    finally:
+                        conn.info.pop("yirong.tx", None)
                     return result
             except Exception as exc:
                 if not is_retryable(exc):
@@ -196,7 +199,7 @@ class Tx:
         if self.state is TxState.OPEN:
             try:
                 self.raw.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - a broken connection rolls back by itself
+            except Exception:
                 self._conn.invalidate()
         self.state = TxState.DONE
 
@@ -241,7 +244,10 @@ def is_retryable(exc: BaseException) -> bool:
 
 def _postgres_engine(url: URL, pool_size: int) -> Engine:
     engine = create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, isolation_level="AUTOCOMMIT",
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,  # Tx always ends what it began
     )
 
@@ -258,7 +264,9 @@ def _sqlite_engine(url: URL, synchronous: str) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+        url,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 

@@ -185,8 +185,14 @@ def _row_for(
                 Posting(n, leg.account_id, acc.shard_for(request.key), leg.side, leg.amount)
                 for n, (leg, acc) in enumerate(zip(request.legs, accounts, strict=True))
             )
-            return _row(request, digest, book, postings, expires_on=request.expires_on,
-                        exempt=request.debit_block_exempt)
+            return _row(
+                request,
+                digest,
+                book,
+                postings,
+                expires_on=request.expires_on,
+                exempt=request.debit_block_exempt,
+            )
         case PostPending() | VoidPending() | ExpirePending():
             hold = _live_hold(request, snap, resolved)
             if isinstance(request, PostPending):
@@ -212,8 +218,14 @@ def _row_for(
                 Posting(p.leg, p.account_id, p.shard, _other(p.side), p.amount)
                 for p in original.postings
             )
-            return _row(request, digest, original.book, postings, reverses_id=original.id,
-                        exempt=request.debit_block_exempt)
+            return _row(
+                request,
+                digest,
+                original.book,
+                postings,
+                reverses_id=original.id,
+                exempt=request.debit_block_exempt,
+            )
 
 
 def _live_hold(
@@ -265,8 +277,13 @@ def _check_limits(
 ) -> None:
     for key, delta in deltas.items():
         after = balances[key].plus(delta)
-        if max(after.debits_pending + after.debits_posted,
-               after.credits_pending + after.credits_posted) > MAX_BALANCE:
+        if (
+            max(
+                after.debits_pending + after.debits_posted,
+                after.credits_pending + after.credits_posted,
+            )
+            > MAX_BALANCE
+        ):
             raise _Refused("overflows_balance")
         account = snap.accounts[key[0]]
         debit_rises = delta.debits_pending > 0 or delta.debits_posted > 0
@@ -319,8 +336,9 @@ def _compare(request: Request, earlier: StoredEntry) -> Decision:
     digest = fingerprint(request)
     if earlier.phase is Phase.REJECTED:
         if digest == earlier.fingerprint:
-            return Decision(request, "id_already_failed", existing=earlier,
-                            detail=earlier.rejection)
+            return Decision(
+                request, "id_already_failed", existing=earlier, detail=earlier.rejection
+            )
         return Decision(request, "exists_with_different_request", existing=earlier)
     if digest == earlier.fingerprint:
         return Decision(request, EXISTS, existing=earlier)
@@ -384,7 +402,7 @@ def _other(side: Side) -> Side:
 def _row(
     request: Request,
     digest: bytes,
-    book: str,
+    book: str | None,
     postings: tuple[Posting, ...],
     *,
     pending_id: int | None = None,
@@ -411,8 +429,9 @@ def _row(
 def _rejection_row(request: Request, digest: bytes, snap: Snapshot, code: str) -> NewEntryRow:
     book = None
     if isinstance(request, NewEntry):
-        known = [snap.accounts[leg.account_id] for leg in request.legs
-                 if leg.account_id in snap.accounts]
+        known = [
+            snap.accounts[leg.account_id] for leg in request.legs if leg.account_id in snap.accounts
+        ]
         book = known[0].book if known else None
     return NewEntryRow(
         key=request.key,
@@ -430,8 +449,9 @@ def _rejection_row(request: Request, digest: bytes, snap: Snapshot, code: str) -
     )
 
 
-def balance_keys(request: Request, snap_accounts: Mapping[int, Account],
-                 targets: Mapping[int, StoredEntry]) -> set[BalanceKey]:
+def balance_keys(
+    request: Request, snap_accounts: Mapping[int, Account], targets: Mapping[int, StoredEntry]
+) -> set[BalanceKey]:
     """The balance rows a request may touch, to lock before deciding."""
     match request:
         case NewEntry():
@@ -468,11 +488,16 @@ class Precondition:
         b, d = balance, self.delta
         return (
             b.state in self.states
-            and (self.min_available is None
-                 or b.credits_posted - b.debits_posted - b.debits_pending >= self.min_available)
-            and (self.min_room is None
-                 or b.debits_posted - b.credits_posted - b.credits_pending >= self.min_room)
-            and b.debits_pending + b.debits_posted + d.debits_pending + d.debits_posted <= MAX_BALANCE
+            and (
+                self.min_available is None
+                or b.credits_posted - b.debits_posted - b.debits_pending >= self.min_available
+            )
+            and (
+                self.min_room is None
+                or b.debits_posted - b.credits_posted - b.credits_pending >= self.min_room
+            )
+            and b.debits_pending + b.debits_posted + d.debits_pending + d.debits_posted
+            <= MAX_BALANCE
             and b.credits_pending + b.credits_posted + d.credits_pending + d.credits_posted
             <= MAX_BALANCE
         )
@@ -494,7 +519,9 @@ _OPEN_STATES = frozenset({AccountState.ACTIVE, AccountState.DEBIT_BLOCKED})
 _ACTIVE_ONLY = frozenset({AccountState.ACTIVE})
 
 
-def guarded_plan(requests: Sequence[Request], accounts: Mapping[int, Account]) -> GuardedPlan | None:
+def guarded_plan(
+    requests: Sequence[Request], accounts: Mapping[int, Account]
+) -> GuardedPlan | None:
     """The plan for a batch of new entries, when one can be made without reading the
     books; ``None`` sends the batch down the full path (snapshot, then decide)."""
     if not requests or len({r.key for r in requests}) != len(requests):
@@ -518,8 +545,14 @@ def guarded_plan(requests: Sequence[Request], accounts: Mapping[int, Account]) -
             Posting(n, leg.account_id, acc.shard_for(request.key), leg.side, leg.amount)
             for n, (leg, acc) in enumerate(zip(request.legs, known, strict=True))
         )
-        row = _row(request, fingerprint(request), known[0].book, postings,
-                   expires_on=request.expires_on, exempt=request.debit_block_exempt)
+        row = _row(
+            request,
+            fingerprint(request),
+            known[0].book,
+            postings,
+            expires_on=request.expires_on,
+            exempt=request.debit_block_exempt,
+        )
         for p in postings:
             allowed = states.get(p.key, _OPEN_STATES)
             if p.side is Side.DEBIT and not request.debit_block_exempt:
@@ -529,18 +562,27 @@ def guarded_plan(requests: Sequence[Request], accounts: Mapping[int, Account]) -
             deltas.setdefault(key, Delta()).add(delta)
             account = accounts[key[0]]
             if account.debits_must_not_exceed_credits:
-                draws[key] = _advance(draws.get(key, (0, None)),
-                                      delta.debits_pending + delta.debits_posted - delta.credits_posted,
-                                      delta.debits_pending > 0 or delta.debits_posted > 0)
+                draws[key] = _advance(
+                    draws.get(key, (0, None)),
+                    delta.debits_pending + delta.debits_posted - delta.credits_posted,
+                    delta.debits_pending > 0 or delta.debits_posted > 0,
+                )
             if account.credits_must_not_exceed_debits:
-                rooms[key] = _advance(rooms.get(key, (0, None)),
-                                      delta.credits_pending + delta.credits_posted - delta.debits_posted,
-                                      delta.credits_pending > 0 or delta.credits_posted > 0)
+                rooms[key] = _advance(
+                    rooms.get(key, (0, None)),
+                    delta.credits_pending + delta.credits_posted - delta.debits_posted,
+                    delta.credits_pending > 0 or delta.credits_posted > 0,
+                )
         entries.append(request)
         rows.append(row)
     preconditions = tuple(
-        Precondition(key, deltas[key], states[key], draws.get(key, (0, None))[1],
-                     rooms.get(key, (0, None))[1])
+        Precondition(
+            key,
+            deltas[key],
+            states[key],
+            draws.get(key, (0, None))[1],
+            rooms.get(key, (0, None))[1],
+        )
         for key in sorted(states)
     )
     return GuardedPlan(tuple(entries), tuple(rows), deltas, preconditions)

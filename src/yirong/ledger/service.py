@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from yirong.errors import YirongError
 from yirong.infra.db import Tx
@@ -115,8 +115,9 @@ def _post(tx: Tx, requests: list[Request], *, atomic: bool, final: bool) -> list
                 PostResult(r.key, CREATED, applied[r.key][0], r.phase, applied[r.key][1])
                 for r in plan.requests
             ]
-    pending_ids = [r.pending_id for r in requests
-                   if isinstance(r, PostPending | VoidPending | ExpirePending)]
+    pending_ids = [
+        r.pending_id for r in requests if isinstance(r, PostPending | VoidPending | ExpirePending)
+    ]
     reversal_ids = [r.entry_id for r in requests if isinstance(r, Reverse)]
     targets = store.entries([*pending_ids, *reversal_ids])
     accounts.update(store.accounts(p.account_id for t in targets.values() for p in t.postings))
@@ -130,9 +131,11 @@ def _post(tx: Tx, requests: list[Request], *, atomic: bool, final: bool) -> list
         if len(requests) == 1:
             raise _refusal(refused[0][1])
         first = refused[0][1]
-        raise YirongError(first.status, key=first.request.key, refusals=[
-            {"index": n, "key": d.request.key, "code": d.status} for n, d in refused
-        ])
+        raise YirongError(
+            first.status,
+            key=first.request.key,
+            refusals=[{"index": n, "key": d.request.key, "code": d.status} for n, d in refused],
+        )
     ids = store.write(decided.rows, decided.deltas, snap.business_date)
     return [_result(d, ids, snap.business_date) for d in decided.decisions]
 
@@ -141,13 +144,18 @@ def _result(decision: Decision, ids: dict[str, int], business_date: date) -> Pos
     key = decision.request.key
     if decision.existing is not None:
         e = decision.existing
-        return PostResult(key, decision.status, e.id, e.phase, e.business_date,
-                          decision.detail or e.rejection)
+        return PostResult(
+            key, decision.status, e.id, e.phase, e.business_date, decision.detail or e.rejection
+        )
     if decision.status == EXISTS:  # the same key earlier in this batch
         return PostResult(key, EXISTS, ids.get(key), decision.request.phase, business_date)
     return PostResult(
-        key, decision.status, ids.get(key),
-        decision.row.phase if decision.row else None, business_date, decision.detail,
+        key,
+        decision.status,
+        ids.get(key),
+        decision.row.phase if decision.row else None,
+        business_date,
+        decision.detail,
     )
 
 
@@ -158,7 +166,8 @@ def _refusal(decision: Decision) -> YirongError:
             "id_already_failed",
             f"This idempotency key was already used by a request that failed with "
             f"{decision.detail}; use a new key.",
-            key=key, original=decision.detail,
+            key=key,
+            original=decision.detail,
         )
     error = YirongError(decision.status, key=key)
     row = decision.row
@@ -197,19 +206,23 @@ def open_account(
     session = tx.session
     found = session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one_or_none()
     wanted = dict(
-        book=book, kind=kind.value, shards=shards, owner_type=owner_type, owner_ref=owner_ref,
+        book=book,
+        kind=kind.value,
+        shards=shards,
+        owner_type=owner_type,
+        owner_ref=owner_ref,
         debits_must_not_exceed_credits=debits_must_not_exceed_credits,
         credits_must_not_exceed_debits=credits_must_not_exceed_debits,
     )
     if found is not None:
         if any(getattr(found, k) != v for k, v in wanted.items()):
-            raise YirongError("account_exists_with_different_attributes", code=code)
+            raise YirongError("account_exists_with_different_attributes", account=code)
         return _account(found)
     ledger_book = session.get(LedgerBook, book)
     if ledger_book is None:
         raise YirongError("book_not_found", book=book)
     if shards > 1 and (debits_must_not_exceed_credits or credits_must_not_exceed_debits):
-        raise YirongError("hot_account_cannot_have_limits", code=code)
+        raise YirongError("hot_account_cannot_have_limits", account=code)
     account = LedgerAccount(
         code=code, currency=ledger_book.currency, name=name, opened_on=opened_on, **wanted
     )
@@ -217,8 +230,13 @@ def open_account(
     session.flush()
     session.add_all(
         LedgerBalance(
-            account_id=account.id, shard=shard, state=AccountState.ACTIVE.value,
-            debits_pending=0, debits_posted=0, credits_pending=0, credits_posted=0,
+            account_id=account.id,
+            shard=shard,
+            state=AccountState.ACTIVE.value,
+            debits_pending=0,
+            debits_posted=0,
+            credits_pending=0,
+            credits_posted=0,
             debits_must_not_exceed_credits=debits_must_not_exceed_credits,
             credits_must_not_exceed_debits=credits_must_not_exceed_debits,
         )
@@ -249,8 +267,12 @@ def account_by_id(tx: Tx, account_id: int) -> Account:
 
 def _account(row: LedgerAccount) -> Account:
     return Account(
-        id=row.id, code=row.code, book=row.book, currency=row.currency,
-        kind=AccountKind(row.kind), shards=row.shards,
+        id=row.id,
+        code=row.code,
+        book=row.book,
+        currency=row.currency,
+        kind=AccountKind(row.kind),
+        shards=row.shards,
         debits_must_not_exceed_credits=row.debits_must_not_exceed_credits,
         credits_must_not_exceed_debits=row.credits_must_not_exceed_debits,
     )
@@ -286,15 +308,19 @@ def balance_of(tx: Tx, account: Account) -> AccountBalance:
     b = LedgerBalance
     row = tx.conn.execute(
         select(
-            func.min(b.state), func.max(b.state),
-            func.sum(b.debits_pending), func.sum(b.debits_posted),
-            func.sum(b.credits_pending), func.sum(b.credits_posted),
+            func.min(b.state),
+            func.max(b.state),
+            func.sum(b.debits_pending),
+            func.sum(b.debits_posted),
+            func.sum(b.credits_pending),
+            func.sum(b.credits_posted),
         ).where(b.account_id == account.id)
     ).one()
     if row[0] is None:
         raise YirongError("account_not_found", account=account.code)
-    return AccountBalance(account, AccountState(row[0]), int(row[2]), int(row[3]),
-                          int(row[4]), int(row[5]))
+    return AccountBalance(
+        account, AccountState(row[0]), int(row[2]), int(row[3]), int(row[4]), int(row[5])
+    )
 
 
 def set_state(
@@ -317,12 +343,17 @@ def set_state(
     ):
         raise YirongError("account_not_empty", account=account.code)
     tx.conn.execute(
-        update(LedgerBalance).where(LedgerBalance.account_id == account.id).values(state=state.value)
+        update(LedgerBalance)
+        .where(LedgerBalance.account_id == account.id)
+        .values(state=state.value)
     )
     tx.conn.execute(
-        LedgerStateChange.__table__.insert().values(
-            account_id=account.id, from_state=previous.value, to_state=state.value,
-            reason=reason, business_date=business_date,
+        insert(LedgerStateChange).values(
+            account_id=account.id,
+            from_state=previous.value,
+            to_state=state.value,
+            reason=reason,
+            business_date=business_date,
         )
     )
     return previous

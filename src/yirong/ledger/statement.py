@@ -36,24 +36,38 @@ def statement(tx: Tx, account: str, *, limit: int = 50) -> Statement:
     """``account`` is an account code (``wallet:agent:A001``) or a numeric id."""
     found = account_by_id(tx, int(account)) if account.isdigit() else account_by_code(tx, account)
     bal = balance_of(tx, found)
-    rows = tx.conn.execute(text(
-        "SELECT e.id, e.business_date, e.code, e.phase, p.side, p.amount, e.memo "
-        "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
-        "WHERE p.account_id = :account ORDER BY e.id DESC, p.leg DESC LIMIT :limit"
-    ), {"account": found.id, "limit": limit}).all()
-    total = tx.conn.execute(text(
-        "SELECT COUNT(*) FROM ledger_postings WHERE account_id = :account"
-    ), {"account": found.id}).scalar_one()
+    rows = tx.conn.execute(
+        text(
+            "SELECT e.id, e.business_date, e.code, e.phase, p.side, p.amount, e.memo "
+            "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
+            "WHERE p.account_id = :account ORDER BY e.id DESC, p.leg DESC LIMIT :limit"
+        ),
+        {"account": found.id, "limit": limit},
+    ).all()
+    total = tx.conn.execute(
+        text("SELECT COUNT(*) FROM ledger_postings WHERE account_id = :account"),
+        {"account": found.id},
+    ).scalar_one()
     # Walk back from today's balance so the newest line ends on it.
     running = bal.balance
     lines: list[StatementLine] = []
-    for entry_id, day, code, phase, side, amount, memo in rows:
-        phase, side = Phase(phase), Side(side)
+    for entry_id, day, code, phase_name, side_name, amount, memo in rows:
+        phase, side = Phase(phase_name), Side(side_name)
         after = running if phase is Phase.POSTED else None
         if phase is Phase.POSTED:
             running -= _signed(found, side, amount)
-        lines.append(StatementLine(entry_id, day if isinstance(day, date) else date.fromisoformat(day),
-                                   code, phase, side, amount, after, memo))
+        lines.append(
+            StatementLine(
+                entry_id,
+                day if isinstance(day, date) else date.fromisoformat(day),
+                code,
+                phase,
+                side,
+                amount,
+                after,
+                memo,
+            )
+        )
     lines.reverse()
     return Statement(bal, lines, int(total))
 

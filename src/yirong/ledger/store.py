@@ -108,8 +108,13 @@ def _cache(tx: Tx) -> _CachedAccounts:
 
 def _account(row: Sequence[Any]) -> Account:
     return Account(
-        id=row[0], code=row[1], book=row[2], currency=row[3], kind=AccountKind(row[4]),
-        shards=row[5], debits_must_not_exceed_credits=bool(row[6]),
+        id=row[0],
+        code=row[1],
+        book=row[2],
+        currency=row[3],
+        kind=AccountKind(row[4]),
+        shards=row[5],
+        debits_must_not_exceed_credits=bool(row[6]),
         credits_must_not_exceed_debits=bool(row[7]),
     )
 
@@ -133,10 +138,18 @@ def _entries(rows: Iterable[Sequence[Any]]) -> dict[int, StoredEntry]:
             found.append(Posting(row[11], row[12], row[13], Side(row[14]), row[15]))
     return {
         entry_id: StoredEntry(
-            id=head[0], key=head[1], fingerprint=bytes(head[2]), book=head[3], code=head[4],
-            phase=Phase(head[5]), business_date=_as_date(head[6]), pending_id=head[7],
-            reverses_id=head[8], expires_on=_as_date(head[9]) if head[9] else None,
-            rejection=head[10], postings=tuple(sorted(postings[entry_id], key=lambda p: p.leg)),
+            id=head[0],
+            key=head[1],
+            fingerprint=bytes(head[2]),
+            book=head[3],
+            code=head[4],
+            phase=Phase(head[5]),
+            business_date=_as_date(head[6]),
+            pending_id=head[7],
+            reverses_id=head[8],
+            expires_on=_as_date(head[9]) if head[9] else None,
+            rejection=head[10],
+            postings=tuple(sorted(postings[entry_id], key=lambda p: p.leg)),
         )
         for entry_id, head in heads.items()
     }
@@ -154,9 +167,19 @@ def _json(values: Iterable[Any]) -> str:
 
 def _entries_json(rows: Iterable[NewEntryRow]) -> str:
     return _json(
-        (r.key, r.fingerprint.hex(), r.book, r.code, r.phase.value, r.pending_id, r.reverses_id,
-         r.expires_on.isoformat() if r.expires_on else None, r.debit_block_exempt, r.rejection,
-         r.memo)
+        (
+            r.key,
+            r.fingerprint.hex(),
+            r.book,
+            r.code,
+            r.phase.value,
+            r.pending_id,
+            r.reverses_id,
+            r.expires_on.isoformat() if r.expires_on else None,
+            r.debit_block_exempt,
+            r.rejection,
+            r.memo,
+        )
         for r in rows
     )
 
@@ -164,7 +187,8 @@ def _entries_json(rows: Iterable[NewEntryRow]) -> str:
 def _postings_json(rows: Iterable[NewEntryRow]) -> str:
     return _json(
         (r.key, p.leg, p.account_id, p.shard, p.side.value, p.amount)
-        for r in rows for p in r.postings
+        for r in rows
+        for p in r.postings
     )
 
 
@@ -463,10 +487,15 @@ SELECT id, idempotency_key, business_date, (SELECT count(*) FROM u) FROM e
         targets: Mapping[int, StoredEntry],
     ) -> Snapshot:
         self.tx.begin()
-        rows = self.conn.execute(self._SNAPSHOT, {
-            "b": _json(_sorted_keys(balance_keys)), "k": _json(request_keys),
-            "p": _json(pending_ids), "v": _json(reversal_ids),
-        }).fetchall()
+        rows = self.conn.execute(
+            self._SNAPSHOT,
+            {
+                "b": _json(_sorted_keys(balance_keys)),
+                "k": _json(request_keys),
+                "p": _json(pending_ids),
+                "v": _json(reversal_ids),
+            },
+        ).fetchall()
         return _snapshot(self, rows, accounts, targets)
 
     def write(
@@ -522,31 +551,51 @@ SELECT id, idempotency_key, business_date, (SELECT count(*) FROM u) FROM e
             raise AssertionError("a locked balance row was not updated")
         if alone:
             self.tx.committed_by_final_statement()
-        return {plan.rows[0].key: (result[0][0], _as_date(result[0][1]))} if len(plan.rows) == 1 \
+        return (
+            {plan.rows[0].key: (result[0][0], _as_date(result[0][1]))}
+            if len(plan.rows) == 1
             else {key: (entry_id, _as_date(day)) for entry_id, key, day, _ in result}
+        )
 
     @staticmethod
     def _single_entry(plan: GuardedPlan) -> tuple[str, dict[str, Any]]:
         row = plan.rows[0]
         params: dict[str, Any] = {
-            "k": row.key, "f": row.fingerprint, "b": row.book, "c": row.code,
-            "ph": row.phase.value, "x": row.expires_on, "ex": row.debit_block_exempt,
+            "k": row.key,
+            "f": row.fingerprint,
+            "b": row.book,
+            "c": row.code,
+            "ph": row.phase.value,
+            "x": row.expires_on,
+            "ex": row.debit_block_exempt,
             "m": row.memo,
         }
         for i, c in enumerate(plan.preconditions):
             d = c.delta
-            params.update({
-                f"a{i}": c.key[0], f"s{i}": c.key[1],
-                f"fz{i}": AccountState.DEBIT_BLOCKED in c.states,
-                f"ma{i}": c.min_available, f"mr{i}": c.min_room,
-                f"dd{i}": d.debits_pending + d.debits_posted,
-                f"cd{i}": d.credits_pending + d.credits_posted,
-                f"dp{i}": d.debits_pending, f"dpo{i}": d.debits_posted,
-                f"cp{i}": d.credits_pending, f"cpo{i}": d.credits_posted,
-            })
+            params.update(
+                {
+                    f"a{i}": c.key[0],
+                    f"s{i}": c.key[1],
+                    f"fz{i}": AccountState.DEBIT_BLOCKED in c.states,
+                    f"ma{i}": c.min_available,
+                    f"mr{i}": c.min_room,
+                    f"dd{i}": d.debits_pending + d.debits_posted,
+                    f"cd{i}": d.credits_pending + d.credits_posted,
+                    f"dp{i}": d.debits_pending,
+                    f"dpo{i}": d.debits_posted,
+                    f"cp{i}": d.credits_pending,
+                    f"cpo{i}": d.credits_posted,
+                }
+            )
         for p in row.postings:
-            params.update({f"pa{p.leg}": p.account_id, f"ps{p.leg}": p.shard,
-                           f"pd{p.leg}": p.side.value, f"pm{p.leg}": p.amount})
+            params.update(
+                {
+                    f"pa{p.leg}": p.account_id,
+                    f"ps{p.leg}": p.shard,
+                    f"pd{p.leg}": p.side.value,
+                    f"pm{p.leg}": p.amount,
+                }
+            )
         return _single_entry_apply_sql(len(plan.preconditions), len(row.postings)), params
 
     @staticmethod
@@ -555,9 +604,17 @@ SELECT id, idempotency_key, business_date, (SELECT count(*) FROM u) FROM e
             "e": _entries_json(plan.rows),
             "p": _postings_json(plan.rows),
             "d": _json(
-                (c.key[0], c.key[1], c.delta.debits_pending, c.delta.debits_posted,
-                 c.delta.credits_pending, c.delta.credits_posted,
-                 ",".join(sorted(s.value for s in c.states)), c.min_available, c.min_room)
+                (
+                    c.key[0],
+                    c.key[1],
+                    c.delta.debits_pending,
+                    c.delta.debits_posted,
+                    c.delta.credits_pending,
+                    c.delta.credits_posted,
+                    ",".join(sorted(s.value for s in c.states)),
+                    c.min_available,
+                    c.min_room,
+                )
                 for c in plan.preconditions
             ),
         }
@@ -569,6 +626,7 @@ SELECT id, idempotency_key, business_date, (SELECT count(*) FROM u) FROM e
 @functools.cache
 def _sqlite_snapshot_sql(balances: int, keys: int, holds: int, reversals: int) -> str:
     """The snapshot with plain parameters, for a given number of each."""
+
     def marks(n: int) -> str:
         return ", ".join("?" * n)
 
@@ -582,14 +640,20 @@ def _sqlite_snapshot_sql(balances: int, keys: int, holds: int, reversals: int) -
         "credits_posted FROM ledger_balances WHERE account_id = ? AND shard = ?"
     ] * balances
     if keys:
-        parts.append("SELECT 'k', id, NULL, NULL, NULL, NULL, NULL, NULL FROM ledger_entries "
-                     f"WHERE idempotency_key IN ({marks(keys)})")
+        parts.append(
+            "SELECT 'k', id, NULL, NULL, NULL, NULL, NULL, NULL FROM ledger_entries "
+            f"WHERE idempotency_key IN ({marks(keys)})"
+        )
     if holds:
-        parts.append("SELECT 'r', pending_id, NULL, phase, NULL, NULL, NULL, NULL "
-                     f"FROM ledger_entries WHERE pending_id IN ({marks(holds)})")
+        parts.append(
+            "SELECT 'r', pending_id, NULL, phase, NULL, NULL, NULL, NULL "
+            f"FROM ledger_entries WHERE pending_id IN ({marks(holds)})"
+        )
     if reversals:
-        parts.append("SELECT 'v', reverses_id, NULL, NULL, NULL, NULL, NULL, NULL "
-                     f"FROM ledger_entries WHERE reverses_id IN ({marks(reversals)})")
+        parts.append(
+            "SELECT 'v', reverses_id, NULL, NULL, NULL, NULL, NULL, NULL "
+            f"FROM ledger_entries WHERE reverses_id IN ({marks(reversals)})"
+        )
     return "\nUNION ALL\n".join(parts)
 
 
@@ -597,10 +661,10 @@ class SqliteStore:
     # SQLite has no array parameters: a JSON array and json_each() play their part,
     # so each statement's text stays the same whatever the batch size.
     _SNAPSHOT = """
-SELECT 'b', account_id, shard, state, debits_pending, debits_posted, credits_pending,
-       credits_posted
-FROM ledger_balances WHERE (account_id, shard) IN (
-  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:b))
+SELECT 'b', b.account_id, b.shard, b.state, b.debits_pending, b.debits_posted,
+       b.credits_pending, b.credits_posted
+FROM json_each(:b) AS j JOIN ledger_balances AS b
+  ON b.account_id = json_extract(j.value, '$[0]') AND b.shard = json_extract(j.value, '$[1]')
 UNION ALL
 SELECT 'd', NULL, NULL, business_date, NULL, NULL, NULL, NULL
 FROM business_calendar WHERE id = 1
@@ -643,7 +707,8 @@ WHERE reverses_id IN (SELECT value FROM json_each(:v))
         if missing:
             for row in self.conn.execute(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts "
-                "WHERE id IN (SELECT value FROM json_each(?))", (_json(missing),),
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (_json(missing),),
             ):
                 cache.add(_account(row))
         return {i: cache.by_id[i] for i in wanted if i in cache.by_id}
@@ -655,7 +720,8 @@ WHERE reverses_id IN (SELECT value FROM json_each(:v))
         if missing:
             for row in self.conn.execute(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_accounts "
-                "WHERE code IN (SELECT value FROM json_each(?))", (_json(missing),),
+                "WHERE code IN (SELECT value FROM json_each(?))",
+                (_json(missing),),
             ):
                 cache.add(_account(row))
         return {c: cache.id_by_code[c] for c in wanted if c in cache.id_by_code}
@@ -667,7 +733,8 @@ WHERE reverses_id IN (SELECT value FROM json_each(:v))
         rows = self.conn.execute(
             f"SELECT {_ENTRY_COLUMNS} FROM ledger_entries e "
             "LEFT JOIN ledger_postings p ON p.entry_id = e.id "
-            "WHERE e.id IN (SELECT value FROM json_each(?))", (_json(wanted),),
+            "WHERE e.id IN (SELECT value FROM json_each(?))",
+            (_json(wanted),),
         ).fetchall()
         return _entries(rows)
 
@@ -682,18 +749,27 @@ WHERE reverses_id IN (SELECT value FROM json_each(:v))
     ) -> Snapshot:
         # BEGIN IMMEDIATE already holds the database's write lock: nothing to lock here.
         keys = _sorted_keys(balance_keys)
-        if 2 * len(keys) + len(request_keys) + len(pending_ids) + len(reversal_ids) <= 500:
+        if 2 * len(keys) + len(request_keys) + len(pending_ids) + len(reversal_ids) <= 32:
             # Plain parameters for the usual small request: no JSON to build or parse.
-            sql = _sqlite_snapshot_sql(len(keys), len(request_keys), len(pending_ids),
-                                       len(reversal_ids))
+            sql = _sqlite_snapshot_sql(
+                len(keys), len(request_keys), len(pending_ids), len(reversal_ids)
+            )
             params: Sequence[Any] | dict[str, str] = [
-                *(v for k in keys for v in k), *request_keys, *pending_ids, *reversal_ids
+                *(v for k in keys for v in k),
+                *request_keys,
+                *pending_ids,
+                *reversal_ids,
             ]
         else:
-            sql, params = self._SNAPSHOT, {
-                "b": _json(keys), "k": _json(request_keys), "p": _json(pending_ids),
-                "v": _json(reversal_ids),
-            }
+            sql, params = (
+                self._SNAPSHOT,
+                {
+                    "b": _json(keys),
+                    "k": _json(request_keys),
+                    "p": _json(pending_ids),
+                    "v": _json(reversal_ids),
+                },
+            )
         return _snapshot(self, self.conn.execute(sql, params).fetchall(), accounts, targets)
 
     def write(
@@ -704,11 +780,23 @@ WHERE reverses_id IN (SELECT value FROM json_each(:v))
         ids: dict[str, int] = {}
         postings: list[tuple[int, int, int, int, str, int]] = []
         for r in rows:
-            cur.execute(self._INSERT_ENTRY, (
-                r.key, r.fingerprint, r.book, r.code, r.phase.value, day, r.pending_id,
-                r.reverses_id, r.expires_on.isoformat() if r.expires_on else None,
-                int(r.debit_block_exempt), r.rejection, r.memo,
-            ))
+            cur.execute(
+                self._INSERT_ENTRY,
+                (
+                    r.key,
+                    r.fingerprint,
+                    r.book,
+                    r.code,
+                    r.phase.value,
+                    day,
+                    r.pending_id,
+                    r.reverses_id,
+                    r.expires_on.isoformat() if r.expires_on else None,
+                    int(r.debit_block_exempt),
+                    r.rejection,
+                    r.memo,
+                ),
+            )
             entry_id = cur.lastrowid
             assert entry_id is not None
             ids[r.key] = entry_id
@@ -716,10 +804,14 @@ WHERE reverses_id IN (SELECT value FROM json_each(:v))
                 (entry_id, p.leg, p.account_id, p.shard, p.side.value, p.amount) for p in r.postings
             )
         cur.executemany(self._INSERT_POSTING, postings)
-        cur.executemany(self._UPDATE_BALANCE, [
-            (d.debits_pending, d.debits_posted, d.credits_pending, d.credits_posted, k[0], k[1])
-            for k, d in sorted(deltas.items()) if not d.is_zero()
-        ])
+        cur.executemany(
+            self._UPDATE_BALANCE,
+            [
+                (d.debits_pending, d.debits_posted, d.credits_pending, d.credits_posted, k[0], k[1])
+                for k, d in sorted(deltas.items())
+                if not d.is_zero()
+            ],
+        )
         return ids
 
     def record_refusal(self, row: NewEntryRow) -> None:

@@ -83,11 +83,13 @@ class LedgerBalance(Base):
             name="non_negative",
         ),
         CheckConstraint(
-            "NOT debits_must_not_exceed_credits OR debits_pending + debits_posted <= credits_posted",
+            "NOT debits_must_not_exceed_credits "
+            "OR debits_pending + debits_posted <= credits_posted",
             name="debits_within_credits",
         ),
         CheckConstraint(
-            "NOT credits_must_not_exceed_debits OR credits_pending + credits_posted <= debits_posted",
+            "NOT credits_must_not_exceed_debits "
+            "OR credits_pending + credits_posted <= debits_posted",
             name="credits_within_debits",
         ),
         CheckConstraint(
@@ -135,17 +137,22 @@ class LedgerEntry(Base):
         # A hold resolves once; an entry is reversed once. The indexes enforce it even
         # when two requests race.
         Index(
-            "uq_ledger_entries_pending_id", "pending_id", unique=True,
+            "uq_ledger_entries_pending_id",
+            "pending_id",
+            unique=True,
             postgresql_where=text("pending_id IS NOT NULL"),
             sqlite_where=text("pending_id IS NOT NULL"),
         ),
         Index(
-            "uq_ledger_entries_reverses_id", "reverses_id", unique=True,
+            "uq_ledger_entries_reverses_id",
+            "reverses_id",
+            unique=True,
             postgresql_where=text("reverses_id IS NOT NULL"),
             sqlite_where=text("reverses_id IS NOT NULL"),
         ),
         Index(
-            "ix_ledger_entries_expiring", "expires_on",
+            "ix_ledger_entries_expiring",
+            "expires_on",
             postgresql_where=text("phase = 'pending' AND expires_on IS NOT NULL"),
             sqlite_where=text("phase = 'pending' AND expires_on IS NOT NULL"),
         ),
@@ -192,4 +199,9 @@ class LedgerPosting(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
 
 
-APPEND_ONLY_TABLES = ("ledger_accounts", "ledger_entries", "ledger_postings", "ledger_state_changes")
+APPEND_ONLY_TABLES = (
+    "ledger_accounts",
+    "ledger_entries",
+    "ledger_postings",
+    "ledger_state_changes",
+)

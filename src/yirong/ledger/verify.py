@@ -195,10 +195,12 @@ def verify_in(tx: Tx) -> VerifyReport:
         rows = tx.conn.execute(text(sql)).all()
         shown = [", ".join(str(v) for v in row) for row in rows[:MAX_PROBLEMS_SHOWN]]
         results.append(CheckResult(name, description, shown, len(rows)))
-    counts = tx.conn.execute(text(
-        "SELECT (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM ledger_postings), "
-        "(SELECT COUNT(*) FROM ledger_accounts)"
-    )).one()
+    counts = tx.conn.execute(
+        text(
+            "SELECT (SELECT COUNT(*) FROM ledger_entries), (SELECT COUNT(*) FROM ledger_postings), "
+            "(SELECT COUNT(*) FROM ledger_accounts)"
+        )
+    ).one()
     return VerifyReport(results, int(counts[0]), int(counts[1]), int(counts[2]))
 
 

@@ -18,7 +18,9 @@ app = typer.Typer(help="Wallets (支付账户) of agents and funders.", no_args_
 commissions_app = typer.Typer(help="Carrier commission files (佣金).", no_args_is_help=True)
 
 KEY = typer.Option(..., "--key", help="Idempotency key: the same key never moves money twice.")
-HANDLE = typer.Argument(..., help="Wallet handle: agent:<code>, funder:<code>, or a bare agent code.")
+HANDLE = typer.Argument(
+    ..., help="Wallet handle: agent:<code>, funder:<code>, or a bare agent code."
+)
 
 
 def _show(view: WalletView) -> None:
@@ -36,8 +38,11 @@ def _moved(what: str, movement: Movement) -> None:
 
 
 @app.command("open")
-def open_wallet(ctx: typer.Context, handle: str = HANDLE,
-                name: str = typer.Option(..., help="The owner's name.")) -> None:
+def open_wallet(
+    ctx: typer.Context,
+    handle: str = HANDLE,
+    name: str = typer.Option(..., help="The owner's name."),
+) -> None:
     """Open a wallet (opening it again changes nothing)."""
     _show(run(lambda: service.open_wallet(database(ctx), handle, name)))
 
@@ -49,63 +54,111 @@ def show(ctx: typer.Context, handle: str = HANDLE) -> None:
 
 
 @app.command()
-def topup(ctx: typer.Context, handle: str = HANDLE, amount: str = typer.Argument(..., help="Yuan."),
-          key: str = KEY, bank_ref: str = typer.Option(None, help="The bank's reference.")) -> None:
+def topup(
+    ctx: typer.Context,
+    handle: str = HANDLE,
+    amount: str = typer.Argument(..., help="Yuan."),
+    key: str = KEY,
+    bank_ref: str = typer.Option(None, help="The bank's reference."),
+) -> None:
     """Credit money that arrived in the reserve account for this wallet."""
-    _moved("top-up", run(lambda: service.top_up(database(ctx), handle, parse_yuan(amount), key,
-                                                bank_ref=bank_ref)))
+    _moved(
+        "top-up",
+        run(
+            lambda: service.top_up(
+                database(ctx), handle, parse_yuan(amount), key, bank_ref=bank_ref
+            )
+        ),
+    )
 
 
 @app.command()
-def withdraw(ctx: typer.Context, handle: str = HANDLE, amount: str = typer.Argument(..., help="Yuan."),
-             key: str = KEY) -> None:
+def withdraw(
+    ctx: typer.Context,
+    handle: str = HANDLE,
+    amount: str = typer.Argument(..., help="Yuan."),
+    key: str = KEY,
+) -> None:
     """Hold money for a withdrawal until the bank confirms or fails it."""
-    _moved("withdrawal held", run(lambda: service.request_withdrawal(
-        database(ctx), handle, parse_yuan(amount), key)))
+    _moved(
+        "withdrawal held",
+        run(lambda: service.request_withdrawal(database(ctx), handle, parse_yuan(amount), key)),
+    )
 
 
 @app.command("confirm-withdrawal")
-def confirm_withdrawal(ctx: typer.Context, withdrawal: int = typer.Argument(...),
-                       key: str = KEY) -> None:
+def confirm_withdrawal(
+    ctx: typer.Context, withdrawal: int = typer.Argument(...), key: str = KEY
+) -> None:
     """The bank paid the withdrawal out."""
-    _moved("withdrawal paid", run(lambda: service.confirm_withdrawal(database(ctx), withdrawal, key)))
+    _moved(
+        "withdrawal paid", run(lambda: service.confirm_withdrawal(database(ctx), withdrawal, key))
+    )
 
 
 @app.command("fail-withdrawal")
-def fail_withdrawal(ctx: typer.Context, withdrawal: int = typer.Argument(...), key: str = KEY,
-                    reason: str = typer.Option(..., help="Why the bank refused.")) -> None:
+def fail_withdrawal(
+    ctx: typer.Context,
+    withdrawal: int = typer.Argument(...),
+    key: str = KEY,
+    reason: str = typer.Option(..., help="Why the bank refused."),
+) -> None:
     """The bank refused the withdrawal: release the hold."""
-    _moved("withdrawal released", run(lambda: service.fail_withdrawal(
-        database(ctx), withdrawal, key, reason=reason)))
+    _moved(
+        "withdrawal released",
+        run(lambda: service.fail_withdrawal(database(ctx), withdrawal, key, reason=reason)),
+    )
 
 
 @app.command("pay-carrier")
-def pay_carrier(ctx: typer.Context, handle: str = HANDLE,
-                amount: str = typer.Argument(..., help="Yuan."), key: str = KEY) -> None:
+def pay_carrier(
+    ctx: typer.Context,
+    handle: str = HANDLE,
+    amount: str = typer.Argument(..., help="Yuan."),
+    key: str = KEY,
+) -> None:
     """Pre-pay the carrier (预存款) from the wallet."""
-    _moved("carrier pre-payment", run(lambda: service.pay_carrier(
-        database(ctx), handle, parse_yuan(amount), key)))
+    _moved(
+        "carrier pre-payment",
+        run(lambda: service.pay_carrier(database(ctx), handle, parse_yuan(amount), key)),
+    )
 
 
 @app.command()
-def transfer(ctx: typer.Context, source: str = typer.Argument(...), target: str = typer.Argument(...),
-             amount: str = typer.Argument(..., help="Yuan."), key: str = KEY) -> None:
+def transfer(
+    ctx: typer.Context,
+    source: str = typer.Argument(...),
+    target: str = typer.Argument(...),
+    amount: str = typer.Argument(..., help="Yuan."),
+    key: str = KEY,
+) -> None:
     """Move money between two wallets."""
-    _moved("transfer", run(lambda: service.transfer(
-        database(ctx), source, target, parse_yuan(amount), key)))
+    _moved(
+        "transfer",
+        run(lambda: service.transfer(database(ctx), source, target, parse_yuan(amount), key)),
+    )
 
 
 @app.command()
-def freeze(ctx: typer.Context, handle: str = HANDLE,
-           reason: str = typer.Option(..., help="overdue | funder_request | legal_order | risk"),
-           note: str = typer.Option(...), actor: str = typer.Option("operator")) -> None:
+def freeze(
+    ctx: typer.Context,
+    handle: str = HANDLE,
+    reason: str = typer.Option(..., help="overdue | funder_request | legal_order | risk"),
+    note: str = typer.Option(...),
+    actor: str = typer.Option("operator"),
+) -> None:
     """Freeze a wallet: credits land, debits other than repayment are refused."""
     _show(run(lambda: service.freeze(database(ctx), handle, reason, note=note, actor=actor)))
 
 
 @app.command()
-def unfreeze(ctx: typer.Context, handle: str = HANDLE, reason: str = typer.Option(...),
-             note: str = typer.Option(...), actor: str = typer.Option("operator")) -> None:
+def unfreeze(
+    ctx: typer.Context,
+    handle: str = HANDLE,
+    reason: str = typer.Option(...),
+    note: str = typer.Option(...),
+    actor: str = typer.Option("operator"),
+) -> None:
     """Lift one reason's freeze."""
     _show(run(lambda: service.unfreeze(database(ctx), handle, reason, note=note, actor=actor)))
 
@@ -117,12 +170,20 @@ def close(ctx: typer.Context, handle: str = HANDLE, note: str = typer.Option(...
 
 
 @commissions_app.command("import")
-def import_file(ctx: typer.Context, path: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
+def import_file(
+    ctx: typer.Context, path: Path = typer.Argument(..., exists=True, dir_okay=False)
+) -> None:
     """Credit a commission file (agent,month,amount in fen): all rows or none, once."""
-    result = run(lambda: commissions.import_commissions(database(ctx), path.read_bytes(), path.name))
+    result = run(
+        lambda: commissions.import_commissions(database(ctx), path.read_bytes(), path.name)
+    )
     if result.status == "created":
-        console.print(f"Applied {result.rows} commissions, {format_fen(result.total_fen)} yuan, "
-                      f"as file {result.file_id} on {result.business_date}.")
+        console.print(
+            f"Applied {result.rows} commissions, {format_fen(result.total_fen)} yuan, "
+            f"as file {result.file_id} on {result.business_date}."
+        )
     else:
-        console.print(f"This file was already applied (file {result.file_id} on "
-                      f"{result.business_date}); nothing moved again.")
+        console.print(
+            f"This file was already applied (file {result.file_id} on "
+            f"{result.business_date}); nothing moved again."
+        )

@@ -50,8 +50,15 @@ def parse(content: bytes) -> list[CommissionRow]:
         raise YirongError("commission_file_empty")
     names = tuple(h.strip().lower() for h in header)
     if len(names) != 3 or names[:2] != HEADER[:2] or names[2] not in AMOUNT_ALIASES:
-        raise _invalid([RowError(1, "header_invalid",
-                                 f"The header must be 'agent,month,amount', not {','.join(header)!r}.")])
+        raise _invalid(
+            [
+                RowError(
+                    1,
+                    "header_invalid",
+                    f"The header must be 'agent,month,amount', not {','.join(header)!r}.",
+                )
+            ]
+        )
     rows: list[CommissionRow] = []
     first_line: dict[tuple[str, str], int] = {}
     for fields in reader:
@@ -65,9 +72,13 @@ def parse(content: bytes) -> list[CommissionRow]:
         assert row is not None
         seen = first_line.setdefault((row.agent, row.month), line)
         if seen != line:
-            errors.append(RowError(line, "duplicate_row",
-                                   f"Agent {row.agent} already has a {row.month} commission "
-                                   f"on line {seen}."))
+            errors.append(
+                RowError(
+                    line,
+                    "duplicate_row",
+                    f"Agent {row.agent} already has a {row.month} commission on line {seen}.",
+                )
+            )
             continue
         rows.append(row)
     if errors:
@@ -79,12 +90,16 @@ def parse(content: bytes) -> list[CommissionRow]:
 
 def _row(line: int, fields: list[str]) -> tuple[CommissionRow | None, RowError | None]:
     if len(fields) != 3:
-        return None, RowError(line, "wrong_column_count",
-                              f"Expected 3 columns (agent, month, amount), found {len(fields)}.")
+        return None, RowError(
+            line,
+            "wrong_column_count",
+            f"Expected 3 columns (agent, month, amount), found {len(fields)}.",
+        )
     agent, month, amount_text = (f.strip() for f in fields)
     if not _AGENT.match(agent):
-        return None, RowError(line, "agent_invalid",
-                              f"{agent!r} is not an agent code (letters, digits, '-', '_').")
+        return None, RowError(
+            line, "agent_invalid", f"{agent!r} is not an agent code (letters, digits, '-', '_')."
+        )
     if not valid_month(month):
         return None, RowError(line, "month_invalid", f"{month!r} is not a month (YYYY-MM).")
     try:

@@ -55,20 +55,25 @@ def import_commissions(tx: Tx, content: bytes, filename: str) -> CommissionImpor
     reserve = ledger.account_by_code(tx, RESERVE)
     ids = store_for(tx).account_ids(account_code(r.agent) for r in rows)
     requests = [
-        NewEntry(entry_key(r), CODE, (
-            Leg(reserve.id, Side.DEBIT, r.amount),
-            Leg(ids[account_code(r.agent)], Side.CREDIT, r.amount),
-        ), memo=f'{{"file":"{digest[:16]}","line":{r.line}}}')
+        # No memo naming the file: the same commission sent again in another file
+        # must be recognised as the same request (and so never paid twice).
+        NewEntry(
+            entry_key(r),
+            CODE,
+            (
+                Leg(reserve.id, Side.DEBIT, r.amount),
+                Leg(ids[account_code(r.agent)], Side.CREDIT, r.amount),
+            ),
+        )
         for r in rows
     ]
     try:
         results = ledger.post_batch(tx, requests, atomic=True)
     except YirongError as exc:
         refusals = exc.details.get("refusals") or [{"index": 0, "code": exc.code}]
-        raise _invalid([
-            RowError(rows[r["index"]].line, r["code"], _row_message(r["code"]))
-            for r in refusals
-        ]) from exc
+        raise _invalid(
+            [RowError(rows[r["index"]].line, r["code"], _row_message(r["code"])) for r in refusals]
+        ) from exc
     repeated = [r for r, res in zip(rows, results, strict=True) if res.status == EXISTS]
     if repeated:
         # Either this same file is being applied by someone else right now (then
@@ -76,13 +81,23 @@ def import_commissions(tx: Tx, content: bytes, filename: str) -> CommissionImpor
         applied = _applied(tx, digest)
         if applied is not None:
             return applied
-        raise _invalid([
-            RowError(r.line, "commission_already_credited",
-                     f"Agent {r.agent}'s {r.month} commission was credited by an earlier file.")
-            for r in repeated
-        ])
-    record = CommissionFile(sha256=digest, filename=filename[:255], rows=len(rows),
-                            total_fen=sum(r.amount for r in rows), business_date=today)
+        raise _invalid(
+            [
+                RowError(
+                    r.line,
+                    "commission_already_credited",
+                    f"Agent {r.agent}'s {r.month} commission was credited by an earlier file.",
+                )
+                for r in repeated
+            ]
+        )
+    record = CommissionFile(
+        sha256=digest,
+        filename=filename[:255],
+        rows=len(rows),
+        total_fen=sum(r.amount for r in rows),
+        business_date=today,
+    )
     tx.session.add(record)
     tx.session.flush()
     return CommissionImport("created", record.id, record.rows, record.total_fen, today)
@@ -103,8 +118,11 @@ def _check_against_books(tx: Tx, rows: list[CommissionRow], today: date) -> list
     known = store_for(tx).account_ids(account_code(r.agent) for r in rows)
     for r in rows:
         if r.month > current:
-            errors.append(RowError(r.line, "month_in_future",
-                                   f"{r.month} is after the business month {current}."))
+            errors.append(
+                RowError(
+                    r.line, "month_in_future", f"{r.month} is after the business month {current}."
+                )
+            )
         elif account_code(r.agent) not in known:
             errors.append(RowError(r.line, "wallet_not_found", f"Agent {r.agent} has no wallet."))
     return errors
@@ -116,5 +134,7 @@ def _row_message(code: str) -> str:
 
 
 def _invalid(errors: list[RowError]) -> YirongError:
-    return YirongError("commission_file_invalid",
-                       errors=[e.as_dict() for e in sorted(errors, key=lambda e: e.line)])
+    return YirongError(
+        "commission_file_invalid",
+        errors=[e.as_dict() for e in sorted(errors, key=lambda e: e.line)],
+    )

@@ -144,12 +144,25 @@ def _open(tx: Tx, handle: str, name: str, today: date) -> bool:
     if found is not None:
         return False
     account = ledger.open_account(
-        tx, account_code(handle), book=PLATFORM_BOOK, kind=AccountKind.LIABILITY,
-        name=f"Wallet of {name}", opened_on=today, owner_type=owner_type, owner_ref=code,
+        tx,
+        account_code(handle),
+        book=PLATFORM_BOOK,
+        kind=AccountKind.LIABILITY,
+        name=f"Wallet of {name}",
+        opened_on=today,
+        owner_type=owner_type,
+        owner_ref=code,
         debits_must_not_exceed_credits=True,  # a wallet never goes below zero
     )
-    tx.session.add(Wallet(owner_type=owner_type, owner_code=code, name=name,
-                          account_id=account.id, opened_on=today))
+    tx.session.add(
+        Wallet(
+            owner_type=owner_type,
+            owner_code=code,
+            name=name,
+            account_id=account.id,
+            opened_on=today,
+        )
+    )
     tx.session.flush()
     return True
 
@@ -161,11 +174,18 @@ def top_up(tx: Tx, handle: str, amount: int, key: str, *, bank_ref: str | None =
     amount = check_amount(amount)
     wallet = wallet_account(tx, handle)
     reserve = ledger.account_by_code(tx, RESERVE)
-    return Movement.of(ledger.post(tx, NewEntry(
-        key, "wallet.top_up",
-        (Leg(reserve.id, Side.DEBIT, amount), Leg(wallet.id, Side.CREDIT, amount)),
-        memo=_memo(bank_ref=bank_ref),
-    ), final=True))
+    return Movement.of(
+        ledger.post(
+            tx,
+            NewEntry(
+                key,
+                "wallet.top_up",
+                (Leg(reserve.id, Side.DEBIT, amount), Leg(wallet.id, Side.CREDIT, amount)),
+                memo=_memo(bank_ref=bank_ref),
+            ),
+            final=True,
+        )
+    )
 
 
 @transactional
@@ -178,29 +198,46 @@ def request_withdrawal(
     wallet = wallet_account(tx, handle)
     reserve = ledger.account_by_code(tx, RESERVE)
     expires_on = business_date_of(tx) + timedelta(days=hold_days)
-    return Movement.of(ledger.post(tx, NewEntry(
-        key, "wallet.withdrawal",
-        (Leg(wallet.id, Side.DEBIT, amount), Leg(reserve.id, Side.CREDIT, amount)),
-        pending=True, expires_on=expires_on,
-    ), final=True))
+    return Movement.of(
+        ledger.post(
+            tx,
+            NewEntry(
+                key,
+                "wallet.withdrawal",
+                (Leg(wallet.id, Side.DEBIT, amount), Leg(reserve.id, Side.CREDIT, amount)),
+                pending=True,
+                expires_on=expires_on,
+            ),
+            final=True,
+        )
+    )
 
 
 @transactional
 def confirm_withdrawal(tx: Tx, withdrawal_id: int, key: str) -> Movement:
     """The bank paid the withdrawal out: post the hold."""
     _check_withdrawal(tx, withdrawal_id)
-    return Movement.of(ledger.post(
-        tx, PostPending(key, "wallet.withdrawal.confirm", withdrawal_id), final=True
-    ))
+    return Movement.of(
+        ledger.post(tx, PostPending(key, "wallet.withdrawal.confirm", withdrawal_id), final=True)
+    )
 
 
 @transactional
 def fail_withdrawal(tx: Tx, withdrawal_id: int, key: str, *, reason: str) -> Movement:
     """The bank refused the payout: release the hold, the money stays in the wallet."""
     _check_withdrawal(tx, withdrawal_id)
-    return Movement.of(ledger.post(tx, VoidPending(
-        key, "wallet.withdrawal.fail", withdrawal_id, memo=_memo(reason=reason),
-    ), final=True))
+    return Movement.of(
+        ledger.post(
+            tx,
+            VoidPending(
+                key,
+                "wallet.withdrawal.fail",
+                withdrawal_id,
+                memo=_memo(reason=reason),
+            ),
+            final=True,
+        )
+    )
 
 
 def _check_withdrawal(tx: Tx, withdrawal_id: int) -> None:
@@ -215,10 +252,17 @@ def pay_carrier(tx: Tx, handle: str, amount: int, key: str) -> Movement:
     amount = check_amount(amount)
     wallet = wallet_account(tx, handle)
     carrier = ledger.account_by_code(tx, CARRIER)
-    return Movement.of(ledger.post(tx, NewEntry(
-        key, "wallet.carrier_prepayment",
-        (Leg(wallet.id, Side.DEBIT, amount), Leg(carrier.id, Side.CREDIT, amount)),
-    ), final=True))
+    return Movement.of(
+        ledger.post(
+            tx,
+            NewEntry(
+                key,
+                "wallet.carrier_prepayment",
+                (Leg(wallet.id, Side.DEBIT, amount), Leg(carrier.id, Side.CREDIT, amount)),
+            ),
+            final=True,
+        )
+    )
 
 
 @transactional
@@ -228,10 +272,17 @@ def transfer(tx: Tx, source: str, target: str, amount: int, key: str) -> Movemen
     amount = check_amount(amount)
     debit = wallet_account(tx, source)
     credit = wallet_account(tx, target)
-    return Movement.of(ledger.post(tx, NewEntry(
-        key, "wallet.transfer",
-        (Leg(debit.id, Side.DEBIT, amount), Leg(credit.id, Side.CREDIT, amount)),
-    ), final=True))
+    return Movement.of(
+        ledger.post(
+            tx,
+            NewEntry(
+                key,
+                "wallet.transfer",
+                (Leg(debit.id, Side.DEBIT, amount), Leg(credit.id, Side.CREDIT, amount)),
+            ),
+            final=True,
+        )
+    )
 
 
 @transactional
@@ -242,19 +293,33 @@ def freeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor:
     wallet = _wallet_row(tx, handle, lock=True)
     today = business_date_of(tx)
     if _active_freeze(tx, wallet.id, reason) is None:
-        tx.session.add(WalletFreeze(wallet_id=wallet.id, reason=reason.value, note=note,
-                                    frozen_by=actor, frozen_on=today))
+        tx.session.add(
+            WalletFreeze(
+                wallet_id=wallet.id,
+                reason=reason.value,
+                note=note,
+                frozen_by=actor,
+                frozen_on=today,
+            )
+        )
         tx.session.flush()
     account = wallet_account(tx, handle)
     state = ledger.balance_of(tx, account).state
     if state is AccountState.ACTIVE:
-        ledger.set_state(tx, account, AccountState.DEBIT_BLOCKED,
-                         reason=f"freeze:{reason.value}: {note}", business_date=today)
+        ledger.set_state(
+            tx,
+            account,
+            AccountState.DEBIT_BLOCKED,
+            reason=f"freeze:{reason.value}: {note}",
+            business_date=today,
+        )
     return _view(tx, handle)
 
 
 @transactional
-def unfreeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str) -> WalletView:
+def unfreeze(
+    tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str
+) -> WalletView:
     """Lift one reason's freeze; the wallet is free again when no reason is left."""
     reason = _reason(reason)
     wallet = _wallet_row(tx, handle, lock=True)
@@ -263,13 +328,19 @@ def unfreeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, acto
     if active is None:
         raise YirongError("wallet_not_frozen", wallet=handle, reason=reason.value)
     tx.session.execute(
-        update(WalletFreeze).where(WalletFreeze.id == active.id)
+        update(WalletFreeze)
+        .where(WalletFreeze.id == active.id)
         .values(lifted_on=today, lifted_by=actor, lift_note=note)
     )
     tx.session.expire_all()
     if not _active_reasons(tx, wallet.id):
-        ledger.set_state(tx, wallet_account(tx, handle), AccountState.ACTIVE,
-                         reason=f"unfreeze:{reason.value}: {note}", business_date=today)
+        ledger.set_state(
+            tx,
+            wallet_account(tx, handle),
+            AccountState.ACTIVE,
+            reason=f"unfreeze:{reason.value}: {note}",
+            business_date=today,
+        )
     return _view(tx, handle)
 
 
@@ -279,8 +350,13 @@ def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
     wallet = _wallet_row(tx, handle, lock=True)
     if _active_reasons(tx, wallet.id):
         raise YirongError("account_frozen", wallet=handle)
-    ledger.set_state(tx, wallet_account(tx, handle), AccountState.CLOSED,
-                     reason=f"close: {note}", business_date=business_date_of(tx))
+    ledger.set_state(
+        tx,
+        wallet_account(tx, handle),
+        AccountState.CLOSED,
+        reason=f"close: {note}",
+        business_date=business_date_of(tx),
+    )
     return _view(tx, handle)
 
 
@@ -297,35 +373,47 @@ def _view(tx: Tx, handle: str) -> WalletView:
     account = wallet_account(tx, handle)
     bal = ledger.balance_of(tx, account)
     return WalletView(
-        handle=f"{row.owner_type}:{row.owner_code}", name=row.name, account_code=account.code,
-        state=bal.state, balance=bal.balance, available=bal.available, held=bal.debits_pending,
-        freezes=tuple(sorted(_active_reasons(tx, row.id))), opened_on=row.opened_on,
+        handle=f"{row.owner_type}:{row.owner_code}",
+        name=row.name,
+        account_code=account.code,
+        state=bal.state,
+        balance=bal.balance,
+        available=bal.available,
+        held=bal.debits_pending,
+        freezes=tuple(sorted(_active_reasons(tx, row.id))),
+        opened_on=row.opened_on,
     )
 
 
 def _active_freeze(tx: Tx, wallet_id: int, reason: FreezeReason) -> WalletFreeze | None:
     return tx.session.scalars(
         select(WalletFreeze).where(
-            WalletFreeze.wallet_id == wallet_id, WalletFreeze.reason == reason.value,
+            WalletFreeze.wallet_id == wallet_id,
+            WalletFreeze.reason == reason.value,
             WalletFreeze.lifted_on.is_(None),
         )
     ).one_or_none()
 
 
 def _active_reasons(tx: Tx, wallet_id: int) -> set[str]:
-    return set(tx.session.scalars(
-        select(WalletFreeze.reason).where(
-            WalletFreeze.wallet_id == wallet_id, WalletFreeze.lifted_on.is_(None)
+    return set(
+        tx.session.scalars(
+            select(WalletFreeze.reason).where(
+                WalletFreeze.wallet_id == wallet_id, WalletFreeze.lifted_on.is_(None)
+            )
         )
-    ))
+    )
 
 
 def _reason(reason: FreezeReason | str) -> FreezeReason:
     try:
         return FreezeReason(reason)
     except ValueError as exc:
-        raise YirongError("wallet_freeze_reason_invalid", reason=str(reason),
-                          allowed=[r.value for r in FreezeReason]) from exc
+        raise YirongError(
+            "wallet_freeze_reason_invalid",
+            reason=str(reason),
+            allowed=[r.value for r in FreezeReason],
+        ) from exc
 
 
 def _memo(**fields: str | None) -> str | None:

@@ -43,8 +43,12 @@ class WalletFreeze(Base):
     __tablename__ = "wallet_freezes"
     __table_args__ = (
         Index(
-            "uq_wallet_freezes_active", "wallet_id", "reason", unique=True,
-            postgresql_where=text("lifted_on IS NULL"), sqlite_where=text("lifted_on IS NULL"),
+            "uq_wallet_freezes_active",
+            "wallet_id",
+            "reason",
+            unique=True,
+            postgresql_where=text("lifted_on IS NULL"),
+            sqlite_where=text("lifted_on IS NULL"),
         ),
     )
 

@@ -1,0 +1,41 @@
+# A newcomer's two commands: `make demo` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Tests that need PostgreSQL find it here; unset, they fail loudly (never skip).
+export YIRONG_TEST_POSTGRES_URL ?= $(PG_URL)
+YIRONG_BENCH_DATABASE_URL ?= $(PG_URL)
+
+.PHONY: install demo test bench lint postgres clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/yirong demo
+
+test: install postgres lint
+	$(BIN)/pytest -n 2
+
+bench: install postgres
+	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench ledger
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+# The local PostgreSQL 15 cluster, started if it is not running.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && \
+		for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis yirong-demo.db*

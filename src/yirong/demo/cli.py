@@ -1,0 +1,63 @@
+"""``yirong demo``: what ``make demo`` runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from yirong.cli_support import console, print_json
+from yirong.demo.scenario import DemoResult, fresh_demo_database, run_demo
+from yirong.money import format_fen
+
+
+def demo(
+    ctx: typer.Context,
+    agents: int = typer.Option(500, min=2, help="How many agents to onboard."),
+    days: int = typer.Option(30, min=1, help="How many business days to play."),
+    seed: int = typer.Option(2026, help="Random seed: the same seed plays the same story."),
+    path: Path = typer.Option(Path("yirong-demo.db"), help="The new SQLite file to create."),
+    as_json: bool = typer.Option(False, "--json", help="End with one JSON line of counts."),
+) -> None:
+    """Play a month of wallet traffic on a NEW database and prove the books."""
+    url = ctx.find_root().obj.get("url")
+    db = fresh_demo_database(url, path)
+    console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")
+    result = run_demo(db, agents=agents, days=days, seed=seed, console=console)
+    _summary(result)
+    if as_json:
+        print_json(
+            {
+                **result.counts,
+                "refusals": dict(result.refusals),
+                "reserve_fen": result.reserve_fen,
+                "carrier_fen": result.carrier_fen,
+                "verify_ok": result.verify_ok,
+            }
+        )
+    if not result.verify_ok:
+        raise typer.Exit(1)
+
+
+def _summary(result: DemoResult) -> None:
+    table = Table(title="What happened")
+    table.add_column("flow")
+    table.add_column("count", justify="right")
+    for name, count in sorted(result.counts.items()):
+        shown = format_fen(count) + " yuan" if name.endswith("_fen") else f"{count:,}"
+        table.add_row(name.replace("_", " "), shown)
+    for code, count in sorted(result.refusals.items()):
+        table.add_row(f"refused: {code}", f"{count:,}")
+    console.print(table)
+    report = result.report
+    assert report is not None
+    console.print(
+        f"Reserve account holds {format_fen(result.reserve_fen)} yuan; "
+        f"owed to the carrier {format_fen(result.carrier_fen)} yuan."
+    )
+    verdict = "[green]The books balance[/]" if report.ok else "[red]The books do NOT balance[/]"
+    console.print(
+        f"{verdict}: {report.entries:,} entries and {report.postings:,} postings "
+        f"checked by `yirong ledger verify`."
+    )

@@ -1,0 +1,93 @@
+"""The command line, as a user types it: results, refusals (exit 2) and a failed
+verification (exit 1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from yirong.cli import app
+from yirong.infra.db import Database
+
+
+@pytest.fixture
+def yirong(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, ["--database", url, *args])
+        return result.exit_code, result.output
+
+    assert run("db", "upgrade")[0] == 0
+    assert run("books", "open", "--date", "2026-01-05")[0] == 0
+    run.url = url  # type: ignore[attr-defined]
+    return run
+
+
+def test_a_wallet_session(yirong) -> None:  # type: ignore[no-untyped-def]
+    assert yirong("wallet", "open", "A001", "--name", "Shop A")[0] == 0
+    code, out = yirong("wallet", "topup", "A001", "1,234.56", "--key", "t1")
+    assert code == 0 and "entry 1" in out
+    code, out = yirong("wallet", "topup", "A001", "1,234.56", "--key", "t1")
+    assert code == 0 and "nothing moved again" in out
+    code, out = yirong("wallet", "show", "A001")
+    assert "balance 1,234.56" in out
+    code, out = yirong("wallet", "pay-carrier", "A001", "2000", "--key", "p1")
+    assert code == 2 and "exceeds_credits" in out
+    code, out = yirong("ledger", "show", "wallet:agent:A001")
+    assert code == 0 and "wallet.top_up" in out and "1,234.56" in out
+    code, out = yirong("ledger", "verify", "--json")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "code_name"),
+    [
+        (["wallet", "topup", "A404", "1", "--key", "k"], "wallet_not_found"),
+        (["wallet", "topup", "A001", "1.234", "--key", "k"], "amount_not_yuan"),
+        (["books", "open", "--date", "2026-02-30"], "business_date_invalid"),
+        (["books", "open", "--date", "2026-02-01"], "books_already_open"),
+    ],
+)
+def test_refusals_exit_2_with_their_code(yirong, args: list[str], code_name: str) -> None:  # type: ignore[no-untyped-def]
+    yirong("wallet", "open", "A001", "--name", "Shop A")
+    code, out = yirong(*args)
+    assert code == 2
+    assert code_name in out
+
+
+def test_commission_import(yirong, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    yirong("wallet", "open", "A001", "--name", "Shop A")
+    good = tmp_path / "dec.csv"
+    good.write_text("agent,month,amount\nA001,2025-12,150000\n")
+    code, out = yirong("commissions", "import", str(good))
+    assert code == 0 and "Applied 1 commissions, 1,500.00" in out
+    code, out = yirong("commissions", "import", str(good))
+    assert code == 0 and "already applied" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("agent,month,amount\nA001,2025-11,1.5\nA404,2025-11,3\n")
+    code, out = yirong("commissions", "import", str(bad))
+    assert code == 2 and "line 2" in out and "amount_not_integer" in out
+
+
+def test_verify_exits_1_and_lists_a_difference(yirong) -> None:  # type: ignore[no-untyped-def]
+    yirong("wallet", "open", "A001", "--name", "Shop A")
+    yirong("wallet", "topup", "A001", "10", "--key", "t1")
+    db = Database(yirong.url)
+    db.run(
+        lambda tx: tx.conn.execute(
+            text(
+                "UPDATE ledger_balances SET credits_posted = credits_posted + 1 "
+                "WHERE account_id = "
+                "(SELECT id FROM ledger_accounts WHERE code = 'wallet:agent:A001')"
+            )
+        )
+    )
+    code, out = yirong("ledger", "verify")
+    assert code == 1
+    assert "do NOT balance" in out and "balances replay" in out

@@ -1,0 +1,86 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from yirong.errors import CATALOGUE, YirongError
+from yirong.money import MAX_AMOUNT_FEN, check_amount, format_fen, parse_fen, parse_yuan
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (0, "amount_zero"),
+        (-1, "amount_negative"),
+        (MAX_AMOUNT_FEN + 1, "amount_too_large"),
+        (1.5, "amount_not_integer"),
+        (100.0, "amount_not_integer"),  # a float is refused even when whole
+        ("100", "amount_not_integer"),
+        (True, "amount_not_integer"),
+        (Decimal("1.01"), "amount_not_integer"),
+        (None, "amount_not_integer"),
+    ],
+)
+def test_bad_amounts_are_refused_with_their_own_code(value: object, code: str) -> None:
+    with pytest.raises(YirongError) as refused:
+        check_amount(value)
+    assert refused.value.code == code
+    assert refused.value.message == CATALOGUE[code].message
+
+
+def test_good_amounts_pass_through_as_int() -> None:
+    assert check_amount(1) == 1
+    assert check_amount(MAX_AMOUNT_FEN) == MAX_AMOUNT_FEN
+    assert check_amount(Decimal("250")) == 250
+    assert type(check_amount(Decimal("250"))) is int
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("1", 100), ("0.01", 1), ("1234.5", 123450), ("1,234.56", 123456), (" 7.00 ", 700)],
+)
+def test_yuan_parse_exactly(text: str, fen: int) -> None:
+    assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("1.234", "amount_not_yuan"),
+        ("abc", "amount_not_yuan"),
+        ("NaN", "amount_not_yuan"),
+        ("0", "amount_zero"),
+        ("-5", "amount_negative"),
+    ],
+)
+def test_bad_yuan_is_refused(text: str, code: str) -> None:
+    with pytest.raises(YirongError) as refused:
+        parse_yuan(text)
+    assert refused.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("1.5", "amount_not_integer"),
+        ("", "amount_not_integer"),
+        ("12a", "amount_not_integer"),
+        ("-3", "amount_negative"),
+    ],
+)
+def test_bad_fen_text_is_refused(text: str, code: str) -> None:
+    with pytest.raises(YirongError) as refused:
+        parse_fen(text)
+    assert refused.value.code == code
+
+
+@given(st.integers(min_value=1, max_value=MAX_AMOUNT_FEN))
+def test_format_then_parse_round_trips(fen: int) -> None:
+    assert parse_yuan(format_fen(fen)) == fen
+
+
+def test_format_fen() -> None:
+    assert format_fen(123456) == "1,234.56"
+    assert format_fen(-5) == "-0.05"
+    assert format_fen(0) == "0.00"
