@@ -89,7 +89,7 @@ def run_demo(db: Database, *, agents: int, days: int, seed: int, console: Consol
             today = FIRST_DAY + timedelta(days=day_number)
             _one_day(db, rnd, handles, today, pending, frozen, result)
             tomorrow = today + timedelta(days=1)
-            db.run(lambda tx, day=tomorrow: advance_business_date(tx, day))
+            db.run(partial(advance_business_date, to=tomorrow))
             progress.advance(task)
 
         progress.add_task("Proving the books (ledger verify)", total=None)
