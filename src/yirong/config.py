@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     # FULL survives power loss after every acknowledged commit; NORMAL is faster but
     # may lose the last commits, so it is opt-in.
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL", "OFF"] = "FULL"
+    # Keys the platform's pseudonymous tokens (HMAC): set your own in production, and
+    # keep it; changing it gives every agent new tokens at every funder.
+    secret_key: str = "yirong-development-secret-change-me"
 
 
 def settings() -> Settings:

@@ -28,6 +28,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         422, "The amount is larger than the 10^15 fen any movement may carry."
     ),
     "amount_not_yuan": ErrorSpec(422, "A yuan amount has at most two decimal places (fen)."),
+    "rate_invalid": ErrorSpec(422, "A rate is a non-negative percentage, such as 18.25."),
+    "rate_too_precise": ErrorSpec(422, "Rates are kept to a millionth (0.0001%)."),
     # requests
     "idempotency_key_invalid": ErrorSpec(
         422, "An idempotency key is 1 to 128 printable characters without spaces."
@@ -125,6 +127,73 @@ CATALOGUE: dict[str, ErrorSpec] = {
         422, "The commission file has errors; nothing was applied. Each error names its line."
     ),
     "commission_file_empty": ErrorSpec(422, "The commission file has no rows."),
+    # agents (代理商)
+    "agent_not_found": ErrorSpec(404, "No such agent."),
+    "agent_code_taken": ErrorSpec(409, "An agent with this agent code is already onboarded."),
+    "agent_uscc_taken": ErrorSpec(
+        409, "A firm with this unified social credit code is already onboarded."
+    ),
+    "uscc_invalid": ErrorSpec(422, "Not a valid unified social credit code (GB 32100)."),
+    "resident_id_invalid": ErrorSpec(422, "Not a valid resident ID number (GB 11643)."),
+    "legal_representative_under_18": ErrorSpec(
+        422, "The legal representative must be at least 18 years old."
+    ),
+    "mobile_invalid": ErrorSpec(422, "Not a valid mainland China mobile number."),
+    "bank_card_invalid": ErrorSpec(422, "Not a valid bank card number (16-19 digits, Luhn)."),
+    "name_invalid": ErrorSpec(422, "A name is 1 to 100 characters."),
+    "wallet_class_invalid": ErrorSpec(422, "A payment account class is 1, 2 or 3."),
+    # funders (资金方) and products
+    "funder_not_found": ErrorSpec(404, "No such funder."),
+    "funder_code_taken": ErrorSpec(409, "A funder with this code already exists."),
+    "licence_invalid": ErrorSpec(422, "Unknown licence kind."),
+    "licence_forbids_loans": ErrorSpec(
+        422, "A factoring company may only buy receivables; it cannot offer a loan product."
+    ),
+    "decision_mode_invalid": ErrorSpec(422, "A funder decides by scorecard, http or manual."),
+    "scorecard_invalid": ErrorSpec(422, "The scorecard configuration is invalid."),
+    "endpoint_invalid": ErrorSpec(422, "An HTTP funder needs an http(s) URL and a shared secret."),
+    "product_not_found": ErrorSpec(404, "No such product."),
+    "product_code_taken": ErrorSpec(409, "The funder already has a product with this code."),
+    "product_invalid": ErrorSpec(422, "The product's terms are inconsistent."),
+    "product_above_rate_cap": ErrorSpec(
+        422, "The annualised rate (APR) would exceed the legal cap the operator configured."
+    ),
+    "setting_invalid": ErrorSpec(422, "Invalid value for this setting."),
+    # pre-approval, offers, consent, formal credit
+    "offer_not_found": ErrorSpec(404, "No such offer."),
+    "offer_not_yours": ErrorSpec(403, "This offer was made to another agent."),
+    "offer_expired": ErrorSpec(409, "The offer has expired."),
+    "offer_not_live": ErrorSpec(409, "The offer is no longer open."),
+    "offer_above_rate_cap": ErrorSpec(
+        422, "The offer's annualised rate (APR) exceeds the legal cap."
+    ),
+    "offer_outside_product": ErrorSpec(422, "The offer is outside its product's terms."),
+    "consent_required": ErrorSpec(
+        422, "Explicit consent is needed before any identified data goes to the funder."
+    ),
+    "consent_invalid": ErrorSpec(422, "The consent does not cover what the application needs."),
+    "consent_not_found": ErrorSpec(404, "No such consent."),
+    "consent_withdrawn": ErrorSpec(409, "The consent was withdrawn."),
+    "firm_details_mismatch": ErrorSpec(
+        422, "The confirmed firm details differ from the agent's record."
+    ),
+    "credit_already_engaged": ErrorSpec(
+        409, "The agent already has a formal application or credit line with a funder."
+    ),
+    "application_not_found": ErrorSpec(404, "No such application."),
+    "application_already_decided": ErrorSpec(409, "The application was already decided."),
+    "rejection_reason_invalid": ErrorSpec(422, "Unknown rejection reason code."),
+    "line_terms_invalid": ErrorSpec(422, "The credit line's terms are outside the product."),
+    "line_not_found": ErrorSpec(404, "No such credit line."),
+    "line_not_active": ErrorSpec(409, "The credit line is not active."),
+    "line_has_debt": ErrorSpec(409, "A line with outstanding debt cannot be closed."),
+    "not_your_funder": ErrorSpec(403, "This belongs to another funder."),
+    # funder systems over HTTP
+    "funder_unavailable": ErrorSpec(
+        502, "The funder's system did not answer in time, after retries."
+    ),
+    "funder_bad_response": ErrorSpec(502, "The funder's system answered with something invalid."),
+    "funder_bad_signature": ErrorSpec(502, "The funder's answer failed its signature check."),
     # infrastructure
     "database_busy": ErrorSpec(503, "The database stayed busy; nothing was changed. Try again."),
 }

@@ -67,3 +67,39 @@ def format_fen(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), FEN_PER_YUAN)
     return f"{sign}{yuan:,}.{cents:02d}"
+
+
+# ---------------------------------------------------------------- rates
+
+# Rates (annual interest, APR, shares) are Decimals in calculations and integers of
+# millionths ("ppm") in storage: 18.25% is 182_500. Never floats.
+PPM = 1_000_000
+
+
+def rate_to_ppm(rate: Decimal) -> int:
+    scaled = rate * PPM
+    if scaled != scaled.to_integral_value():
+        raise YirongError("rate_too_precise", rate=str(rate))
+    return int(scaled)
+
+
+def ppm_to_rate(ppm: int) -> Decimal:
+    return Decimal(ppm) / PPM
+
+
+def parse_percent(text: str) -> Decimal:
+    """``"18.25"`` or ``"18.25%"`` -> ``Decimal("0.1825")``."""
+    try:
+        value = Decimal(text.strip().rstrip("%").strip())
+    except InvalidOperation as exc:
+        raise YirongError("rate_invalid", value=text) from exc
+    if not value.is_finite() or value < 0:
+        raise YirongError("rate_invalid", value=text)
+    rate = value / 100
+    rate_to_ppm(rate)
+    return rate
+
+
+def format_percent(rate: Decimal, places: int = 2) -> str:
+    """``Decimal("0.1825")`` -> ``"18.25%"``."""
+    return f"{(rate * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)}%"

@@ -125,7 +125,7 @@ def _wallet_row(tx: Tx, handle: str, *, lock: bool = False) -> Wallet:
 @transactional
 def open_wallet(tx: Tx, handle: str, name: str) -> WalletView:
     """Open a wallet; opening an open wallet again returns it unchanged."""
-    _open(tx, handle, name, business_date_of(tx))
+    open_wallet_in(tx, handle, name, business_date_of(tx))
     return _view(tx, handle)
 
 
@@ -133,10 +133,11 @@ def open_wallet(tx: Tx, handle: str, name: str) -> WalletView:
 def open_wallets(tx: Tx, owners: Sequence[tuple[str, str]]) -> int:
     """Open many wallets (handle, name) in one transaction; returns how many were new."""
     today = business_date_of(tx)
-    return sum(_open(tx, handle, name, today) for handle, name in owners)
+    return sum(open_wallet_in(tx, handle, name, today) for handle, name in owners)
 
 
-def _open(tx: Tx, handle: str, name: str, today: date) -> bool:
+def open_wallet_in(tx: Tx, handle: str, name: str, today: date) -> bool:
+    """Open the wallet within the caller's transaction; False if it was open already."""
     owner_type, code = parse_handle(handle)
     found = tx.session.scalars(
         select(Wallet.id).where(Wallet.owner_type == owner_type, Wallet.owner_code == code)

@@ -1,0 +1,381 @@
+"""Formal credit (正式授信): the agent picks one offer, confirms its firm's details and
+consents to that one funder receiving them; the funder approves (a credit line) or
+rejects. An agent has at most one application in progress or active line at a time:
+the `agent_engagements` row is taken first, so of two racing requests one fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from yirong.agents.service import agent_row
+from yirong.agents.tables import Agent
+from yirong.books.service import business_date_of
+from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, check_terms, record_shares
+from yirong.credit.offers import offer_for
+from yirong.credit.tables import (
+    AgentEngagement,
+    Consent,
+    CreditApplication,
+    CreditLine,
+    Offer,
+)
+from yirong.errors import YirongError
+from yirong.funders.service import funder_row
+from yirong.funders.tables import Funder, FunderProduct
+from yirong.funders.terms import Terms, apr_of
+from yirong.infra.db import Tx, read_only, transactional
+from yirong.money import check_amount, ppm_to_rate, rate_to_ppm
+from yirong.policy.service import apr_cap, setting
+
+REJECTION_REASONS = (
+    "insufficient_income",
+    "income_volatility",
+    "overdue_history",
+    "identity_mismatch",
+    "policy",
+    "other",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FirmDetails:
+    """What the agent confirms about its firm before it goes to the funder."""
+
+    name: str
+    uscc: str
+    legal_rep_name: str
+    legal_rep_id: str
+    mobile: str
+    bank_card: str
+
+    def __repr__(self) -> str:
+        return "FirmDetails(<personal data>)"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationView:
+    id: int
+    agent_code: str
+    funder_code: str
+    offer_id: int
+    consent_id: int
+    status: str
+    submitted_on: date
+    decided_on: date | None
+    reason_code: str | None
+    line_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    id: int
+    agent_code: str
+    funder_code: str
+    product_code: str
+    credit_limit: int
+    annual_rate: Decimal
+    max_term_days: int
+    opened_on: date
+    valid_until: date
+    status: str
+
+
+def details_of(agent: Agent) -> FirmDetails:
+    return FirmDetails(
+        agent.name,
+        agent.uscc,
+        agent.legal_rep_name,
+        agent.legal_rep_id,
+        agent.mobile,
+        agent.bank_card,
+    )
+
+
+# ---------------------------------------------------------------- the agent applies
+
+
+@transactional
+def apply_for_credit(
+    tx: Tx, agent_code: str, offer_id: int, details: FirmDetails, consent: ConsentTerms | None
+) -> ApplicationView:
+    """Apply to the funder of the chosen offer. Nothing identified leaves before the
+    consent is recorded, and its sharing is logged against it."""
+    agent = agent_row(tx, agent_code)
+    today = business_date_of(tx)
+    terms = check_terms(tx, consent, today)
+    offer, _, funder = offer_for(tx, offer_id, agent.id)
+    if _normalised(details) != _normalised(details_of(agent)):
+        raise YirongError("firm_details_mismatch")
+    session = tx.session
+    record = Consent(
+        agent_id=agent.id,
+        funder_id=funder.id,
+        purpose=terms.purpose.value,
+        fields=",".join(terms.fields),
+        text_version=terms.text_version,
+        given_on=today,
+        valid_until=terms.valid_until,
+    )
+    session.add(record)
+    session.flush()
+    application = CreditApplication(
+        agent_id=agent.id,
+        funder_id=funder.id,
+        offer_id=offer.id,
+        consent_id=record.id,
+        status="submitted",
+        submitted_on=today,
+    )
+    session.add(application)
+    session.flush()
+    _engage(tx, agent, funder, application, today)
+    offer.status = "accepted"
+    record_shares(
+        tx,
+        [
+            {
+                "consent_id": record.id,
+                "agent_id": agent.id,
+                "funder_id": funder.id,
+                "fields": ",".join(APPLICATION_FIELDS),
+                "identified": True,
+                "reference": f"application:{application.id}",
+                "shared_on": today,
+            }
+        ],
+    )
+    return _application_view(application, agent.code, funder.code)
+
+
+def _engage(
+    tx: Tx, agent: Agent, funder: Funder, application: CreditApplication, today: date
+) -> None:
+    """Take the agent's single engagement slot, or refuse."""
+    held = tx.session.get(AgentEngagement, agent.id, with_for_update=True)
+    if held is not None:
+        raise YirongError(
+            "credit_already_engaged",
+            agent=agent.code,
+            application=held.application_id,
+            line=held.line_id,
+        )
+    tx.session.add(
+        AgentEngagement(
+            agent_id=agent.id,
+            funder_id=funder.id,
+            application_id=application.id,
+            line_id=None,
+            since=today,
+        )
+    )
+    try:
+        tx.session.flush()
+    except IntegrityError as exc:  # the other request of a race took it first
+        raise YirongError("credit_already_engaged", agent=agent.code) from exc
+
+
+def _normalised(details: FirmDetails) -> tuple[str, ...]:
+    return tuple(
+        "".join(value.split()).upper()
+        for value in (
+            details.name,
+            details.uscc,
+            details.legal_rep_name,
+            details.legal_rep_id,
+            details.mobile,
+            details.bank_card,
+        )
+    )
+
+
+@transactional
+def withdraw_application(tx: Tx, agent_code: str, application_id: int) -> ApplicationView:
+    agent = agent_row(tx, agent_code)
+    application = _application(tx, application_id)
+    if application.agent_id != agent.id:
+        raise YirongError("application_not_found", application=application_id)
+    _must_be_open(application)
+    application.status, application.decided_on = "withdrawn", business_date_of(tx)
+    _release(tx, application.agent_id)
+    return _application_view(application, agent.code, _funder_code(tx, application.funder_id))
+
+
+# ---------------------------------------------------------------- the funder decides
+
+
+@transactional
+def approve_application(
+    tx: Tx,
+    application_id: int,
+    *,
+    funder_code: str,
+    credit_limit: int,
+    annual_rate: Decimal,
+    valid_days: int | None = None,
+) -> LineView:
+    """Grant a revolving credit line within the product's terms and the legal cap."""
+    funder = funder_row(tx, funder_code)
+    application = _application(tx, application_id)
+    if application.funder_id != funder.id:
+        raise YirongError("not_your_funder", application=application_id)
+    _must_be_open(application)
+    offer = tx.session.get(Offer, application.offer_id)
+    assert offer is not None
+    product = tx.session.get(FunderProduct, offer.product_id)
+    assert product is not None
+    check_amount(credit_limit)
+    rate_ppm = rate_to_ppm(annual_rate)
+    if (
+        not product.min_limit <= credit_limit <= product.max_limit
+        or not product.min_rate_ppm <= rate_ppm <= product.max_rate_ppm
+    ):
+        raise YirongError("line_terms_invalid", product=product.code)
+    terms = Terms.of(product)
+    sample = terms.sample_amount(int(setting(tx, "sample_drawdown_fen")))
+    apr = apr_of(terms, sample, rate_ppm, product.min_term_days)  # its dearest drawdown
+    if apr.compound > apr_cap(tx):
+        raise YirongError("offer_above_rate_cap", apr=str(apr.compound.quantize(Decimal("0.0001"))))
+    today = business_date_of(tx)
+    line = CreditLine(
+        agent_id=application.agent_id,
+        funder_id=funder.id,
+        product_id=product.id,
+        application_id=application.id,
+        credit_limit=credit_limit,
+        annual_rate_ppm=rate_ppm,
+        max_term_days=product.max_term_days,
+        opened_on=today,
+        valid_until=today + timedelta(days=valid_days or product.line_valid_days),
+        status="active",
+    )
+    tx.session.add(line)
+    tx.session.flush()
+    application.status, application.decided_on, application.line_id = "approved", today, line.id
+    engagement = tx.session.get(AgentEngagement, application.agent_id, with_for_update=True)
+    assert engagement is not None and engagement.application_id == application.id
+    engagement.line_id = line.id
+    return _line_view(tx, line)
+
+
+@transactional
+def reject_application(
+    tx: Tx, application_id: int, *, funder_code: str, reason_code: str
+) -> ApplicationView:
+    if reason_code not in REJECTION_REASONS:
+        raise YirongError(
+            "rejection_reason_invalid", reason=reason_code, allowed=list(REJECTION_REASONS)
+        )
+    funder = funder_row(tx, funder_code)
+    application = _application(tx, application_id)
+    if application.funder_id != funder.id:
+        raise YirongError("not_your_funder", application=application_id)
+    _must_be_open(application)
+    application.status, application.decided_on = "rejected", business_date_of(tx)
+    application.reason_code = reason_code
+    _release(tx, application.agent_id)
+    agent = tx.session.get(Agent, application.agent_id)
+    assert agent is not None
+    return _application_view(application, agent.code, funder.code)
+
+
+# ---------------------------------------------------------------- lines
+
+
+@transactional
+def close_line(tx: Tx, line_id: int, *, reason: str) -> LineView:
+    """Close a line (to change funder, say). Only a line without debt may close."""
+    line = tx.session.get(CreditLine, line_id, with_for_update=True)
+    if line is None:
+        raise YirongError("line_not_found", line=line_id)
+    if line.status != "active":
+        raise YirongError("line_not_active", line=line_id, status=line.status)
+    if outstanding_on_line(tx, line.id) > 0:
+        raise YirongError("line_has_debt", line=line_id)
+    line.status, line.closed_on, line.close_reason = "closed", business_date_of(tx), reason[:200]
+    _release(tx, line.agent_id)
+    return _line_view(tx, line)
+
+
+def outstanding_on_line(tx: Tx, line_id: int) -> int:
+    """What is owed on the line: nothing can be before drawdowns exist (the loans
+    capability, which replaces this with its own figure)."""
+    return 0
+
+
+@read_only
+def current_credit(tx: Tx, agent_code: str) -> tuple[ApplicationView | None, LineView | None]:
+    """The agent's application in progress or active line, if any."""
+    agent = agent_row(tx, agent_code)
+    engagement = tx.session.get(AgentEngagement, agent.id)
+    if engagement is None:
+        return None, None
+    application = _application(tx, engagement.application_id, lock=False)
+    app_view = _application_view(application, agent.code, _funder_code(tx, application.funder_id))
+    line = tx.session.get(CreditLine, engagement.line_id) if engagement.line_id else None
+    return app_view, (_line_view(tx, line) if line else None)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _application(tx: Tx, application_id: int, *, lock: bool = True) -> CreditApplication:
+    found = tx.session.get(CreditApplication, application_id, with_for_update=lock)
+    if found is None:
+        raise YirongError("application_not_found", application=application_id)
+    return found
+
+
+def _must_be_open(application: CreditApplication) -> None:
+    if application.status != "submitted":
+        raise YirongError(
+            "application_already_decided", application=application.id, status=application.status
+        )
+
+
+def _release(tx: Tx, agent_id: int) -> None:
+    tx.session.flush()
+    tx.session.execute(delete(AgentEngagement).where(AgentEngagement.agent_id == agent_id))
+
+
+def _funder_code(tx: Tx, funder_id: int) -> str:
+    code = tx.session.scalar(select(Funder.code).where(Funder.id == funder_id))
+    assert code is not None
+    return code
+
+
+def _application_view(a: CreditApplication, agent_code: str, funder_code: str) -> ApplicationView:
+    return ApplicationView(
+        a.id,
+        agent_code,
+        funder_code,
+        a.offer_id,
+        a.consent_id,
+        a.status,
+        a.submitted_on,
+        a.decided_on,
+        a.reason_code,
+        a.line_id,
+    )
+
+
+def _line_view(tx: Tx, line: CreditLine) -> LineView:
+    agent = tx.session.get(Agent, line.agent_id)
+    product = tx.session.get(FunderProduct, line.product_id)
+    assert agent is not None and product is not None
+    return LineView(
+        line.id,
+        agent.code,
+        _funder_code(tx, line.funder_id),
+        product.code,
+        line.credit_limit,
+        ppm_to_rate(line.annual_rate_ppm),
+        line.max_term_days,
+        line.opened_on,
+        line.valid_until,
+        line.status,
+    )

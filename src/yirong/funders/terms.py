@@ -1,0 +1,92 @@
+"""What an offer or a line costs the borrower, from its product's terms: the same
+schedule code as the loans, and the APR by the IRR method with fees included."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from yirong.funders.tables import FunderProduct
+from yirong.money import PPM, ppm_to_rate, round_half_up_fen
+from yirong.pricing.apr import Apr, schedule_apr
+from yirong.pricing.schedule import Method, Schedule, build_schedule
+
+REVOLVING = "revolving"
+TERM_METHODS = (Method.EQUAL_INSTALLMENT, Method.EQUAL_PRINCIPAL, Method.INTEREST_ONLY)
+# A schedule's dates only place its cash flows; any fixed day gives the same APR.
+PRICING_DAY = date(2026, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The part of a product that prices a loan (hashable, so prices can be cached)."""
+
+    kind: str
+    method: str
+    periods: int | None
+    day_basis: int
+    fee_ppm: int
+    min_limit: int
+    max_limit: int
+
+    @classmethod
+    def of(cls, product: FunderProduct) -> Terms:
+        return cls(
+            product.kind,
+            product.method,
+            product.periods,
+            product.day_basis,
+            product.fee_ppm,
+            product.min_limit,
+            product.max_limit,
+        )
+
+    def sample_amount(self, wanted: int) -> int:
+        """The drawdown an offer's price is shown for: the platform's sample amount,
+        within what the product allows."""
+        return min(max(wanted, self.min_limit), self.max_limit)
+
+
+def sample_schedule(terms: Terms, amount: int, annual_rate: Decimal, term_days: int) -> Schedule:
+    """A drawdown of ``amount``: a bullet at its due date on a revolving line, the
+    product's instalments on a term loan. The fee is paid upfront by the borrower."""
+    fee = round_half_up_fen(Decimal(amount) * terms.fee_ppm / PPM)
+    if terms.kind == REVOLVING:
+        return build_schedule(
+            amount,
+            annual_rate,
+            Method.BULLET,
+            PRICING_DAY,
+            days=term_days,
+            day_basis=terms.day_basis,
+            fee=fee,
+        )
+    return build_schedule(
+        amount,
+        annual_rate,
+        Method(terms.method),
+        PRICING_DAY,
+        periods=terms.periods or 1,
+        day_basis=terms.day_basis,
+        fee=fee,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def apr_of(terms: Terms, amount: int, rate_ppm: int, term_days: int) -> Apr:
+    """The APR of a drawdown on these terms (an IRR: worth caching, offers repeat)."""
+    return schedule_apr(sample_schedule(terms, amount, ppm_to_rate(rate_ppm), term_days))
+
+
+def worst_apr(product: FunderProduct) -> Apr:
+    """The highest APR the product allows: its top rate over its shortest term (a
+    fee weighs most on the shortest loan)."""
+    terms = Terms.of(product)
+    return apr_of(terms, product.min_limit, product.max_rate_ppm, product.min_term_days)
+
+
+def cost_of(schedule: Schedule) -> int:
+    """Everything the borrower pays beyond the principal: interest and fees (fen)."""
+    return schedule.total_interest + schedule.fee
