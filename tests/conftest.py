@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import BACKENDS, fresh_database
+from tests.databases import BACKENDS, drop_own_schema, fresh_database
 from yirong.books.service import open_books
 from yirong.infra.db import Database
 
@@ -30,3 +30,7 @@ def pg(tmp_path: Path) -> Iterator[Database]:
     open_books(database, FIRST_DAY)
     yield database
     database.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_own_schema()

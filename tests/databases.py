@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -24,10 +25,6 @@ _templates: dict[str, Path] = {}  # one migrated SQLite file per test process
 _pg_ready: set[str] = set()
 
 
-def worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
 def postgres_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
@@ -40,7 +37,20 @@ def postgres_url() -> str:
 
 
 def pg_schema() -> str:
-    return f"yirong_test_{worker()}"
+    # The process id keeps two test runs at once (two terminals, or CI and a
+    # developer) out of each other's schema.
+    return f"yirong_test_{os.getpid()}"
+
+
+def _drop_abandoned_schemas(conn: Any) -> None:
+    """Schemas of test processes that no longer run (killed before cleaning up)."""
+    names = conn.execute(
+        text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'yirong\\_test\\_%'")
+    ).scalars()
+    for name in names:
+        pid = name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
 
 
 def pg_options(schema: str) -> str:
@@ -73,6 +83,7 @@ def _fresh_postgres() -> Database:
     if schema not in _pg_ready:
         admin = create_engine(Database(url).url)
         with admin.begin() as conn:
+            _drop_abandoned_schemas(conn)
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         admin.dispose()
@@ -89,3 +100,13 @@ def _fresh_postgres() -> Database:
         ).scalar_one()
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     return db
+
+
+def drop_own_schema() -> None:
+    """At the end of a test session: the schema this process made, if any."""
+    schema = pg_schema()
+    if schema in _pg_ready:
+        admin = create_engine(Database(postgres_url()).url)
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from yirong.agents.cli import app as agent_app
 from yirong.bench.cli import app as bench_app
 from yirong.books.cli import app as books_app
+from yirong.credit.cli import consent_app, credit_app, offers, preapproval_app
 from yirong.demo.cli import demo
+from yirong.funders.cli import app as funder_app
 from yirong.infra.cli import app as db_app
 from yirong.ledger.cli import app as ledger_app
+from yirong.policy.cli import app as policy_app
 from yirong.wallets.cli import app as wallet_app
 from yirong.wallets.cli import commissions_app
 
@@ -37,6 +41,13 @@ app.add_typer(books_app, name="books")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(commissions_app, name="commissions")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(agent_app, name="agent")
+app.add_typer(funder_app, name="funder")
+app.add_typer(policy_app, name="policy")
+app.add_typer(preapproval_app, name="preapproval")
+app.command()(offers)
+app.add_typer(consent_app, name="consent")
+app.add_typer(credit_app, name="credit")
 app.add_typer(bench_app, name="bench")
 app.command()(demo)
 

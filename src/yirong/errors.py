@@ -114,6 +114,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "books_not_open": ErrorSpec(409, "The books are not open: set the first business date."),
     "books_already_open": ErrorSpec(409, "The books are already open."),
     "business_date_invalid": ErrorSpec(422, "A business date is written YYYY-MM-DD."),
+    "date_in_future": ErrorSpec(422, "The date is after the current business date."),
     # wallets
     "wallet_not_found": ErrorSpec(404, "No such wallet."),
     "wallet_owner_invalid": ErrorSpec(

@@ -131,7 +131,7 @@ def checked(data: AgentInput, today: date) -> AgentInput:
     if data.wallet_class not in (1, 2, 3):
         raise YirongError("wallet_class_invalid", wallet_class=data.wallet_class)
     if data.carrier_since is not None and data.carrier_since > today:
-        raise YirongError("business_date_invalid", reason="carrier_since is in the future")
+        raise YirongError("date_in_future", field="carrier_since")
     return replace(
         data,
         name=data.name.strip(),

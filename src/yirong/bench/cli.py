@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from yirong.bench.ledger import bench_ledger
+from yirong.bench.preapproval import bench_preapproval
 from yirong.cli_support import console
 from yirong.config import settings
 from yirong.infra.db import normalize_url
@@ -34,3 +35,28 @@ def ledger(
     result = bench_ledger(url, seconds=seconds, runs=runs, workers=workers, console=console)
     if not result["verify_ok"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def preapproval(
+    ctx: typer.Context,
+    agents: int = typer.Option(100_000, min=10, help="How many agents (12 months of history)."),
+    runs: int = typer.Option(3, min=1, help="Runs per database (the median is reported)."),
+) -> None:
+    """Features and pre-approval for many agents and 3 scorecard funders, on PostgreSQL
+    and SQLite, against one plain aggregate over the same history."""
+    url = _postgres_url(ctx)
+    result = bench_preapproval(url, agents=agents, runs=runs, console=console)
+    if not all(r["verify_ok"] for r in result.values()):
+        raise typer.Exit(1)
+
+
+def _postgres_url(ctx: typer.Context) -> str:
+    url: str = ctx.find_root().obj.get("url") or settings().database_url
+    if normalize_url(url).get_backend_name() != "postgresql":
+        console.print(
+            "[red]Benchmarks need PostgreSQL: pass --database "
+            "postgresql+psycopg://... or set YIRONG_DATABASE_URL.[/]"
+        )
+        raise typer.Exit(2)
+    return url

@@ -78,3 +78,9 @@ def advance_business_date(tx: Tx, to: date) -> date:
     # A hold is valid through its last day; on the next it is released, booked on it.
     ledger.expire_holds(tx, to)
     return to
+
+
+@transactional
+def next_business_day(tx: Tx) -> date:
+    """Move the books on by exactly one day (the end of day's last step)."""
+    return advance_business_date(tx, business_date_of(tx) + timedelta(days=1))

@@ -12,10 +12,18 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from yirong.agents.service import agent_row
+from yirong.agents import identifiers
+from yirong.agents.service import OPERATOR, AgentView, agent_row
+from yirong.agents.service import view as agent_view
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
-from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, check_terms, record_shares
+from yirong.credit.consents import (
+    APPLICATION_FIELDS,
+    ConsentTerms,
+    check_terms,
+    is_valid,
+    record_shares,
+)
 from yirong.credit.offers import offer_for
 from yirong.credit.tables import (
     AgentEngagement,
@@ -109,7 +117,7 @@ def apply_for_credit(
     today = business_date_of(tx)
     terms = check_terms(tx, consent, today)
     offer, _, funder = offer_for(tx, offer_id, agent.id)
-    if _normalised(details) != _normalised(details_of(agent)):
+    if _normalised(details, today) != _normalised(details_of(agent), today):
         raise YirongError("firm_details_mismatch")
     session = tx.session
     record = Consent(
@@ -156,6 +164,7 @@ def _engage(
     tx: Tx, agent: Agent, funder: Funder, application: CreditApplication, today: date
 ) -> None:
     """Take the agent's single engagement slot, or refuse."""
+    code = agent.code  # read now: a failed flush below expires every loaded object
     held = tx.session.get(AgentEngagement, agent.id, with_for_update=True)
     if held is not None:
         raise YirongError(
@@ -176,21 +185,23 @@ def _engage(
     try:
         tx.session.flush()
     except IntegrityError as exc:  # the other request of a race took it first
-        raise YirongError("credit_already_engaged", agent=agent.code) from exc
+        raise YirongError("credit_already_engaged", agent=code) from exc
 
 
-def _normalised(details: FirmDetails) -> tuple[str, ...]:
-    return tuple(
-        "".join(value.split()).upper()
-        for value in (
-            details.name,
-            details.uscc,
-            details.legal_rep_name,
-            details.legal_rep_id,
-            details.mobile,
-            details.bank_card,
+def _normalised(details: FirmDetails, today: date) -> tuple[str, ...] | None:
+    """The details in the form onboarding stores them (E.164 mobile, upper-case
+    codes...), or None if an identifier is not even valid."""
+    try:
+        return (
+            " ".join(details.name.split()),
+            identifiers.unified_social_credit_code(details.uscc),
+            " ".join(details.legal_rep_name.split()),
+            identifiers.resident_id(details.legal_rep_id, on=today),
+            identifiers.mainland_mobile(details.mobile),
+            identifiers.bank_card(details.bank_card),
         )
-    )
+    except YirongError:
+        return None
 
 
 @transactional
@@ -208,8 +219,7 @@ def withdraw_application(tx: Tx, agent_code: str, application_id: int) -> Applic
 # ---------------------------------------------------------------- the funder decides
 
 
-@transactional
-def approve_application(
+def approve_in(
     tx: Tx,
     application_id: int,
     *,
@@ -262,8 +272,7 @@ def approve_application(
     return _line_view(tx, line)
 
 
-@transactional
-def reject_application(
+def reject_in(
     tx: Tx, application_id: int, *, funder_code: str, reason_code: str
 ) -> ApplicationView:
     if reason_code not in REJECTION_REASONS:
@@ -281,6 +290,46 @@ def reject_application(
     agent = tx.session.get(Agent, application.agent_id)
     assert agent is not None
     return _application_view(application, agent.code, funder.code)
+
+
+@transactional
+def applicant_data(tx: Tx, application_id: int, *, funder_code: str) -> AgentView:
+    """The applicant's identified data, for the funder it applied to, while the
+    consent stands. Every read is logged against the consent."""
+    funder = funder_row(tx, funder_code)
+    application = _application(tx, application_id, lock=False)
+    if application.funder_id != funder.id:
+        raise YirongError("not_your_funder", application=application_id)
+    consent = tx.session.get(Consent, application.consent_id)
+    assert consent is not None
+    if consent.withdrawn_on is not None:
+        raise YirongError("consent_withdrawn", consent=consent.id)
+    today = business_date_of(tx)
+    if not is_valid(consent, today):
+        raise YirongError(
+            "consent_invalid", consent=consent.id, valid_until=str(consent.valid_until)
+        )
+    agent = tx.session.get(Agent, application.agent_id)
+    assert agent is not None
+    record_shares(
+        tx,
+        [
+            {
+                "consent_id": consent.id,
+                "agent_id": agent.id,
+                "funder_id": funder.id,
+                "fields": consent.fields,
+                "identified": True,
+                "reference": f"application:{application.id}",
+                "shared_on": today,
+            }
+        ],
+    )
+    return agent_view(agent, OPERATOR)
+
+
+approve_application = transactional(approve_in)
+reject_application = transactional(reject_in)
 
 
 # ---------------------------------------------------------------- lines

@@ -40,7 +40,7 @@ class _Offer(BaseModel):
     term_days: int = Field(gt=0, le=366)
 
 
-class _Answer(BaseModel):
+class _Offers(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     offers: list[_Offer]
@@ -49,9 +49,22 @@ class _Answer(BaseModel):
 @dataclass(frozen=True, slots=True)
 class HttpPolicy:
     connect_timeout: float = 2.0
-    read_timeout: float = 10.0
+    read_timeout: float = 10.0  # between two pieces of the answer
+    deadline: float = 30.0  # for a whole answer: a trickle cannot hold a run hostage
+    max_answer_bytes: int = 20_000_000
     attempts: int = 3
     backoff_seconds: float = 0.2
+
+
+class _TooSlow(httpx.TimeoutException):
+    """The answer did not finish within the deadline."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    headers: httpx.Headers
+    body: bytes
 
 
 class HttpDecider:
@@ -116,23 +129,24 @@ class HttpDecider:
             if attempt:
                 time.sleep(self.policy.backoff_seconds * 2 ** (attempt - 1))
             timestamp, sig = signing.sign(secret, body)
+            headers = {
+                "Content-Type": "application/json",
+                "X-Yirong-Timestamp": timestamp,
+                "X-Yirong-Signature": sig,
+            }
             try:
-                response = client.post(
-                    url,
-                    content=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Yirong-Timestamp": timestamp,
-                        "X-Yirong-Signature": sig,
-                    },
-                )
-            except httpx.TransportError as exc:  # timeouts, refused connections
+                answer = self._post(client, url, body, headers)
+            except httpx.TransportError as exc:  # timeouts, refused connections: try again
                 last = exc
                 continue
-            if response.status_code >= 500:
-                last = RuntimeError(f"HTTP {response.status_code}")
+            except (httpx.HTTPError, _TooBig) as exc:  # undecodable, too large...: refuse
+                raise YirongError(
+                    "funder_bad_response", funder=funder.code, reason=type(exc).__name__
+                ) from exc
+            if answer.status >= 500:
+                last = RuntimeError(f"HTTP {answer.status}")
                 continue
-            return self._read(funder, secret, response)
+            return self._read(funder, secret, answer)
         raise YirongError(
             "funder_unavailable",
             funder=funder.code,
@@ -140,25 +154,41 @@ class HttpDecider:
             last_error=type(last).__name__ if last else None,
         )
 
+    def _post(self, client: httpx.Client, url: str, body: bytes, headers: dict[str, str]) -> _Reply:
+        """The whole answer, read as a stream within the deadline and the size limit."""
+        ends = time.monotonic() + self.policy.deadline
+        with client.stream("POST", url, content=body, headers=headers) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.policy.max_answer_bytes:
+                    raise _TooBig(size)
+                if time.monotonic() > ends:
+                    raise _TooSlow("the answer took longer than the deadline")
+                chunks.append(chunk)
+            return _Reply(response.status_code, response.headers, b"".join(chunks))
+
     @staticmethod
-    def _read(funder: Funder, secret: str, response: httpx.Response) -> list[Proposal]:
-        if response.status_code != 200:
-            raise YirongError(
-                "funder_bad_response", funder=funder.code, status=response.status_code
-            )
+    def _read(funder: Funder, secret: str, answer: _Reply) -> list[Proposal]:
+        if answer.status != 200:
+            raise YirongError("funder_bad_response", funder=funder.code, status=answer.status)
         if not signing.verify(
             secret,
-            response.headers.get("X-Funder-Timestamp"),
-            response.content,
-            response.headers.get("X-Funder-Signature"),
+            answer.headers.get("X-Funder-Timestamp"),
+            answer.body,
+            answer.headers.get("X-Funder-Signature"),
         ):
             raise YirongError("funder_bad_signature", funder=funder.code)
         try:
-            answer = _Answer.model_validate_json(response.content)
+            parsed = _Offers.model_validate_json(answer.body)
         except ValidationError as exc:
             raise YirongError(
                 "funder_bad_response", funder=funder.code, reason=str(exc)[:300]
             ) from exc
         return [
-            Proposal(o.token, o.product, o.limit, o.annual_rate, o.term_days) for o in answer.offers
+            Proposal(o.token, o.product, o.limit, o.annual_rate, o.term_days) for o in parsed.offers
         ]
+
+
+class _TooBig(Exception):
+    """The answer was larger than any offer list could be."""

@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
+from yirong.config import settings
 from yirong.credit.consents import PREAPPROVAL_FIELDS, Purpose, record_shares
 from yirong.credit.deciders import Decider, ManualDecider, Proposal, Pseudonymous, ScorecardDecider
 from yirong.credit.http_funder import HttpDecider
@@ -29,15 +29,17 @@ from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
 from yirong.features.service import FEATURE_NAMES, Features, compute_in
 from yirong.features.tables import AgentFeatures
+from yirong.funders import scorecard
 from yirong.funders.service import funders, products_of
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import Terms, apr_of
 from yirong.infra.db import Database, Dialect, Tx
+from yirong.infra.json_rows import encode, json_table
 from yirong.money import rate_to_ppm
 from yirong.policy.service import apr_cap, setting
 
 Progress = Callable[[str], None]
-WRITE_CHUNK = 2_000
+WRITE_CHUNK = 5_000
 MILLIONTH = Decimal("0.000001")
 
 
@@ -77,14 +79,21 @@ def run_preapproval(
     say = progress or (lambda _: None)
     say("computing features")
     report = db.run(_start)
-    for code, mode in db.run(
-        lambda tx: [(f.code, f.decision_mode) for f in funders(tx)], readonly=True
-    ):
-        if mode == "manual":
-            continue
-        say(f"asking {code}")
-        decider = (deciders or {}).get(code) or _decider(mode, report.business_date)
-        report.funders[code] = _one_funder(db, report, code, decider)
+    listed = db.run(lambda tx: [(f.code, f.decision_mode) for f in funders(tx)], readonly=True)
+    chosen = {
+        code: (deciders or {}).get(code) or _decider(mode, report.business_date)
+        for code, mode in listed
+        if mode != "manual"
+    }
+    in_sql = [code for code, decider in chosen.items() if isinstance(decider, ScorecardDecider)]
+    if in_sql:
+        # Built-in scorecards run where the features are: set-based, together.
+        say(f"scoring for {', '.join(in_sql)}")
+        report.funders.update(db.run(lambda tx: _scorecards_in_sql(tx, report, in_sql)))
+    for code, decider in chosen.items():
+        if code not in in_sql:
+            say(f"asking {code}")
+            report.funders[code] = _one_funder(db, report, code, decider)
     db.run(lambda tx: _finish(tx, report))
     return report
 
@@ -116,7 +125,10 @@ def _one_funder(db: Database, report: RunReport, code: str, decider: Decider) ->
     funder, products, eligible = db.run(
         lambda tx: _eligible(tx, code, report.features_as_of, report.business_date), readonly=True
     )
-    by_token = {funder_token(code, agent_code): agent for agent_code, agent in eligible.items()}
+    secret = settings().secret_key
+    by_token = {
+        funder_token(code, agent_code, secret): agent for agent_code, agent in eligible.items()
+    }
     outcome.agents = len(by_token)
     agents = [Pseudonymous(token, a.features) for token, a in by_token.items()]
     try:
@@ -250,18 +262,164 @@ def _checked(
     }
 
 
+OFFER_COLUMNS = (
+    ("run_id", "bigint"),
+    ("agent_id", "bigint"),
+    ("funder_id", "bigint"),
+    ("product_id", "bigint"),
+    ("credit_limit", "bigint"),
+    ("annual_rate_ppm", "int"),
+    ("term_days", "int"),
+    ("apr_ppm", "int"),
+    ("offered_on", "date"),
+    ("expires_on", "date"),
+    ("status", "text"),
+)
+
+
 def _insert_offers(tx: Tx, rows: list[dict[str, object]]) -> int:
     """Insert, skipping an agent's product that already has a live offer."""
-    dialect_insert = postgresql.insert if tx.dialect is Dialect.POSTGRESQL else sqlite.insert
-    statement = (
-        dialect_insert(Offer)
-        .on_conflict_do_nothing(
-            index_elements=["agent_id", "product_id"],
-            index_where=text("status = 'live'"),
-        )
-        .returning(Offer.id)
+    names = [name for name, _ in OFFER_COLUMNS]
+    statement = text(
+        f"INSERT INTO offers ({', '.join(names)}) SELECT {', '.join(names)} "
+        f"FROM {json_table(tx.dialect, 'rows', OFFER_COLUMNS)} WHERE true "
+        "ON CONFLICT (agent_id, product_id) WHERE status = 'live' DO NOTHING RETURNING id"
     )
-    return len(tx.conn.execute(statement, rows).all())
+    return len(
+        tx.conn.execute(statement, {"rows": encode([r[n] for n in names] for r in rows)}).all()
+    )
+
+
+# Agents who opted in to pre-approval (one valid consent each), have features and are
+# not engaged with a funder: the same set the Python path reads in _eligible.
+ELIGIBLE = """
+FROM agents a
+JOIN (SELECT agent_id, MIN(id) AS consent_id FROM consents
+      WHERE purpose = 'preapproval' AND withdrawn_on IS NULL
+        AND given_on <= :today AND valid_until >= :today
+      GROUP BY agent_id) c ON c.agent_id = a.id
+JOIN agent_features f ON f.agent_id = a.id AND f.as_of = :as_of
+WHERE NOT EXISTS (SELECT 1 FROM agent_engagements g WHERE g.agent_id = a.id)
+"""
+
+
+def _scorecards_in_sql(tx: Tx, report: RunReport, codes: list[str]) -> dict[str, FunderOutcome]:
+    """The eligible agents and their features, gathered once into a temporary table,
+    then every scorecard funder in turn."""
+    columns = ", ".join(f"f.{name}" for name in FEATURE_NAMES)
+    drop = " ON COMMIT DROP" if tx.dialect is Dialect.POSTGRESQL else ""
+    tx.conn.execute(
+        text(
+            f"CREATE TEMPORARY TABLE eligible_now{drop} AS "
+            f"SELECT a.id AS agent_id, c.consent_id, {columns} {ELIGIBLE}"
+        ),
+        {"today": report.business_date, "as_of": report.features_as_of},
+    )
+    outcomes = {}
+    for code in codes:
+        outcomes[code] = outcome = FunderOutcome()
+        _scorecard_in_sql(tx, report, code, outcome)
+    tx.conn.execute(text("DROP TABLE eligible_now"))
+    return outcomes
+
+
+def _scorecard_in_sql(tx: Tx, report: RunReport, code: str, outcome: FunderOutcome) -> None:
+    """Score every eligible agent, check each proposal, write offers and log the
+    sharing: set-based, with the same rules as the Python path."""
+    funder = tx.session.scalars(select(Funder).where(Funder.code == code)).one()
+    card = scorecard.parse(funder.scorecard or "")
+    sql = scorecard.compile_sql(card)
+    today = report.business_date
+    params: dict[str, object] = {
+        "today": today,
+        "as_of": report.features_as_of,
+        "funder": funder.id,
+        "run": report.run_id,
+    }
+    scored = (
+        f"(SELECT f.agent_id, f.consent_id, f.income_3m, {sql.score} AS score, "
+        f"{sql.eligible} AS ok FROM eligible_now f) s"
+    )
+    product = next((p for p in products_of(tx, funder) if p.code == card.product), None)
+    # Which tier rates the platform accepts, with each one's APR (few: compute here).
+    accepted: dict[int, int] = {}
+    refusals: dict[int, str] = {}
+    if product is not None:
+        cap = apr_cap(tx, today)
+        terms = Terms.of(product)
+        sample = terms.sample_amount(int(setting(tx, "sample_drawdown_fen", today)))
+        for tier in card.tiers:
+            rate_ppm = rate_to_ppm(tier.annual_rate)
+            apr = apr_of(terms, sample, rate_ppm, card.term_days)
+            if (
+                not product.min_rate_ppm <= rate_ppm <= product.max_rate_ppm
+                or not product.min_term_days <= card.term_days <= product.max_term_days
+            ):
+                refusals[rate_ppm] = "offer_outside_product"
+            elif apr.compound > cap:
+                refusals[rate_ppm] = "offer_above_rate_cap"
+            else:
+                accepted[rate_ppm] = rate_to_ppm(apr.compound.quantize(MILLIONTH, ROUND_HALF_UP))
+    rate, limit = sql.rate_ppm, sql.limit
+    rate_ok = f"{rate} IN ({', '.join(map(str, accepted)) or 'NULL'})"
+    limit_ok = (
+        f"{limit} BETWEEN {product.min_limit} AND {product.max_limit}" if product else "false"
+    )
+    counts = tx.conn.execute(
+        text(
+            f"SELECT COUNT(*), SUM(CASE WHEN s.ok AND {rate} IS NOT NULL THEN 1 ELSE 0 END), "
+            + ", ".join(f"SUM(CASE WHEN s.ok AND {rate} = {r} THEN 1 ELSE 0 END)" for r in refusals)
+            + ("," if refusals else "")
+            + f" SUM(CASE WHEN s.ok AND {rate_ok} AND NOT ({limit_ok}) THEN 1 ELSE 0 END) "
+            f"FROM {scored}"
+        ),
+        params,
+    ).one()
+    outcome.agents, outcome.proposed = int(counts[0]), int(counts[1] or 0)
+    for rate_ppm, count in zip(refusals, counts[2:-1], strict=True):
+        if count:
+            key = refusals[rate_ppm]
+            outcome.refused[key] = outcome.refused.get(key, 0) + int(count)
+    if counts[-1]:
+        outcome.refused["offer_outside_product"] = outcome.refused.get(
+            "offer_outside_product", 0
+        ) + int(counts[-1])
+    if product is None:
+        if outcome.proposed:
+            outcome.refused["product_not_found"] = outcome.proposed
+    else:
+        apr_case = " ".join(f"WHEN {r} THEN {a}" for r, a in accepted.items())
+        params.update(
+            product=product.id,
+            term=card.term_days,
+            expires=today + timedelta(days=product.offer_valid_days),
+        )
+        outcome.created = tx.conn.execute(
+            text(
+                "INSERT INTO offers (run_id, agent_id, funder_id, product_id, credit_limit, "
+                "annual_rate_ppm, term_days, apr_ppm, offered_on, expires_on, status) "
+                f"SELECT :run, s.agent_id, :funder, :product, {limit}, {rate}, :term, "
+                f"CASE {rate} {apr_case or 'WHEN NULL THEN NULL'} END, :today, :expires, 'live' "
+                f"FROM {scored} WHERE s.ok AND {rate_ok} AND {limit_ok} "
+                "ON CONFLICT (agent_id, product_id) WHERE status = 'live' DO NOTHING"
+            ),
+            params,
+        ).rowcount
+        accepted_proposals = outcome.proposed - sum(outcome.refused.values())
+        outcome.kept = accepted_proposals - outcome.created
+    tx.conn.execute(
+        text(
+            "INSERT INTO data_shares (consent_id, agent_id, funder_id, fields, identified, "
+            "reference, shared_on) "
+            "SELECT consent_id, agent_id, :funder, :fields, false, :reference, :today "
+            "FROM eligible_now"
+        ),
+        {
+            **params,
+            "fields": ",".join(PREAPPROVAL_FIELDS),
+            "reference": f"preapproval:{report.run_id}",
+        },
+    )
 
 
 def _finish(tx: Tx, report: RunReport) -> None:

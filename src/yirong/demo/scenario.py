@@ -20,7 +20,7 @@ from typing import TypeVar
 from rich.console import Console
 from rich.progress import Progress
 
-from yirong.books.service import CARRIER, RESERVE, advance_business_date, open_books
+from yirong.books.service import CARRIER, RESERVE, next_business_day, open_books
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.infra.migrate import upgrade
@@ -88,8 +88,7 @@ def run_demo(db: Database, *, agents: int, days: int, seed: int, console: Consol
         for day_number in range(days):
             today = FIRST_DAY + timedelta(days=day_number)
             _one_day(db, rnd, handles, today, pending, frozen, result)
-            tomorrow = today + timedelta(days=1)
-            db.run(partial(advance_business_date, to=tomorrow))
+            next_business_day(db)
             progress.advance(task)
 
         progress.add_task("Proving the books (ledger verify)", total=None)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from yirong.errors import YirongError
 from yirong.features.service import Features
+from yirong.money import rate_to_ppm
 
 FEN_PER_10K_YUAN = 1_000_000
 LIMIT_ROUNDING = 10_000  # limits are whole hundreds of yuan
@@ -76,8 +77,10 @@ class Scorecard(BaseModel):
         tier = next((t for t in self.tiers if score >= t.min_score), None)
         if tier is None:
             return None
-        monthly_income = Decimal(f.income_3m) / 3
-        limit = int(monthly_income * tier.limit_months_of_income) // LIMIT_ROUNDING * LIMIT_ROUNDING
+        # Exact rational arithmetic: a third of an income, times 1.5 months, must not
+        # lose a fen to rounding at a hundred-yuan boundary.
+        top, bottom = _fraction(tier.limit_months_of_income)
+        limit = f.income_3m * top // (3 * bottom) // LIMIT_ROUNDING * LIMIT_ROUNDING
         return Decision(score, tier.annual_rate, limit, self.term_days)
 
 
@@ -102,3 +105,54 @@ def parse(text: str) -> Scorecard:
         return Scorecard.model_validate(json.loads(text))
     except (ValueError, ValidationError) as exc:
         raise YirongError("scorecard_invalid", reason=str(exc)[:500]) from exc
+
+
+# ---------------------------------------------------------------- in SQL
+
+
+@dataclass(frozen=True, slots=True)
+class SqlScorecard:
+    """The same scorecard as SQL, so a pre-approval run scores every agent in one
+    statement: ``score`` and ``eligible`` read a features row aliased ``f``;
+    ``rate_ppm`` and ``limit`` read a row aliased ``s`` with columns ``score`` and
+    ``income_3m``. :meth:`Scorecard.decide` stays the reference, and tests hold the
+    two to the same answers."""
+
+    score: str
+    eligible: str
+    rate_ppm: str  # NULL when no tier is reached
+    limit: str  # fen; NULL when no tier is reached
+
+
+def _fraction(value: Decimal) -> tuple[int, int]:
+    numerator, denominator = value.as_integer_ratio()
+    return numerator, denominator
+
+
+def compile_sql(card: Scorecard) -> SqlScorecard:
+    p = card.points
+    # Integer division: PostgreSQL and SQLite both truncate toward zero, as _tenths does;
+    # the other quantities are never negative, where truncating is flooring.
+    score = (
+        f"({p.per_10k_yuan_income_12m} * (f.income_12m / {FEN_PER_10K_YUAN})"
+        f" + {p.per_10pct_trend} * COALESCE(f.trend_ppm / 100000, 0)"
+        f" + {p.per_10pct_volatility} * COALESCE(f.volatility_ppm / 100000, 0)"
+        f" + {p.per_year_tenure} * (f.tenure_months / 12)"
+        f" + {p.per_month_without_income} * f.months_without_income)"
+    )
+    eligible = (
+        f"(f.tenure_months >= {card.min_tenure_months}"
+        f" AND f.months_without_income <= {card.max_months_without_income}"
+        f" AND f.overdue_days <= {card.max_overdue_days} AND f.income_3m > 0)"
+    )
+    rates, limits = [], []
+    for tier in card.tiers:  # best first
+        top, bottom = _fraction(tier.limit_months_of_income)
+        rates.append(f"WHEN s.score >= {tier.min_score} THEN {rate_to_ppm(tier.annual_rate)}")
+        limits.append(
+            f"WHEN s.score >= {tier.min_score} THEN "
+            f"(s.income_3m * {top} / {3 * bottom}) / {LIMIT_ROUNDING} * {LIMIT_ROUNDING}"
+        )
+    return SqlScorecard(
+        score, eligible, f"(CASE {' '.join(rates)} END)", f"(CASE {' '.join(limits)} END)"
+    )

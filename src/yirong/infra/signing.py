@@ -26,7 +26,11 @@ def sign(secret: str, body: bytes, *, now: float | None = None) -> tuple[str, st
 def verify(
     secret: str, timestamp: str | None, body: bytes, given: str | None, *, now: float | None = None
 ) -> bool:
-    if not timestamp or not given or not timestamp.isdigit():
+    # Headers arrive decoded as latin-1: anything not plain ASCII digits or hex is
+    # simply a bad signature (and must not reach int() or compare_digest()).
+    if not timestamp or not given or not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    if not given.isascii():
         return False
     current = now if now is not None else time.time()
     if abs(current - int(timestamp)) > TOLERANCE_SECONDS:

@@ -1,0 +1,154 @@
+"""``yirong bench preapproval``: features and pre-approval for many agents, against
+the floor of one plain SQL aggregate over the same wallet history, on PostgreSQL and
+SQLite. Medians of several runs; peak memory of the process that runs them."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import text
+
+from yirong.bench import history
+from yirong.bench.workspace import bench_database
+from yirong.books.service import current_business_date, next_business_day
+from yirong.credit.preapproval import run_preapproval
+from yirong.demo.funders import FUNDERS
+from yirong.features.service import MONTHS, month_start
+from yirong.funders.service import add_product, register_funder
+from yirong.infra.db import Database
+from yirong.ledger.verify import verify
+from yirong.pricing.schedule import add_months
+
+SCHEMA = "yirong_bench_preapproval"
+
+
+def prepare(url: str | None, agents: int) -> Database:
+    db = bench_database(url, schema=SCHEMA)
+    history.build(db, agents)
+    for funder, products in FUNDERS:
+        register_funder(db, funder)
+        for product in products:
+            add_product(db, funder.code, product)
+    report = verify(db)
+    if not report.ok:
+        raise RuntimeError(f"the benchmark's history does not verify: {report.checks}")
+    return db
+
+
+def floor_seconds(db: Database) -> float:
+    today = current_business_date(db)
+    as_of = month_start(today)
+    params = {"start": add_months(as_of, -MONTHS), "as_of": as_of}
+    started = time.perf_counter()
+    db.run(lambda tx: tx.conn.execute(text(history.floor_sql()), params).all(), readonly=True)
+    return time.perf_counter() - started
+
+
+def _measured(url: str, out: Any) -> None:
+    db = Database(url)
+    started = time.perf_counter()
+    report = run_preapproval(db)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out.put((elapsed, report.offers_created, peak_kb / 1024))
+    db.dispose()
+
+
+def preapproval_run(db: Database) -> tuple[float, int, float]:
+    """One run in a fresh process (so its peak memory is the run's own)."""
+    ctx = mp.get_context("fork")
+    url = db.url.render_as_string(hide_password=False)
+    db.dispose()
+    out = ctx.Queue()
+    child = ctx.Process(target=_measured, args=(url, out))
+    child.start()
+    result: tuple[float, int, float] = out.get()
+    child.join()
+    return result
+
+
+def _expire_offers(db: Database) -> None:
+    """Move the books past the offers' validity so the next run redoes all the work."""
+    for _ in range(15):
+        next_business_day(db)
+
+
+def bench_backend(
+    name: str, url: str | None, agents: int, runs: int, progress: Progress
+) -> dict[str, Any]:
+    task = progress.add_task(f"{name}: building {agents:,} agents' history", total=2 * runs + 1)
+    db = prepare(url, agents)
+    progress.advance(task)
+    floors, seconds, offers, peaks = [], [], [], []
+    for run in range(runs):
+        progress.update(task, description=f"{name}: floor, run {run + 1}/{runs}")
+        floors.append(floor_seconds(db))
+        progress.advance(task)
+        progress.update(task, description=f"{name}: pre-approval, run {run + 1}/{runs}")
+        elapsed, created, peak = preapproval_run(db)
+        seconds.append(elapsed)
+        offers.append(created)
+        peaks.append(peak)
+        progress.advance(task)
+        if run + 1 < runs:
+            _expire_offers(db)
+    verified = verify(db).ok
+    db.dispose()
+    median_s, median_floor = statistics.median(seconds), statistics.median(floors)
+    return {
+        "agents": agents,
+        "seconds": round(median_s, 2),
+        "floor_seconds": round(median_floor, 2),
+        "ratio": round(median_s / median_floor, 2),
+        "offers": int(statistics.median(offers)),
+        "peak_rss_mb": round(max(peaks), 1),
+        "runs": [round(s, 2) for s in seconds],
+        "floor_runs": [round(s, 2) for s in floors],
+        "verify_ok": verified,
+    }
+
+
+def bench_preapproval(pg_url: str, *, agents: int, runs: int, console: Console) -> dict[str, Any]:
+    sqlite_path = Path(tempfile.mkdtemp(prefix="yirong-bench-")) / "preapproval.db"
+    with Progress(console=console, transient=True) as progress:
+        result = {
+            "postgresql": bench_backend("PostgreSQL", pg_url, agents, runs, progress),
+            "sqlite": bench_backend("SQLite", f"sqlite:///{sqlite_path}", agents, runs, progress),
+        }
+    table = Table(
+        title=f"Features and pre-approval for {agents:,} agents, 3 scorecard funders "
+        f"(median of {runs})"
+    )
+    for column in (
+        "database",
+        "seconds",
+        "floor (one aggregate)",
+        "ratio",
+        "offers",
+        "peak RSS MB",
+        "runs",
+    ):
+        table.add_column(column, justify="left" if column == "database" else "right")
+    for name, r in result.items():
+        table.add_row(
+            name,
+            f"{r['seconds']:.2f}",
+            f"{r['floor_seconds']:.2f}",
+            f"{r['ratio']:.2f}",
+            f"{r['offers']:,}",
+            f"{r['peak_rss_mb']:.0f}",
+            " ".join(f"{s:.1f}" for s in r["runs"]),
+        )
+    console.print(table)
+    print(json.dumps(result))
+    return result
