@@ -146,6 +146,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     # funders (资金方) and products
     "funder_not_found": ErrorSpec(404, "No such funder."),
     "funder_code_taken": ErrorSpec(409, "A funder with this code already exists."),
+    "funder_code_invalid": ErrorSpec(422, "A funder code is 1 to 32 letters, digits, '-' or '_'."),
     "licence_invalid": ErrorSpec(422, "Unknown licence kind."),
     "licence_forbids_loans": ErrorSpec(
         422, "A factoring company may only buy receivables; it cannot offer a loan product."
@@ -203,7 +204,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
 class YirongError(Exception):
     """A refusal with a stable code; raising it means nothing was changed."""
 
-    def __init__(self, code: str, message: str | None = None, **details: Any) -> None:
+    def __init__(self, code: str, message: str | None = None, /, **details: Any) -> None:
         spec = CATALOGUE.get(code)
         if spec is None:  # a programming error: every code must be catalogued
             raise KeyError(f"uncatalogued error code {code!r}")

@@ -116,7 +116,10 @@ def onboard_in(tx: Tx, data: AgentInput) -> Agent:
     session.add(agent)
     try:
         session.flush()
-    except IntegrityError as exc:  # the same firm onboarded by a concurrent request
+    except IntegrityError as exc:  # the same firm (or code) onboarded by a concurrent request
+        # PostgreSQL names the constraint, SQLite the column.
+        if any(name in str(exc.orig) for name in ("uq_agents_code", "agents.code")):
+            raise YirongError("agent_code_taken", agent=clean.code) from exc
         raise YirongError("agent_uscc_taken", uscc=masking.uscc(clean.uscc)) from exc
     open_wallet_in(tx, f"agent:{clean.code}", clean.name, today)
     return agent

@@ -42,12 +42,16 @@ class Consent(Base):
 
 
 class DataShare(Base):
-    """One sharing of an agent's data with a funder, under a consent. Append-only."""
+    """One sharing of an agent's data with a funder, under a consent. Append-only.
+
+    No foreign keys: pre-approval writes a row per agent and funder on every run
+    (300,000 a run for 100,000 agents), each from a join on the very consent it
+    names, and per-row key checks made that the slowest step (BENCHMARKS.md)."""
 
     __tablename__ = "data_shares"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    consent_id: Mapped[int] = mapped_column(BigInteger, index=True)
     agent_id: Mapped[int] = mapped_column(BigInteger)
     funder_id: Mapped[int] = mapped_column(BigInteger)
     fields: Mapped[str] = mapped_column(String(500))
@@ -71,7 +75,10 @@ class PreapprovalRun(Base):
 
 class Offer(Base):
     """A funder's pre-approval offer (预授信) to one agent, made from pseudonymous
-    features. At most one live offer per agent and product."""
+    features. At most one live offer per agent and product.
+
+    No foreign keys, for the same reason as data shares: offers are written in bulk
+    by pre-approval from joins on the agents, funders and products they name."""
 
     __tablename__ = "offers"
     __table_args__ = (
@@ -87,9 +94,9 @@ class Offer(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(BigInteger)
-    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
-    funder_id: Mapped[int] = mapped_column(ForeignKey("funders.id"))
-    product_id: Mapped[int] = mapped_column(ForeignKey("funder_products.id"))
+    agent_id: Mapped[int] = mapped_column(BigInteger)
+    funder_id: Mapped[int] = mapped_column(BigInteger)
+    product_id: Mapped[int] = mapped_column(BigInteger)
     credit_limit: Mapped[int] = mapped_column(BigInteger)
     annual_rate_ppm: Mapped[int] = mapped_column(Integer)
     term_days: Mapped[int] = mapped_column(Integer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
@@ -84,9 +85,12 @@ def register_in(tx: Tx, data: FunderInput) -> Funder:
         url = urlparse(data.endpoint_url or "")
         if url.scheme not in ("http", "https") or not url.netloc or not data.endpoint_secret:
             raise YirongError("endpoint_invalid")
-    for text in (data.name, data.contact, data.settlement_bank_name):
-        if not 0 < len(text.strip()) <= 200:
-            raise YirongError("name_invalid")
+    _check_code(data.code, "funder_code_invalid")
+    _check_text(data.name, 150)  # room for "Loans owned by ..." in an account name
+    _check_text(data.contact, 200)
+    _check_text(data.settlement_bank_name, 100)
+    if not 0 < len(data.settlement_bank_account.strip()) <= 40:
+        raise YirongError("name_invalid", field="settlement_bank_account")
     session = tx.session
     if session.scalar(select(Funder.id).where(Funder.code == data.code)) is not None:
         raise YirongError("funder_code_taken", funder=data.code)
@@ -110,6 +114,22 @@ def register_in(tx: Tx, data: FunderInput) -> Funder:
     open_wallet_in(tx, f"funder:{data.code}", data.name, today)
     ledger.open_book(tx, memo_book(data.code), f"Loans owned by {data.name}", kind="memo")
     return funder
+
+
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# Products may not lend less than this: fen rounding makes the APR of a tiny loan
+# meaningless (interest of half a fen rounds to a whole one, or to none).
+MIN_PRODUCT_LIMIT = 10_000  # 100 yuan
+
+
+def _check_code(code: str, error: str) -> None:
+    if not _CODE.match(code):
+        raise YirongError(error, code=code[:40])
+
+
+def _check_text(text: str, longest: int) -> None:
+    if not 0 < len(text.strip()) <= longest:
+        raise YirongError("name_invalid", longest=longest)
 
 
 def memo_book(funder_code: str) -> str:
@@ -175,6 +195,9 @@ def _check_terms(data: ProductInput) -> None:
     def bad(reason: str) -> YirongError:
         return YirongError("product_invalid", reason=reason)
 
+    _check_code(data.code, "product_invalid")
+    if not 0 < len(data.name.strip()) <= 200:
+        raise bad("a product is named in 1 to 200 characters")
     if data.kind == REVOLVING:
         if data.method != REVOLVING or data.periods is not None:
             raise bad("a revolving line has method 'revolving' and no periods")
@@ -189,6 +212,8 @@ def _check_terms(data: ProductInput) -> None:
     check_amount(data.max_limit)
     if data.min_limit > data.max_limit:
         raise bad("min_limit <= max_limit")
+    if data.min_limit < MIN_PRODUCT_LIMIT:
+        raise bad("a product lends at least 100 yuan")
     if not 0 < data.min_term_days <= data.max_term_days <= 366:
         raise bad("0 < min_term_days <= max_term_days <= 366")
     if data.day_basis not in (360, 365):

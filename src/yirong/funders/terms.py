@@ -81,10 +81,18 @@ def apr_of(terms: Terms, amount: int, rate_ppm: int, term_days: int) -> Apr:
 
 
 def worst_apr(product: FunderProduct) -> Apr:
-    """The highest APR the product allows: its top rate over its shortest term (a
-    fee weighs most on the shortest loan)."""
+    """The highest APR the product allows: its top rate, over its shortest and longest
+    terms (a fee weighs most on the shortest loan), for its smallest and largest
+    drawdowns (fen rounding moves the APR of a small one either way)."""
     terms = Terms.of(product)
-    return apr_of(terms, product.min_limit, product.max_rate_ppm, product.min_term_days)
+    return max(
+        (
+            apr_of(terms, amount, product.max_rate_ppm, days)
+            for amount in {product.min_limit, product.max_limit}
+            for days in {product.min_term_days, product.max_term_days}
+        ),
+        key=lambda apr: apr.compound,
+    )
 
 
 def cost_of(schedule: Schedule) -> int:

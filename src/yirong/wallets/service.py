@@ -149,7 +149,7 @@ def open_wallet_in(tx: Tx, handle: str, name: str, today: date) -> bool:
         account_code(handle),
         book=PLATFORM_BOOK,
         kind=AccountKind.LIABILITY,
-        name=f"Wallet of {name}",
+        name=f"Wallet of {name}"[:200],
         opened_on=today,
         owner_type=owner_type,
         owner_ref=code,

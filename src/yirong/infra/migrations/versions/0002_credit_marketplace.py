@@ -136,7 +136,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "agent_features",
-        sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("agent_id", sa.BigInteger(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("income_3m", sa.BigInteger(), nullable=False),
         sa.Column("income_6m", sa.BigInteger(), nullable=False),
@@ -147,9 +147,6 @@ def upgrade() -> None:
         sa.Column("volatility_ppm", sa.Integer(), nullable=True),
         sa.Column("tenure_months", sa.SmallInteger(), nullable=False),
         sa.Column("overdue_days", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_agent_features_agent_id_agents")
-        ),
         sa.PrimaryKeyConstraint("agent_id", "as_of", name=op.f("pk_agent_features")),
     )
     op.create_table(
@@ -245,9 +242,7 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
-        sa.Column(
-            "consent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("consent_id", sa.BigInteger(), nullable=False),
         sa.Column("agent_id", sa.BigInteger(), nullable=False),
         sa.Column("funder_id", sa.BigInteger(), nullable=False),
         sa.Column("fields", sa.String(length=500), nullable=False),
@@ -259,9 +254,6 @@ def upgrade() -> None:
             sa.DateTime(),
             server_default=sa.text("(CURRENT_TIMESTAMP)"),
             nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["consent_id"], ["consents.id"], name=op.f("fk_data_shares_consent_id_consents")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_shares")),
     )
@@ -277,13 +269,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("run_id", sa.BigInteger(), nullable=True),
-        sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "funder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column(
-            "product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("agent_id", sa.BigInteger(), nullable=False),
+        sa.Column("funder_id", sa.BigInteger(), nullable=False),
+        sa.Column("product_id", sa.BigInteger(), nullable=False),
         sa.Column("credit_limit", sa.BigInteger(), nullable=False),
         sa.Column("annual_rate_ppm", sa.Integer(), nullable=False),
         sa.Column("term_days", sa.Integer(), nullable=False),
@@ -291,21 +279,9 @@ def upgrade() -> None:
         sa.Column("offered_on", sa.Date(), nullable=False),
         sa.Column("expires_on", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_offers_agent_id_agents")
-        ),
-        sa.ForeignKeyConstraint(
-            ["funder_id"], ["funders.id"], name=op.f("fk_offers_funder_id_funders")
-        ),
-        sa.ForeignKeyConstraint(
-            ["product_id"],
-            ["funder_products.id"],
-            name=op.f("fk_offers_product_id_funder_products"),
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_offers")),
     )
     with op.batch_alter_table("offers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_offers_agent_id"), ["agent_id"], unique=False)
         batch_op.create_index(
             "uq_offers_live",
             ["agent_id", "product_id"],
@@ -441,7 +417,6 @@ def downgrade() -> None:
             postgresql_where=sa.text("status = 'live'"),
             sqlite_where=sa.text("status = 'live'"),
         )
-        batch_op.drop_index(batch_op.f("ix_offers_agent_id"))
 
     op.drop_table("offers")
     with op.batch_alter_table("data_shares", schema=None) as batch_op:
