@@ -25,6 +25,7 @@ test: install postgres lint
 
 bench: install postgres
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench ledger
+	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench preapproval --agents 100000
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -23,6 +23,7 @@ from tests.features.history import (
     reference,
 )
 from yirong.books.service import open_books
+from yirong.features import service as features_service
 from yirong.features.service import Features, compute_features, compute_in, latest_as_of
 from yirong.infra.db import Database
 from yirong.wallets import service as wallets
@@ -78,7 +79,13 @@ HISTORY: list[Event] = [
 ]
 
 
-def test_each_feature_follows_its_definition(books: OpenBooks) -> None:
+@pytest.mark.parametrize("few_agents", [2_000, 0], ids=["by-account", "full-pass"])
+def test_each_feature_follows_its_definition(
+    books: OpenBooks, few_agents: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A handful of agents reads their wallets' postings through the account index; with
+    # the threshold at zero, the same features come from one pass over the year's entries.
+    monkeypatch.setattr(features_service, "FEW_AGENTS", few_agents)
     db = books(BOOKS_OPEN)
     onboard(db, {**SINCE, "QUIET": date(2020, 2, 29)})
     play(db, [e for e in HISTORY if e.day <= date(2025, 12, 20)])

@@ -14,7 +14,12 @@ app = typer.Typer(help="Agents (代理商): the firms that borrow.", no_args_is_
 
 
 def show_agent(view: AgentView) -> None:
-    console.print(
+    console.print(agent_card(view))
+
+
+def agent_card(view: AgentView) -> str:
+    """The agent as the viewer may see it (the demo prints the same card)."""
+    return (
         f"[bold]{view.code}[/] {view.name}{'  (masked)' if view.masked else ''}\n"
         f"  credit code {view.uscc}  legal representative {view.legal_rep_name} "
         f"({view.legal_rep_id})\n  mobile {view.mobile}  card {view.bank_card} "

@@ -17,7 +17,7 @@ from yirong.credit.consents import (
     opt_in_preapproval,
     withdraw_consent,
 )
-from yirong.credit.offers import compare_offers
+from yirong.credit.offers import OfferView, compare_offers
 from yirong.credit.preapproval import run_preapproval
 from yirong.infra.db import Tx
 from yirong.money import format_fen, format_percent, parse_percent, parse_yuan
@@ -75,7 +75,12 @@ def run_all(ctx: typer.Context) -> None:
 def offers(ctx: typer.Context, agent: str) -> None:
     """The agent's live offers side by side, cheapest first."""
     views = run(lambda: compare_offers(database(ctx), agent))
-    table = Table(title=f"Offers for {agent}")
+    console.print(offers_table(agent, views) if views else f"No live offers for {agent}.")
+
+
+def offers_table(agent: str, views: list[OfferView]) -> Table:
+    """Offers side by side as the agent sees them (the demo shows the same table)."""
+    table = Table(title=f"Offers for {agent}, cheapest first")
     for column in (
         "offer",
         "funder",
@@ -102,7 +107,7 @@ def offers(ctx: typer.Context, agent: str) -> None:
             f"{format_fen(o.sample_cost)} on {format_fen(o.sample_amount)}",
             str(o.expires_on),
         )
-    console.print(table if views else f"No live offers for {agent}.")
+    return table
 
 
 @consent_app.command("list")

@@ -87,11 +87,16 @@ def run_preapproval(
     }
     in_sql = [code for code, decider in chosen.items() if isinstance(decider, ScorecardDecider)]
     if in_sql:
-        # Built-in scorecards run where the features are: set-based, together.
+        # Built-in scorecards run where the features are: set-based, together, in one
+        # transaction (they are the platform's own code, so they fail together or not
+        # at all). Concurrent funders did not help: their inserts contend for the same
+        # index pages (BENCHMARKS.md).
         say(f"scoring for {', '.join(in_sql)}")
         report.funders.update(db.run(lambda tx: _scorecards_in_sql(tx, report, in_sql)))
     for code, decider in chosen.items():
         if code not in in_sql:
+            # Each outside funder is a unit of its own: one that fails gets no offers
+            # this run, and the others are unaffected.
             say(f"asking {code}")
             report.funders[code] = _one_funder(db, report, code, decider)
     db.run(lambda tx: _finish(tx, report))
@@ -315,17 +320,15 @@ def _scorecards_in_sql(tx: Tx, report: RunReport, codes: list[str]) -> dict[str,
         ),
         {"today": report.business_date, "as_of": report.features_as_of},
     )
-    outcomes = {}
-    for code in codes:
-        outcomes[code] = outcome = FunderOutcome()
-        _scorecard_in_sql(tx, report, code, outcome)
+    outcomes = {code: _scorecard_in_sql(tx, report, code) for code in codes}
     tx.conn.execute(text("DROP TABLE eligible_now"))
     return outcomes
 
 
-def _scorecard_in_sql(tx: Tx, report: RunReport, code: str, outcome: FunderOutcome) -> None:
+def _scorecard_in_sql(tx: Tx, report: RunReport, code: str) -> FunderOutcome:
     """Score every eligible agent, check each proposal, write offers and log the
     sharing: set-based, with the same rules as the Python path."""
+    outcome = FunderOutcome()
     funder = tx.session.scalars(select(Funder).where(Funder.code == code)).one()
     card = scorecard.parse(funder.scorecard or "")
     sql = scorecard.compile_sql(card)
@@ -420,6 +423,7 @@ def _scorecard_in_sql(tx: Tx, report: RunReport, code: str, outcome: FunderOutco
             "reference": f"preapproval:{report.run_id}",
         },
     )
+    return outcome
 
 
 def _finish(tx: Tx, report: RunReport) -> None:

@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from yirong.cli_support import console, print_json
-from yirong.demo.scenario import DemoResult, fresh_demo_database, run_demo
+from yirong.demo.result import DemoResult
+from yirong.demo.scenario import fresh_demo_database, run_demo
 from yirong.money import format_fen
 
 
@@ -20,7 +21,7 @@ def demo(
     path: Path = typer.Option(Path("yirong-demo.db"), help="The new SQLite file to create."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of counts."),
 ) -> None:
-    """Play a month of wallet traffic on a NEW database and prove the books."""
+    """Play a year of agents' wallets and the credit marketplace on a NEW database."""
     url = ctx.find_root().obj.get("url")
     db = fresh_demo_database(url, path)
     console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")

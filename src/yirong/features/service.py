@@ -2,10 +2,10 @@
 pre-payments out), computed set-based, never agent by agent.
 
 The months are the twelve full calendar months before the business date's month;
-a month's income is the commissions credited to the wallet in it. A closed month
-never changes, so it is summed from the ledger once (``wallet_months``) and every
-later computation reads those twelve rows per wallet. Ratios are integers of
-millionths, computed with integer arithmetic on both databases."""
+a month's income is the commissions credited to the wallet in it. Features read
+only closed months, so they are computed once a month (and for agents onboarded
+since), in one read of the ledger. Ratios are integers of millionths, computed with
+integer arithmetic on both databases."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql, sqlite
 
 from yirong.books.service import business_date_of
-from yirong.features.tables import AgentFeatures, SummarisedMonth
+from yirong.features.tables import AgentFeatures
 from yirong.infra.db import Dialect, Tx, transactional
 from yirong.pricing.schedule import add_months
 
@@ -94,126 +93,128 @@ def _clamp(dialect: Dialect, value: str, limit: int) -> str:
     return f"MIN(MAX({value}, -{limit}), {limit})"
 
 
-def _month_of(dialect: Dialect, column: str) -> str:
-    if dialect is Dialect.POSTGRESQL:
-        return f"date_trunc('month', {column})::date"
-    return f"date({column}, 'start of month')"
-
-
-def summary_sql(dialect: Dialect) -> str:
-    """Sum closed months of wallet movements into ``wallet_months``: the wallet's side
-    of each movement (credited by a commission, debited by a pre-payment)."""
-    month = _month_of(dialect, "e.business_date")
-    return f"""
-INSERT INTO wallet_months (account_id, month, income, prepay)
-SELECT p.account_id, {month},
-  SUM(CASE WHEN e.code = '{COMMISSION}' THEN p.amount ELSE 0 END),
-  SUM(CASE WHEN e.code = '{COMMISSION}' THEN 0 ELSE p.amount END)
-FROM ledger_entries e
-JOIN ledger_postings p ON p.entry_id = e.id
-WHERE e.business_date >= :start AND e.business_date < :end AND e.phase = 'posted'
-  AND ((e.code = '{COMMISSION}' AND p.side = 'C') OR (e.code = '{PREPAYMENT}' AND p.side = 'D'))
-GROUP BY p.account_id, 2
-ON CONFLICT (account_id, month) DO NOTHING
+# Agents (with their wallet) who have no features for ``:as_of`` yet.
+WANTED = """
+SELECT a.id AS agent_id, a.carrier_since, w.account_id
+FROM agents a
+JOIN wallets w ON w.owner_type = 'agent' AND w.owner_code = a.code
+WHERE NOT EXISTS (SELECT 1 FROM agent_features f WHERE f.agent_id = a.id AND f.as_of = :as_of)
 """
 
+# Up to this many agents wanting features, their wallets' postings are found through
+# the account index; beyond it, one pass over the year's entries is cheaper.
+FEW_AGENTS = 2_000
 
-def features_sql(dialect: Dialect) -> str:
-    """One statement: each wallet's twelve closed months pivoted into columns, then
-    the ratios, for every agent who has none for this month yet (``:m1`` is last
-    month, ``:m12`` a year ago). They read only closed months and what the agent
-    registered, so once computed they hold for the whole month."""
+
+def features_sql(dialect: Dialect, *, few: bool) -> str:
+    """One read of the ledger: the wallet side of every commission (credit) and
+    pre-payment (debit) in the twelve full months before ``:as_of`` (``:m1`` is last
+    month's first day, ``:m12`` a year before it), pivoted into twelve monthly incomes
+    per wallet, then the ratios, for the agents in ``wanted_now``.
+
+    It is a plain SELECT, written into a temporary table, because PostgreSQL runs
+    ``CREATE TABLE AS`` with parallel workers and ``INSERT ... SELECT`` without. The
+    pivot groups by wallet only (twelve filtered sums), so its hash stays small; with
+    many agents wanted it reads every wallet's movements without consulting the
+    wanted set, so no estimate of that set can steer the big join wrong."""
     months = [f"m{k}" for k in range(1, MONTHS + 1)]
+    month_of = " ".join(f"WHEN e.business_date >= :m{k} THEN {k}" for k in range(1, MONTHS))
+    # PostgreSQL sums bigints into numeric; the sums fit a bigint (so do the ledger's
+    # own balances), and bigint arithmetic is several times faster. Only the ratios,
+    # scaled by a million, are computed in numeric there.
+    as_int = "::bigint" if dialect is Dialect.POSTGRESQL else ""
+    exact = "::numeric" if dialect is Dialect.POSTGRESQL else ""
     pivot = ",\n    ".join(
-        f"SUM(CASE WHEN month = :m{k} THEN income ELSE 0 END) AS m{k}" for k in range(1, MONTHS + 1)
+        f"SUM(amount) FILTER (WHERE k = {k}){as_int} AS m{k}" for k in range(1, MONTHS + 1)
     )
     recent, earlier = "(m1 + m2 + m3)", "(m4 + m5 + m6)"
     total = " + ".join(months)
     spread = " + ".join(f"ABS(12 * {m} - ({total}))" for m in months)
     with_income = " + ".join(f"CASE WHEN {m} > 0 THEN 1 ELSE 0 END" for m in months)
     trend = _clamp(
-        dialect, _div(dialect, f"({recent} - {earlier}) * 1000000", earlier), TREND_LIMIT_PPM
+        dialect,
+        _div(dialect, f"({recent} - {earlier}){exact} * 1000000", earlier),
+        TREND_LIMIT_PPM,
     )
-    volatility = _div(dialect, f"({spread}) * 1000000", f"12 * ({total})")
+    volatility = _div(dialect, f"({spread}){exact} * 1000000", f"12 * ({total})")
     tenure = _month_index(dialect, "carrier_since")
     padded = ", ".join(f"COALESCE(p.{m}, 0) AS {m}" for m in months)
+    source = (
+        "wanted_now x JOIN ledger_postings p ON p.account_id = x.account_id "
+        "JOIN ledger_entries e ON e.id = p.entry_id"
+        if few
+        else "ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id"
+    )
     return f"""
-WITH done AS MATERIALIZED (
-  -- read once, before any insert: an anti-join against the table being written
-  -- would rescan its growing tail for every row
-  SELECT agent_id FROM agent_features WHERE as_of = :as_of
+WITH moves AS (
+  -- the wallet's side of each movement, and its month (1: last month; 0: a pre-payment)
+  SELECT p.account_id, p.amount,
+    CASE WHEN e.code = '{PREPAYMENT}' THEN 0 {month_of} ELSE {MONTHS} END AS k
+  FROM {source}
+  WHERE e.business_date >= :m12 AND e.business_date < :as_of AND e.phase = 'posted'
+    AND ((e.code = '{COMMISSION}' AND p.side = 'C') OR (e.code = '{PREPAYMENT}' AND p.side = 'D'))
 ), pivot AS (
   SELECT account_id,
     {pivot},
-    SUM(prepay) AS prepay_12m
-  FROM wallet_months WHERE month >= :m12 AND month <= :m1
-  GROUP BY account_id
+    SUM(amount) FILTER (WHERE k = 0){as_int} AS prepay_12m
+  FROM moves GROUP BY account_id
 ), agent_months AS (
-  SELECT a.id AS agent_id, a.carrier_since, {padded}, COALESCE(p.prepay_12m, 0) AS prepay_12m
-  FROM agents a
-  JOIN wallets w ON w.owner_type = 'agent' AND w.owner_code = a.code
-  LEFT JOIN pivot p ON p.account_id = w.account_id
+  SELECT x.agent_id, x.carrier_since, {padded}, COALESCE(p.prepay_12m, 0) AS prepay_12m
+  FROM wanted_now x
+  LEFT JOIN pivot p ON p.account_id = x.account_id
 )
-INSERT INTO agent_features (agent_id, as_of, income_3m, income_6m, income_12m, prepay_12m,
-  months_without_income, trend_ppm, volatility_ppm, tenure_months, overdue_days)
-SELECT agent_id, :as_of, {recent}, {recent} + {earlier}, {total}, prepay_12m,
-  {MONTHS} - ({with_income}),
-  CASE WHEN {earlier} > 0 THEN {trend} END,
-  CASE WHEN ({total}) > 0 THEN {volatility} END,
-  :as_of_index - {tenure},
-  0
+SELECT agent_id, {recent} AS income_3m, {recent} + {earlier} AS income_6m,
+  {total} AS income_12m, prepay_12m,
+  {MONTHS} - ({with_income}) AS months_without_income,
+  CASE WHEN {earlier} > 0 THEN {trend} END AS trend_ppm,
+  CASE WHEN ({total}) > 0 THEN {volatility} END AS volatility_ppm,
+  :as_of_index - {tenure} AS tenure_months
 FROM agent_months
-WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.agent_id = agent_months.agent_id)
--- a computation running at the same moment may have written some: keep theirs
-ON CONFLICT (agent_id, as_of) DO NOTHING
 """
 
 
-def summarise_months(tx: Tx, as_of: date) -> list[date]:
-    """Make sure the twelve closed months before ``as_of`` are summed; returns the
-    months this call summed (none when they all were already)."""
-    wanted = [add_months(as_of, -k) for k in range(MONTHS, 0, -1)]
-    done = set(
-        tx.conn.scalars(
-            select(SummarisedMonth.month).where(
-                SummarisedMonth.month >= wanted[0], SummarisedMonth.month < as_of
-            )
-        )
-    )
-    missing = [m for m in wanted if m not in done]
-    if missing:
-        if tx.dialect is Dialect.POSTGRESQL:
-            # A batch aggregation over months of history: room to hash it in memory.
-            tx.conn.execute(text("SET LOCAL work_mem = '64MB'"))
-        # One pass over the span of missing months; months already summed in between
-        # are left as they are (ON CONFLICT DO NOTHING).
-        tx.conn.execute(
-            text(summary_sql(tx.dialect)), {"start": missing[0], "end": add_months(missing[-1], 1)}
-        )
-        marks = [{"month": m} for m in missing]
-        dialect_insert = postgresql.insert if tx.dialect is Dialect.POSTGRESQL else sqlite.insert
-        tx.conn.execute(dialect_insert(SummarisedMonth).on_conflict_do_nothing(), marks)
-        if tx.dialect is Dialect.POSTGRESQL:
-            # The features read these rows next, in this transaction: plan that with
-            # their statistics, not with an empty table's (a minute against a second).
-            tx.conn.execute(text("ANALYZE wallet_months"))
-    return missing
+FEATURE_COLUMNS = (
+    "income_3m, income_6m, income_12m, prepay_12m, months_without_income, trend_ppm, "
+    "volatility_ppm, tenure_months"
+)
 
 
 def compute_in(tx: Tx, business_date: date | None = None) -> date:
-    """Every agent's features for the business date's month (computed once a month,
-    and for agents onboarded since)."""
+    """Features for the business date's month for every agent that has none yet (all
+    of them at a month's first run; those onboarded since, later). Returns the month
+    (its first day)."""
     today = business_date or business_date_of(tx)
     as_of = month_start(today)
-    summarise_months(tx, as_of)
     months = {f"m{k}": add_months(as_of, -k) for k in range(1, MONTHS + 1)}
-    written = tx.conn.execute(
-        text(features_sql(tx.dialect)),
-        {"as_of": as_of, "as_of_index": as_of.year * 12 + as_of.month, **months},
-    ).rowcount
-    if tx.dialect is Dialect.POSTGRESQL and written > ANALYZE_AFTER_ROWS:
-        # A month's features just arrived: fresh statistics for pre-approval's joins.
-        tx.conn.execute(text("ANALYZE agent_features"))
+    params: dict[str, object] = {"as_of": as_of, "as_of_index": as_of.year * 12 + as_of.month}
+    pg = tx.dialect is Dialect.POSTGRESQL
+    drop = " ON COMMIT DROP" if pg else ""
+    run = tx.conn.execute
+    wanted = run(text(f"CREATE TEMPORARY TABLE wanted_now{drop} AS {WANTED}"), params).rowcount
+    if wanted:
+        if pg:
+            run(text("ANALYZE wanted_now"))  # its true size, for the joins that read it
+            # A year of history aggregated at once: room to hash it in memory, and no
+            # JIT (compiling the pivot's many expressions took longer than running them).
+            run(text("SET LOCAL work_mem = '64MB'"))
+            run(text("SET LOCAL jit = off"))
+        sql = features_sql(tx.dialect, few=wanted <= FEW_AGENTS)
+        run(text(f"CREATE TEMPORARY TABLE features_now{drop} AS {sql}"), {**params, **months})
+        written = run(
+            text(
+                f"INSERT INTO agent_features (agent_id, as_of, {FEATURE_COLUMNS}, overdue_days) "
+                f"SELECT agent_id, :as_of, {FEATURE_COLUMNS}, 0 FROM features_now "
+                # ``WHERE true`` settles SQLite's parse of INSERT ... SELECT ... ON CONFLICT;
+                # a computation running at the same moment may have written some: keep theirs
+                "WHERE true ON CONFLICT (agent_id, as_of) DO NOTHING"
+            ),
+            params,
+        ).rowcount
+        run(text("DROP TABLE features_now"))
+        if pg and written > ANALYZE_AFTER_ROWS:
+            # A month's features just arrived: fresh statistics for pre-approval's joins.
+            run(text("ANALYZE agent_features"))
+    run(text("DROP TABLE wanted_now"))
     return as_of
 
 

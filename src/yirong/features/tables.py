@@ -30,24 +30,3 @@ class AgentFeatures(Base):
     volatility_ppm: Mapped[int | None] = mapped_column(Integer)
     tenure_months: Mapped[int] = mapped_column(SmallInteger)
     overdue_days: Mapped[int] = mapped_column(Integer)
-
-
-class WalletMonth(Base):
-    """A closed month of one wallet: commissions in, pre-payments out (fen). Closed
-    months never change (every movement is booked on the current business date), so
-    each is summed once, from the ledger, and features read these rows."""
-
-    __tablename__ = "wallet_months"
-
-    account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
-    income: Mapped[int] = mapped_column(BigInteger)
-    prepay: Mapped[int] = mapped_column(BigInteger)
-
-
-class SummarisedMonth(Base):
-    """Which months are in ``wallet_months`` (a month without movements has no rows)."""
-
-    __tablename__ = "summarised_months"
-
-    month: Mapped[date] = mapped_column(Date, primary_key=True)

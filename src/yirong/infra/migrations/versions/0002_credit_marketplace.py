@@ -381,26 +381,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_credit_lines_agent_id"), ["agent_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_credit_lines_funder_id"), ["funder_id"], unique=False)
 
-    op.create_table(
-        "summarised_months",
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.PrimaryKeyConstraint("month", name=op.f("pk_summarised_months")),
-    )
-    op.create_table(
-        "wallet_months",
-        sa.Column("account_id", sa.BigInteger(), nullable=False),
-        sa.Column("month", sa.Date(), nullable=False),
-        sa.Column("income", sa.BigInteger(), nullable=False),
-        sa.Column("prepay", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", "month", name=op.f("pk_wallet_months")),
-    )
     forbid_changes(APPEND_ONLY)
 
 
 def downgrade() -> None:
     allow_changes(APPEND_ONLY)
-    op.drop_table("wallet_months")
-    op.drop_table("summarised_months")
     with op.batch_alter_table("credit_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credit_lines_funder_id"))
         batch_op.drop_index(batch_op.f("ix_credit_lines_agent_id"))
