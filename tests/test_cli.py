@@ -52,6 +52,8 @@ def test_a_wallet_session(yirong) -> None:  # type: ignore[no-untyped-def]
         (["wallet", "topup", "A001", "1.234", "--key", "k"], "amount_not_yuan"),
         (["books", "open", "--date", "2026-02-30"], "business_date_invalid"),
         (["books", "open", "--date", "2026-02-01"], "books_already_open"),
+        (["books", "next", "--to", "2026-01-04"], "business_date_invalid"),
+        (["books", "next", "--to", "2026-01-05"], "business_date_invalid"),
     ],
 )
 def test_refusals_exit_2_with_their_code(yirong, args: list[str], code_name: str) -> None:  # type: ignore[no-untyped-def]
@@ -91,3 +93,15 @@ def test_verify_exits_1_and_lists_a_difference(yirong) -> None:  # type: ignore[
     code, out = yirong("ledger", "verify")
     assert code == 1
     assert "do NOT balance" in out and "balances replay" in out
+
+
+def test_the_books_move_on_day_by_day_and_holds_expire_on_the_way(yirong) -> None:  # type: ignore[no-untyped-def]
+    yirong("wallet", "open", "A001", "--name", "Shop A")
+    yirong("wallet", "topup", "A001", "100", "--key", "t1")
+    assert yirong("wallet", "withdraw", "A001", "60", "--key", "w1")[0] == 0
+    assert yirong("books", "next")[1].strip() == "Business date 2026-01-06."
+    code, out = yirong("books", "next", "--to", "2026-01-20")
+    assert code == 0 and "2026-01-20" in out
+    assert yirong("books", "today")[1].strip() == "2026-01-20"
+    # The unanswered withdrawal's hold was released on the way: all 100 yuan available.
+    assert "available 100.00" in yirong("wallet", "show", "A001")[1]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import typer
 
 from yirong.books import service
-from yirong.cli_support import console, database, run
+from yirong.cli_support import console, database, refusals, run
 from yirong.errors import YirongError
 
 app = typer.Typer(help="The books and their business date (会计日).", no_args_is_help=True)
@@ -34,3 +34,27 @@ def open_books(
 def today(ctx: typer.Context) -> None:
     """Print the current business date."""
     console.print(str(run(lambda: service.current_business_date(database(ctx)))))
+
+
+@app.command("next")
+def next_day(
+    ctx: typer.Context,
+    to: str = typer.Option(None, help="Move on day by day up to this YYYY-MM-DD."),
+) -> None:
+    """Close the business day and move the books to the next (or up to --to)."""
+    db = database(ctx)
+    current = run(lambda: service.current_business_date(db))
+    target = parse_date(to) if to else current + timedelta(days=1)
+    if target <= current:
+        with refusals():
+            raise YirongError(
+                "business_date_invalid",
+                f"The books are on {current}; they only move forward.",
+                current=current.isoformat(),
+                requested=target.isoformat(),
+            )
+    with console.status("closing business days") as status:
+        while current < target:
+            current = run(lambda: service.next_business_day(db))
+            status.update(f"business date {current}")
+    console.print(f"Business date [bold]{current}[/].")

@@ -17,6 +17,7 @@ from yirong.credit.consents import (
     opt_in_preapproval,
     withdraw_consent,
 )
+from yirong.credit.decisions import decide_by_scorecards
 from yirong.credit.offers import OfferView, compare_offers
 from yirong.credit.preapproval import run_preapproval
 from yirong.infra.db import Tx
@@ -115,7 +116,7 @@ def list_consents(ctx: typer.Context, agent: str) -> None:
     for c in run(lambda: consents_of(database(ctx), agent)):
         state = f"withdrawn {c.withdrawn_on}" if c.withdrawn_on else f"valid until {c.valid_until}"
         console.print(
-            f"{c.id}: {c.purpose} to {c.funder_id or 'every funder'} — "
+            f"{c.id}: {c.purpose} to {c.funder_code or 'every funder'} — "
             f"{', '.join(c.fields)} — {state}"
         )
 
@@ -192,6 +193,14 @@ def reject(
         )
     )
     console.print(f"Application {view.id}: rejected ({view.reason_code}).")
+
+
+@credit_app.command()
+def decide(ctx: typer.Context) -> None:
+    """Scorecard funders decide every submitted application to them."""
+    report = run(lambda: decide_by_scorecards(database(ctx)))
+    refused = ", ".join(f"{code}: {n}" for code, n in sorted(report.rejected.items()))
+    console.print(f"{report.approved} approved; rejected: {refused or 'none'}.")
 
 
 @credit_app.command("withdraw")

@@ -15,6 +15,7 @@ from yirong.books.service import business_date_of
 from yirong.credit.tables import Consent
 from yirong.errors import YirongError
 from yirong.features.service import FEATURE_NAMES
+from yirong.funders.tables import Funder
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.json_rows import encode, json_table
 from yirong.policy.service import setting
@@ -51,7 +52,7 @@ class ConsentTerms:
 @dataclass(frozen=True, slots=True)
 class ConsentView:
     id: int
-    funder_id: int | None
+    funder_code: str | None  # None: every funder (a pre-approval opt-in)
     purpose: str
     fields: tuple[str, ...]
     text_version: str
@@ -60,10 +61,13 @@ class ConsentView:
     withdrawn_on: date | None
 
 
-def view(c: Consent) -> ConsentView:
+def view(tx: Tx, c: Consent) -> ConsentView:
+    funder = None
+    if c.funder_id is not None:
+        funder = tx.session.scalar(select(Funder.code).where(Funder.id == c.funder_id))
     return ConsentView(
         c.id,
-        c.funder_id,
+        funder,
         c.purpose,
         tuple(c.fields.split(",")),
         c.text_version,
@@ -88,7 +92,7 @@ def opt_in_preapproval(tx: Tx, agent_code: str, *, text_version: str) -> Consent
         raise YirongError("consent_invalid", reason=f"the current consent text is {current}")
     existing = _valid_preapproval(tx, agent.id, today)
     if existing is not None:
-        return view(existing)
+        return view(tx, existing)
     days = int(setting(tx, "preapproval_consent_days"))
     consent = Consent(
         agent_id=agent.id,
@@ -101,7 +105,7 @@ def opt_in_preapproval(tx: Tx, agent_code: str, *, text_version: str) -> Consent
     )
     tx.session.add(consent)
     tx.session.flush()
-    return view(consent)
+    return view(tx, consent)
 
 
 def _valid_preapproval(tx: Tx, agent_id: int, today: date) -> Consent | None:
@@ -125,14 +129,14 @@ def withdraw_consent(tx: Tx, agent_code: str, consent_id: int) -> ConsentView:
     if consent.withdrawn_on is None:
         consent.withdrawn_on = business_date_of(tx)
         tx.session.flush()
-    return view(consent)
+    return view(tx, consent)
 
 
 @read_only
 def consents_of(tx: Tx, agent_code: str) -> list[ConsentView]:
     agent = agent_row(tx, agent_code)
     return [
-        view(c)
+        view(tx, c)
         for c in tx.session.scalars(
             select(Consent).where(Consent.agent_id == agent.id).order_by(Consent.id)
         )
