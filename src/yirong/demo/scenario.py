@@ -61,7 +61,7 @@ def run_demo(db: Database, *, agents: int, days: int, seed: int, console: Consol
         advance_to(db, FIRST_DAY)
         task = progress.add_task("A month of business days", total=days)
         pending: list[int] = []
-        frozen: set[str] = set()
+        frozen: list[str] = []
         for _ in range(days):
             one_day(db, rnd, codes, current_business_date(db), pending, frozen, result)
             next_business_day(db)

@@ -24,7 +24,7 @@ def one_day(
     handles: list[str],
     today: date,
     pending: list[int],
-    frozen: set[str],
+    frozen: list[str],
     result: DemoResult,
 ) -> None:
     stamp = today.isoformat()
@@ -96,11 +96,11 @@ def one_day(
     if rnd.random() < 0.5:
         handle = rnd.choice(handles)
         wallets.freeze(db, handle, "risk", note="unusual pattern", actor="risk-desk")
-        frozen.add(handle)
+        frozen.append(handle)  # a list: the same seed lifts the same freezes
         result.counts["freezes"] += 1
         attempt("frozen_debits", partial(wallets.pay_carrier, db, handle, 100, f"try:{stamp}"))
     if frozen and rnd.random() < 0.4:
-        handle = frozen.pop()
+        handle = frozen.pop(0)
         wallets.unfreeze(db, handle, "risk", note="cleared", actor="risk-desk")
         result.counts["unfreezes"] += 1
     # A client retries a request: the same key moves money once.
