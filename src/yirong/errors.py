@@ -190,6 +190,27 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "line_not_active": ErrorSpec(409, "The credit line is not active."),
     "line_has_debt": ErrorSpec(409, "A line with outstanding debt cannot be closed."),
     "not_your_funder": ErrorSpec(403, "This belongs to another funder."),
+    # loans
+    "exists_with_different_term": ErrorSpec(
+        409, "This key was used for a drawdown with another term: nothing was ordered."
+    ),
+    "line_expired": ErrorSpec(409, "The credit line's validity has ended: it lends no more."),
+    "loan_overdue": ErrorSpec(
+        409, "A loan is overdue: no new drawdown until the overdue debt is repaid."
+    ),
+    "term_invalid": ErrorSpec(422, "The term is outside what the product and line allow."),
+    "exceeds_available_limit": ErrorSpec(
+        409, "The amount is more than the line has available (limit less what is in use)."
+    ),
+    "drawdown_not_found": ErrorSpec(404, "No such drawdown."),
+    "drawdown_not_pending": ErrorSpec(
+        409, "The drawdown is no longer waiting for money: it was funded or closed."
+    ),
+    "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
+    "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
+    "exception_not_found": ErrorSpec(404, "No such unmatched receipt."),
+    "eod_already_run": ErrorSpec(409, "That business day is already closed."),
+    "eod_date_ahead": ErrorSpec(409, "That business day has not come yet: close the current one."),
     # funder systems over HTTP
     "funder_unavailable": ErrorSpec(
         502, "The funder's system did not answer in time, after retries."

@@ -1,5 +1,7 @@
-"""The fast path's promise: a guarded plan's preconditions hold exactly when the full
-decision would create every entry, and then it writes exactly what decide() would."""
+"""The fast path's promise: a guarded plan's preconditions hold only when the full
+decision would create every entry (exactly then, when every account is active: a
+frozen wallet's credits and repayments take the full path, because their use cases
+do more in the same transaction), and then it writes exactly what decide() would."""
 
 from __future__ import annotations
 
@@ -73,7 +75,9 @@ def test_preconditions_hold_exactly_when_decide_creates_everything(
     decided = rules.decide(requests, snap)
     all_created = all(d.status == CREATED for d in decided.decisions)
     holds = all(p.holds(balances[p.key]) for p in plan.preconditions)
-    assert holds == all_created
+    assert all_created or not holds
+    if all(balances[p.key].state is AccountState.ACTIVE for p in plan.preconditions):
+        assert holds == all_created
     if holds:
         assert list(plan.rows) == decided.rows
         assert {k: d for k, d in plan.deltas.items() if not d.is_zero()} == {

@@ -20,11 +20,13 @@ HOT_SHARDS = 16
 RESERVE = "platform:reserve"  # 备付金账户: the reserve bank account (an asset)
 CARRIER = "platform:carrier"  # pre-payments owed to the carrier until settled
 SUSPENSE = "platform:suspense"  # money received that matches nothing yet
+REVENUE = "platform:revenue_share"  # 分润: the platform's share of interest collected
 
 HOUSE_ACCOUNTS: tuple[tuple[str, AccountKind, str, int], ...] = (
     (RESERVE, AccountKind.ASSET, "Reserve account 备付金账户", HOT_SHARDS),
     (CARRIER, AccountKind.LIABILITY, "Owed to the carrier (pre-payments) 运营商预存款", HOT_SHARDS),
     (SUSPENSE, AccountKind.LIABILITY, "Suspense: unmatched receipts 待匹配资金", 1),
+    (REVENUE, AccountKind.INCOME, "Revenue share earned 分润收入", HOT_SHARDS),
 )
 
 
@@ -80,7 +82,9 @@ def advance_business_date(tx: Tx, to: date) -> date:
     return to
 
 
-@transactional
-def next_business_day(tx: Tx) -> date:
+def next_business_day_in(tx: Tx) -> date:
     """Move the books on by exactly one day (the end of day's last step)."""
     return advance_business_date(tx, business_date_of(tx) + timedelta(days=1))
+
+
+next_business_day = transactional(next_business_day_in)

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders import scorecard
+from yirong.funders.accounts import open_funder_accounts
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import REVOLVING, TERM_METHODS, worst_apr
 from yirong.infra.db import Tx, transactional
-from yirong.ledger import service as ledger
 from yirong.money import check_amount, rate_to_ppm
 from yirong.policy.service import apr_cap
 from yirong.wallets.service import open_wallet_in
@@ -112,7 +112,7 @@ def register_in(tx: Tx, data: FunderInput) -> Funder:
     session.add(funder)
     session.flush()
     open_wallet_in(tx, f"funder:{data.code}", data.name, today)
-    ledger.open_book(tx, memo_book(data.code), f"Loans owned by {data.name}", kind="memo")
+    open_funder_accounts(tx, data.code, data.name, today)
     return funder
 
 
@@ -130,10 +130,6 @@ def _check_code(code: str, error: str) -> None:
 def _check_text(text: str, longest: int) -> None:
     if not 0 < len(text.strip()) <= longest:
         raise YirongError("name_invalid", longest=longest)
-
-
-def memo_book(funder_code: str) -> str:
-    return f"funder:{funder_code}"
 
 
 @transactional

@@ -5,10 +5,13 @@ from __future__ import annotations
 from yirong.agents import tables as agents_tables
 from yirong.books import tables as books_tables
 from yirong.credit import tables as credit_tables
+from yirong.eod import tables as eod_tables
 from yirong.features import tables as features_tables
 from yirong.funders import tables as funders_tables
+from yirong.infra import outbox as outbox_tables
 from yirong.infra.base import Base
 from yirong.ledger import tables as ledger_tables
+from yirong.loans import tables as loans_tables
 from yirong.policy import tables as policy_tables
 from yirong.wallets import tables as wallets_tables
 
@@ -18,10 +21,13 @@ __all__ = [
     "agents_tables",
     "books_tables",
     "credit_tables",
+    "eod_tables",
     "features_tables",
     "funders_tables",
     "ledger_tables",
+    "loans_tables",
     "metadata",
+    "outbox_tables",
     "policy_tables",
     "wallets_tables",
 ]

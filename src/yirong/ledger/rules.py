@@ -515,7 +515,6 @@ class GuardedPlan:
     preconditions: tuple[Precondition, ...]  # sorted by key: the global lock order
 
 
-_OPEN_STATES = frozenset({AccountState.ACTIVE, AccountState.DEBIT_BLOCKED})
 _ACTIVE_ONLY = frozenset({AccountState.ACTIVE})
 
 
@@ -554,10 +553,10 @@ def guarded_plan(
             exempt=request.debit_block_exempt,
         )
         for p in postings:
-            allowed = states.get(p.key, _OPEN_STATES)
-            if p.side is Side.DEBIT and not request.debit_block_exempt:
-                allowed = _ACTIVE_ONLY
-            states[p.key] = allowed
+            # Only while every account is active: a credit to a frozen wallet is
+            # followed by the overdue sweep in the same transaction, and a repayment
+            # from one by its loan bookkeeping, so neither may commit on its own.
+            states[p.key] = _ACTIVE_ONLY
         for key, delta in _entry_deltas(row).items():
             deltas.setdefault(key, Delta()).add(delta)
             account = accounts[key[0]]

@@ -22,7 +22,7 @@ from yirong.ledger.rules import EXISTS
 from yirong.ledger.store import store_for
 from yirong.wallets import commission_file
 from yirong.wallets.commission_file import CommissionRow, RowError
-from yirong.wallets.service import account_code
+from yirong.wallets.service import account_code, repay_overdue_from
 from yirong.wallets.tables import CommissionFile
 
 CODE = "wallet.commission"
@@ -100,6 +100,7 @@ def import_commissions(tx: Tx, content: bytes, filename: str) -> CommissionImpor
     )
     tx.session.add(record)
     tx.session.flush()
+    repay_overdue_from(tx, sorted({f"agent:{r.agent}" for r in rows}))
     return CommissionImport("created", record.id, record.rows, record.total_fen, today)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
-from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.db import Tx, TxState, read_only, transactional
 from yirong.ledger import service as ledger
 from yirong.ledger.model import (
     PLATFORM_BOOK,
@@ -175,7 +175,7 @@ def top_up(tx: Tx, handle: str, amount: int, key: str, *, bank_ref: str | None =
     amount = check_amount(amount)
     wallet = wallet_account(tx, handle)
     reserve = ledger.account_by_code(tx, RESERVE)
-    return Movement.of(
+    moved = Movement.of(
         ledger.post(
             tx,
             NewEntry(
@@ -187,10 +187,11 @@ def top_up(tx: Tx, handle: str, amount: int, key: str, *, bank_ref: str | None =
             final=True,
         )
     )
+    repay_overdue_from(tx, [handle])
+    return moved
 
 
-@transactional
-def request_withdrawal(
+def request_withdrawal_in(
     tx: Tx, handle: str, amount: int, key: str, *, hold_days: int = DEFAULT_WITHDRAWAL_HOLD_DAYS
 ) -> Movement:
     """Hold the amount until the bank confirms the payout (or fails it). The hold's
@@ -212,6 +213,9 @@ def request_withdrawal(
             final=True,
         )
     )
+
+
+request_withdrawal = transactional(request_withdrawal_in)
 
 
 @transactional
@@ -273,7 +277,7 @@ def transfer(tx: Tx, source: str, target: str, amount: int, key: str) -> Movemen
     amount = check_amount(amount)
     debit = wallet_account(tx, source)
     credit = wallet_account(tx, target)
-    return Movement.of(
+    moved = Movement.of(
         ledger.post(
             tx,
             NewEntry(
@@ -284,10 +288,13 @@ def transfer(tx: Tx, source: str, target: str, amount: int, key: str) -> Movemen
             final=True,
         )
     )
+    repay_overdue_from(tx, [target])
+    return moved
 
 
-@transactional
-def freeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str) -> WalletView:
+def freeze_in(
+    tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str
+) -> WalletView:
     """Freeze the wallet for a reason: credits still land, debits other than
     repayment are refused. Freezing again for the same reason changes nothing."""
     reason = _reason(reason)
@@ -317,8 +324,7 @@ def freeze(tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor:
     return _view(tx, handle)
 
 
-@transactional
-def unfreeze(
+def unfreeze_in(
     tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str
 ) -> WalletView:
     """Lift one reason's freeze; the wallet is free again when no reason is left."""
@@ -345,6 +351,10 @@ def unfreeze(
     return _view(tx, handle)
 
 
+freeze = transactional(freeze_in)
+unfreeze = transactional(unfreeze_in)
+
+
 @transactional
 def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
     """Close an empty wallet for good."""
@@ -367,6 +377,37 @@ def wallet(tx: Tx, handle: str) -> WalletView:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def repay_overdue_from(tx: Tx, handles: Sequence[str]) -> None:
+    """Money credited to a wallet frozen for an overdue loan repays the overdue debt
+    first, in the same transaction as the credit.
+
+    A transaction already committed by its one final statement credited no frozen
+    wallet: the ledger takes that path only while every account in it is active."""
+    if tx.state is TxState.DONE or not handles:
+        return
+    # The wallets frozen for overdue loans are few (a commission file credits many).
+    frozen = set(
+        tx.session.scalars(
+            select(Wallet.owner_code)
+            .join(WalletFreeze, WalletFreeze.wallet_id == Wallet.id)
+            .where(
+                Wallet.owner_type == "agent",
+                WalletFreeze.reason == FreezeReason.OVERDUE.value,
+                WalletFreeze.lifted_on.is_(None),
+            )
+        )
+    )
+    overdue = frozen.intersection(
+        code for kind, code in map(parse_handle, handles) if kind == "agent"
+    )
+    if overdue:
+        # Loans are built on wallets, so this is the one call back up: imported here.
+        from yirong.loans.repayments import sweep_in
+
+        for code in sorted(set(overdue)):
+            sweep_in(tx, code)
 
 
 def _view(tx: Tx, handle: str) -> WalletView:

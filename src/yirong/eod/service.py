@@ -1,0 +1,308 @@
+"""The end of day (日终): everything the closing business date needs, in order, each
+step in its own transaction together with the record that it is done. Run again
+after a crash (at any point), it skips the steps done and does the rest: nothing
+twice, nothing missed. It closes only the books' current date (never skips a day,
+never closes one twice), and its last step moves the books to the next day.
+
+Set-based throughout: one read of the open loans gives both the day's accrual
+postings (per funder and product) and the portfolio snapshot (per funder, product
+and bucket); only the loans that fall overdue today are touched one agent at a time
+(they are frozen and swept)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import select, text, update
+
+from yirong.agents.tables import Agent
+from yirong.books.service import business_date_of, next_business_day_in
+from yirong.credit.tables import Offer
+from yirong.eod.tables import EodStep
+from yirong.errors import YirongError
+from yirong.funders.accounts import memo_account
+from yirong.funders.tables import Funder
+from yirong.infra.db import Database, Tx
+from yirong.ledger import service as ledger
+from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans.drawdowns import LIVE_ORDER
+from yirong.loans.interest import charged_sql
+from yirong.loans.repayments import sweep_in
+from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
+from yirong.wallets.service import FreezeReason, freeze_in, request_withdrawal_in, wallet_account
+
+Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
+OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
+
+
+@dataclass
+class EodReport:
+    business_date: date
+    done: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # done by an earlier, interrupted run
+
+
+def steps() -> list[tuple[str, Callable[[Database, date], dict[str, Any]]]]:
+    return [
+        ("expire", _expire),
+        ("accrue_and_snapshot", _accrue_and_snapshot),
+        ("overdue", _overdue),
+        ("payouts", _payouts),
+        ("advance", _advance),
+    ]
+
+
+def run_eod(
+    db: Database, business_date: date | None = None, progress: Progress | None = None
+) -> EodReport:
+    """Close ``business_date`` (default: the books' current date)."""
+    today = db.run(business_date_of, readonly=True)
+    day = business_date or today
+    if day < today:
+        raise YirongError(
+            "eod_already_run", f"{day} is closed; the books are on {today}.", date=str(day)
+        )
+    if day > today:
+        raise YirongError(
+            "eod_date_ahead", f"The books are on {today}; close that day first.", date=str(day)
+        )
+    report = EodReport(day)
+    done = _done_steps(db, day)
+    plan = steps()
+    for n, (name, step) in enumerate(plan):
+        if progress:
+            progress(name, n, len(plan))
+        if name in done:
+            report.skipped.append(name)
+            continue
+        report.done[name] = step(db, day)
+    if progress:
+        progress("done", len(plan), len(plan))
+    return report
+
+
+def eod_status(db: Database) -> dict[str, Any]:
+    """The books' date, and the steps of its end of day already done (an interrupted run)."""
+    today = db.run(business_date_of, readonly=True)
+    return {"business_date": today, "steps_done": sorted(_done_steps(db, today))}
+
+
+def _done_steps(db: Database, day: date) -> set[str]:
+    return set(
+        db.run(
+            lambda tx: tx.session.scalars(
+                select(EodStep.step).where(EodStep.business_date == day)
+            ).all(),
+            readonly=True,
+        )
+    )
+
+
+def _record(tx: Tx, day: date, step: str, detail: dict[str, Any]) -> dict[str, Any]:
+    tx.session.add(EodStep(business_date=day, step=step, detail=json.dumps(detail, default=str)))
+    tx.session.flush()
+    return detail
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _expire(db: Database, day: date) -> dict[str, Any]:
+    """Offers past their expiry, and orders no money came for by their deadline
+    (the line's amount is free again)."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        offers = tx.conn.execute(
+            update(Offer)
+            .where(Offer.status == "live", Offer.expires_on <= day)
+            .values(status="expired")
+        ).rowcount
+        orders = tx.conn.execute(
+            update(Drawdown)
+            .where(Drawdown.status.in_(LIVE_ORDER), Drawdown.fund_by <= day)
+            .values(status="expired", closed_on=day, reason="not_funded_in_time")
+        ).rowcount
+        return _record(tx, day, "expire", {"offers": offers, "orders": orders})
+
+    return db.run(work)
+
+
+def _bucket_sql(day_ord: str) -> str:
+    dpd = f"({day_ord} - (d.overdue_day - d.grace_days - 1))"
+    return (
+        f"CASE WHEN {dpd} <= 0 THEN 'M0' WHEN {dpd} <= 30 THEN 'M1' "
+        f"WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M3+' END"
+    )
+
+
+def _positive(days: str) -> str:
+    return f"CASE WHEN {days} > 0 THEN {days} ELSE 0 END"
+
+
+def portfolio_sql() -> str:
+    """One read of the outstanding loans as of the end of ``:day`` (clocks advanced to
+    ``:next_ord``, the next day's ordinal): per funder, product and bucket, the loans,
+    principal, interest and penalty due, and what open clocks have charged in all."""
+    normal_days = (
+        "CASE WHEN d.overdue_day < :next_ord THEN d.overdue_day ELSE :next_ord END - d.since_day"
+    )
+    penalty_days = (
+        ":next_ord - CASE WHEN d.since_day > d.overdue_day THEN d.since_day ELSE d.overdue_day END"
+    )
+    normal_fd = f"d.normal_fen_days + d.principal * {_positive(normal_days)}"
+    penalty_fd = f"d.penalty_fen_days + d.principal * {_positive(penalty_days)}"
+    interest = charged_sql(normal_fd, "d.annual_rate_ppm", "d.day_basis")
+    penalty = charged_sql(penalty_fd, "d.penalty_rate_ppm", "d.day_basis")
+    return f"""
+SELECT funder_id, product_id, bucket, COUNT(*) AS loans, SUM(principal) AS principal,
+  SUM(interest - interest_paid) AS interest_due, SUM(penalty - penalty_paid) AS penalty_due,
+  SUM(CASE WHEN accrual_open THEN interest ELSE 0 END) AS open_interest,
+  SUM(CASE WHEN accrual_open THEN penalty ELSE 0 END) AS open_penalty
+FROM (
+  SELECT d.funder_id, d.product_id, d.principal, d.interest_paid, d.penalty_paid, d.accrual_open,
+    {_bucket_sql(":next_ord - 1")} AS bucket,
+    {interest} AS interest, {penalty} AS penalty
+  FROM drawdowns d WHERE d.status IN ('credited', 'overdue')
+) loans
+GROUP BY funder_id, product_id, bucket
+"""
+
+
+def _accrue_and_snapshot(db: Database, day: date) -> dict[str, Any]:
+    """The day's interest and penalty, posted to each funder's memo book per product
+    (closed clocks' charges + open clocks' charges − what was posted before), and the
+    end-of-day portfolio by bucket."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        rows = tx.conn.execute(
+            text(portfolio_sql()), {"next_ord": (day + timedelta(days=1)).toordinal()}
+        ).all()
+        charged: dict[tuple[int, int, str], int] = {}
+        for r in rows:
+            tx.session.add(
+                PortfolioSnapshot(
+                    business_date=day,
+                    funder_id=r.funder_id,
+                    product_id=r.product_id,
+                    bucket=r.bucket,
+                    loans=int(r.loans),
+                    principal=int(r.principal),
+                    interest_due=int(r.interest_due),
+                    penalty_due=int(r.penalty_due),
+                )
+            )
+            for kind, value in (("interest", r.open_interest), ("penalty", r.open_penalty)):
+                key = (r.funder_id, r.product_id, kind)
+                charged[key] = charged.get(key, 0) + int(value)
+        totals = {
+            (t.funder_id, t.product_id, t.kind): t
+            for t in tx.session.scalars(select(AccrualTotal).with_for_update())
+        }
+        codes = dict(tx.session.execute(select(Funder.id, Funder.code)).tuples().all())
+        posted = 0
+        for key in sorted(set(charged) | set(totals)):
+            total = totals.get(key)
+            if total is None:
+                total = AccrualTotal(
+                    funder_id=key[0], product_id=key[1], kind=key[2], closed=0, posted=0
+                )
+                tx.session.add(total)
+            amount = total.closed + charged.get(key, 0) - total.posted
+            if amount <= 0:
+                continue
+            funder = codes[key[0]]
+            ledger.post(
+                tx,
+                NewEntry(
+                    f"accrual:{day}:{funder}:{key[1]}:{key[2]}",
+                    f"loan.accrual.{key[2]}",
+                    (
+                        Leg(
+                            ledger.account_by_code(tx, memo_account(funder, key[2])).id,
+                            Side.DEBIT,
+                            amount,
+                        ),
+                        Leg(
+                            ledger.account_by_code(tx, memo_account(funder, "income")).id,
+                            Side.CREDIT,
+                            amount,
+                        ),
+                    ),
+                    memo=f"product {key[1]}",
+                ),
+            )
+            total.posted += amount
+            posted += amount
+        return _record(tx, day, "accrue_and_snapshot", {"accrued": posted, "groups": len(rows)})
+
+    return db.run(work)
+
+
+def _overdue(db: Database, day: date) -> dict[str, Any]:
+    """Loans whose grace ends today are overdue from tomorrow: marked, their agents'
+    wallets frozen, and what the wallets hold swept into the overdue debt. In chunks
+    of agents, each its own transaction; a rerun picks up the agents not yet done."""
+    totals = {"loans": 0, "agents": 0, "swept": 0}
+    while True:
+        chunk, last = db.run(partial(_overdue_chunk, day=day, totals=totals))
+        # Counted once the chunk has committed (a retried transaction runs it again).
+        totals = {k: totals[k] + chunk[k] for k in totals}
+        if last:
+            return totals
+
+
+def _overdue_chunk(tx: Tx, day: date, totals: dict[str, int]) -> tuple[dict[str, int], bool]:
+    first_overdue = day + timedelta(days=1)
+    late = (Drawdown.status == "credited", Drawdown.overdue_day <= first_overdue.toordinal())
+    agents = tx.session.execute(
+        select(Drawdown.agent_id, Agent.code)
+        .join(Agent, Agent.id == Drawdown.agent_id)
+        .where(*late)
+        .group_by(Drawdown.agent_id, Agent.code)
+        .order_by(Drawdown.agent_id)
+        .limit(OVERDUE_CHUNK)
+    ).all()
+    marked = swept = 0
+    for agent_id, code in agents:
+        marked += tx.conn.execute(
+            update(Drawdown).where(Drawdown.agent_id == agent_id, *late).values(status="overdue")
+        ).rowcount
+        handle = f"agent:{code}"
+        freeze_in(
+            tx, handle, FreezeReason.OVERDUE, note=f"overdue from {first_overdue}", actor="eod"
+        )
+        swept += sweep_in(tx, code) is not None
+    chunk = {"loans": marked, "agents": len(agents), "swept": swept}
+    last = len(agents) < OVERDUE_CHUNK
+    if last:
+        _record(tx, day, "overdue", {k: totals[k] + chunk[k] for k in totals})
+    return chunk, last
+
+
+def _payouts(db: Database, day: date) -> dict[str, Any]:
+    """代付: what each funder's payment account holds goes to its bank (a hold until the
+    bank confirms, as any withdrawal)."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        paid = {}
+        for code in tx.session.scalars(select(Funder.code).order_by(Funder.code)):
+            available = ledger.balance_of(tx, wallet_account(tx, f"funder:{code}")).available
+            if available > 0:
+                request_withdrawal_in(tx, f"funder:{code}", available, f"payout:{code}:{day}")
+                paid[code] = available
+        return _record(tx, day, "payouts", {"funders": paid})
+
+    return db.run(work)
+
+
+def _advance(db: Database, day: date) -> dict[str, Any]:
+    def work(tx: Tx) -> dict[str, Any]:
+        moved_to = next_business_day_in(tx)
+        return _record(tx, day, "advance", {"business_date": moved_to})
+
+    return db.run(work)

@@ -1,0 +1,42 @@
+"""The outbox: what must be told to someone outside (a funder's system), written in
+the same transaction as the change it reports, so that nothing is told that did not
+happen and nothing that happened goes untold. The HTTP API delivers it."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yirong.infra.base import Base
+from yirong.infra.db import Tx
+from yirong.ledger.tables import Id
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    recipient: Mapped[str] = mapped_column(String(64), index=True)  # funder:F01
+    topic: Mapped[str] = mapped_column(String(64))  # drawdown.ordered, repayment.received...
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    business_date: Mapped[date] = mapped_column(Date)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def tell(tx: Tx, recipient: str, topic: str, subject_id: int, today: date, **payload: Any) -> None:
+    tx.session.add(
+        OutboxMessage(
+            recipient=recipient,
+            topic=topic,
+            subject_id=subject_id,
+            payload=json.dumps(payload, default=str, sort_keys=True),
+            business_date=today,
+            attempts=0,
+        )
+    )

@@ -1,0 +1,223 @@
+"""Drawdowns (放款): the agent asks for an amount and a term within its line; the
+order goes to the funder (through the outbox); the funder's money is matched to it in
+``loans.funding``. The amount counts against the line from the moment it is asked for
+until the order expires, is rejected or cancelled, or the loan is repaid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from yirong.agents.service import agent_row
+from yirong.books.service import business_date_of
+from yirong.credit.tables import CreditLine
+from yirong.errors import YirongError
+from yirong.funders.tables import Funder, FunderProduct
+from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.outbox import tell
+from yirong.loans.interest import PPM, penalty_rate_ppm
+from yirong.loans.tables import Drawdown
+from yirong.money import check_amount
+
+FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
+LIVE_ORDER = ("requested", "sent")
+LENT = ("funded", "credited", "overdue")
+OPEN = (*LIVE_ORDER, *LENT)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawdownView:
+    id: int
+    order_ref: str
+    agent_id: int
+    funder_code: str
+    amount: int
+    fee: int
+    term_days: int
+    annual_rate_ppm: int
+    status: str
+    requested_on: date
+    fund_by: date
+    credited_on: date | None
+    due_date: date | None
+    principal: int
+    outcome: str = "created"  # created | exists (the same request again)
+
+
+def view(tx: Tx, d: Drawdown, outcome: str = "created") -> DrawdownView:
+    funder = tx.session.scalar(select(Funder.code).where(Funder.id == d.funder_id))
+    assert funder is not None
+    return DrawdownView(
+        d.id,
+        d.order_ref,
+        d.agent_id,
+        funder,
+        d.amount,
+        d.fee,
+        d.term_days,
+        d.annual_rate_ppm,
+        d.status,
+        d.requested_on,
+        d.fund_by,
+        d.credited_on,
+        d.due_date,
+        d.principal,
+        outcome,
+    )
+
+
+def active_line(tx: Tx, agent_id: int, *, lock: bool = False) -> CreditLine | None:
+    query = select(CreditLine).where(CreditLine.agent_id == agent_id, CreditLine.status == "active")
+    return tx.session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+
+def used_on_line(tx: Tx, line_id: int) -> int:
+    """What the line carries: orders not yet funded, and principal outstanding."""
+    pending = tx.session.scalar(
+        select(func.coalesce(func.sum(Drawdown.amount), 0)).where(
+            Drawdown.line_id == line_id, Drawdown.status.in_(LIVE_ORDER)
+        )
+    )
+    lent = tx.session.scalar(
+        select(func.coalesce(func.sum(Drawdown.principal), 0)).where(
+            Drawdown.line_id == line_id, Drawdown.status.in_(LENT)
+        )
+    )
+    return int(pending or 0) + int(lent or 0)
+
+
+@transactional
+def request_drawdown(
+    tx: Tx, agent_code: str, amount: int, term_days: int, key: str
+) -> DrawdownView:
+    """Ask the line's funder for ``amount`` fen for ``term_days`` days. The same key
+    again returns the first order; with another amount or term it is refused."""
+    amount = check_amount(amount)
+    agent = agent_row(tx, agent_code)
+    today = business_date_of(tx)
+    earlier = tx.session.scalars(
+        select(Drawdown).where(Drawdown.agent_id == agent.id, Drawdown.request_key == key)
+    ).one_or_none()
+    if earlier is not None:
+        if (earlier.amount, earlier.term_days) != (amount, term_days):
+            raise YirongError(
+                "exists_with_different_amount"
+                if earlier.amount != amount
+                else "exists_with_different_term",
+                key=key,
+                drawdown=earlier.id,
+            )
+        return view(tx, earlier, "exists")
+    line = active_line(tx, agent.id, lock=True)  # one drawdown at a time per line
+    if line is None:
+        raise YirongError("line_not_active", agent=agent_code)
+    if line.valid_until < today:
+        raise YirongError("line_expired", line=line.id, valid_until=str(line.valid_until))
+    overdue = tx.session.scalar(
+        select(func.count()).where(Drawdown.agent_id == agent.id, Drawdown.status == "overdue")
+    )
+    if overdue:
+        raise YirongError("loan_overdue", agent=agent_code)
+    product = tx.session.get(FunderProduct, line.product_id)
+    assert product is not None
+    longest = min(product.max_term_days, line.max_term_days)
+    if not product.min_term_days <= term_days <= longest:
+        raise YirongError(
+            "term_invalid", term_days=term_days, shortest=product.min_term_days, longest=longest
+        )
+    available = line.credit_limit - used_on_line(tx, line.id)
+    if amount > available:
+        raise YirongError("exceeds_available_limit", amount=amount, available=available)
+    drawdown = Drawdown(
+        order_ref="",
+        request_key=key,
+        line_id=line.id,
+        agent_id=agent.id,
+        funder_id=line.funder_id,
+        product_id=product.id,
+        amount=amount,
+        fee=(2 * amount * product.fee_ppm + PPM) // (2 * PPM),
+        term_days=term_days,
+        annual_rate_ppm=line.annual_rate_ppm,
+        penalty_rate_ppm=penalty_rate_ppm(line.annual_rate_ppm, product.penalty_multiplier_ppm),
+        day_basis=product.day_basis,
+        grace_days=product.grace_days,
+        allocation_order=product.allocation_order,
+        status="requested",
+        requested_on=today,
+        fund_by=today + timedelta(days=FUNDING_DAYS - 1),
+        principal=0,
+        since_day=0,
+        normal_fen_days=0,
+        penalty_fen_days=0,
+        overdue_day=0,
+        interest_paid=0,
+        penalty_paid=0,
+        principal_paid=0,
+        accrual_open=False,
+    )
+    tx.session.add(drawdown)
+    tx.session.flush()
+    drawdown.order_ref = f"YR{today:%Y%m%d}{drawdown.id:010d}"
+    funder = view(tx, drawdown).funder_code
+    tell(
+        tx,
+        f"funder:{funder}",
+        "drawdown.ordered",
+        drawdown.id,
+        today,
+        order_ref=drawdown.order_ref,
+        amount=amount,
+        term_days=term_days,
+        fund_by=drawdown.fund_by,
+    )
+    return view(tx, drawdown)
+
+
+def _live_order(tx: Tx, drawdown_id: int) -> Drawdown:
+    d = tx.session.get(Drawdown, drawdown_id, with_for_update=True)
+    if d is None:
+        raise YirongError("drawdown_not_found", drawdown=drawdown_id)
+    if d.status not in LIVE_ORDER:
+        raise YirongError("drawdown_not_pending", drawdown=drawdown_id, status=d.status)
+    return d
+
+
+@transactional
+def mark_sent(tx: Tx, drawdown_id: int) -> DrawdownView:
+    """The order reached the funder."""
+    d = _live_order(tx, drawdown_id)
+    d.status, d.sent_on = "sent", business_date_of(tx)
+    return view(tx, d)
+
+
+@transactional
+def cancel_drawdown(tx: Tx, agent_code: str, drawdown_id: int) -> DrawdownView:
+    """The agent withdraws an order no money has come for yet."""
+    agent = agent_row(tx, agent_code)
+    d = _live_order(tx, drawdown_id)
+    if d.agent_id != agent.id:
+        raise YirongError("drawdown_not_found", drawdown=drawdown_id)
+    d.status, d.closed_on, d.reason = "cancelled", business_date_of(tx), "agent_cancelled"
+    return view(tx, d)
+
+
+@transactional
+def reject_drawdown(tx: Tx, funder_code: str, drawdown_id: int, reason: str) -> DrawdownView:
+    """The funder declines to fund the order: the line's amount is free again."""
+    d = _live_order(tx, drawdown_id)
+    if view(tx, d).funder_code != funder_code:
+        raise YirongError("not_your_funder", drawdown=drawdown_id)
+    d.status, d.closed_on, d.reason = "rejected", business_date_of(tx), reason[:64]
+    return view(tx, d)
+
+
+@read_only
+def drawdowns_of(tx: Tx, agent_code: str) -> list[DrawdownView]:
+    agent = agent_row(tx, agent_code)
+    rows = tx.session.scalars(
+        select(Drawdown).where(Drawdown.agent_id == agent.id).order_by(Drawdown.id)
+    )
+    return [view(tx, d) for d in rows]

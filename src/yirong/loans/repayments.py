@@ -1,0 +1,326 @@
+"""Repayment (还款): from the agent's wallet to its funder's payment account, split by
+the product's allocation order, in one transaction with everything it implies: the
+drawdowns' clocks and paid amounts, the funder's memo book, the platform's revenue
+share on the interest and penalty collected, the funder's notice (outbox), and the
+wallet's overdue freeze lifted when nothing overdue is left.
+
+While a loan is overdue the wallet is frozen, and what it holds (now, and whatever
+lands in it later) repays the overdue debt first: :func:`sweep_in`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from yirong.agents.service import agent_row
+from yirong.books.service import REVENUE, business_date_of
+from yirong.errors import YirongError
+from yirong.funders.accounts import memo_account, share_account
+from yirong.funders.tables import Funder
+from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.outbox import tell
+from yirong.ledger import service as ledger
+from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans.allocation import Owed, Share, allocate, parse_order
+from yirong.loans.interest import PPM, Clock, charged
+from yirong.loans.tables import AccrualTotal, Drawdown, Repayment, RepaymentPart
+from yirong.money import check_amount
+from yirong.wallets.service import FreezeReason, unfreeze_in, wallet_account
+
+OUTSTANDING = ("credited", "overdue")
+
+
+@dataclass(frozen=True, slots=True)
+class RepaymentView:
+    id: int
+    amount: int
+    penalty: int
+    interest: int
+    principal: int
+    share: int
+    kind: str
+    business_date: date
+    outcome: str = "created"  # created | exists
+
+
+def _view(r: Repayment, outcome: str = "created") -> RepaymentView:
+    return RepaymentView(
+        r.id,
+        r.amount,
+        r.penalty,
+        r.interest,
+        r.principal,
+        r.share,
+        r.kind,
+        r.business_date,
+        outcome,
+    )
+
+
+def clock_of(d: Drawdown) -> Clock:
+    return Clock(d.principal, d.since_day, d.normal_fen_days, d.penalty_fen_days, d.overdue_day)
+
+
+def owed_by(d: Drawdown, today: date) -> Owed:
+    """What the drawdown owes as of ``today`` (today's own interest is not yet due)."""
+    normal, late = clock_of(d).fen_days(today)
+    return Owed(
+        d.id,
+        charged(late, d.penalty_rate_ppm, d.day_basis) - d.penalty_paid,
+        charged(normal, d.annual_rate_ppm, d.day_basis) - d.interest_paid,
+        d.principal,
+    )
+
+
+def _outstanding(tx: Tx, agent_id: int, *, overdue_only: bool) -> list[Drawdown]:
+    statuses = ("overdue",) if overdue_only else OUTSTANDING
+    return list(
+        tx.session.scalars(
+            select(Drawdown)
+            .where(Drawdown.agent_id == agent_id, Drawdown.status.in_(statuses))
+            .order_by(Drawdown.credited_on, Drawdown.id)
+            .with_for_update()
+        )
+    )
+
+
+@transactional
+def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentView:
+    """Repay ``amount`` fen (``None``: everything owed today) from the wallet. Never
+    more than is owed; the same key again returns the first repayment."""
+    agent = agent_row(tx, agent_code)
+    earlier = _earlier(tx, agent.id, key)
+    if earlier is not None:
+        if amount is not None and earlier.amount != amount:
+            raise YirongError("exists_with_different_amount", key=key, repayment=earlier.id)
+        return _view(earlier, "exists")
+    if amount is not None:
+        amount = check_amount(amount)
+    drawdowns = _outstanding(tx, agent.id, overdue_only=False)
+    today = business_date_of(tx)
+    owed = [owed_by(d, today) for d in drawdowns]
+    total = sum(o.total for o in owed)
+    if total == 0:
+        raise YirongError("nothing_owed", agent=agent_code)
+    if amount is not None and amount > total:
+        raise YirongError("exceeds_owed", amount=amount, owed=total)
+    return _view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount or total, key, "asked"))
+
+
+def sweep_in(tx: Tx, agent_code: str) -> RepaymentView | None:
+    """Repay the overdue debt from what the wallet holds, as far as it goes (within the
+    caller's transaction: a credit, or the end of day that found the loan overdue)."""
+    agent = agent_row(tx, agent_code)
+    drawdowns = _outstanding(tx, agent.id, overdue_only=True)
+    if not drawdowns:
+        return None
+    today = business_date_of(tx)
+    owed = [owed_by(d, today) for d in drawdowns]
+    available = ledger.balance_of(tx, wallet_account(tx, f"agent:{agent_code}")).available
+    amount = min(available, sum(o.total for o in owed))
+    if amount <= 0:
+        return None
+    swept = tx.session.scalar(
+        select(func.count()).where(Repayment.agent_id == agent.id, Repayment.kind == "sweep")
+    )
+    key = f"sweep:{(swept or 0) + 1}"
+    return _view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount, key, "sweep"))
+
+
+def _earlier(tx: Tx, agent_id: int, key: str) -> Repayment | None:
+    return tx.session.scalars(
+        select(Repayment).where(Repayment.agent_id == agent_id, Repayment.request_key == key)
+    ).one_or_none()
+
+
+def _apply(
+    tx: Tx,
+    agent_code: str,
+    agent_id: int,
+    drawdowns: list[Drawdown],
+    owed: list[Owed],
+    amount: int,
+    key: str,
+    kind: str,
+) -> Repayment:
+    today = business_date_of(tx)
+    funder = tx.session.get(Funder, drawdowns[0].funder_id)
+    assert funder is not None and all(d.funder_id == funder.id for d in drawdowns)
+    shares = allocate(amount, owed, parse_order(drawdowns[0].allocation_order))
+    penalty = sum(s.penalty for s in shares)
+    interest = sum(s.interest for s in shares)
+    principal = sum(s.principal for s in shares)
+    share = (2 * (penalty + interest) * funder.revenue_share_ppm + PPM) // (2 * PPM)
+    entry = _post(tx, agent_code, funder.code, key, amount, penalty, interest, principal, share)
+    repayment = Repayment(
+        agent_id=agent_id,
+        funder_id=funder.id,
+        request_key=key,
+        kind=kind,
+        amount=amount,
+        penalty=penalty,
+        interest=interest,
+        principal=principal,
+        share=share,
+        business_date=today,
+        entry_id=entry,
+    )
+    tx.session.add(repayment)
+    tx.session.flush()
+    by_id = {d.id: d for d in drawdowns}
+    for s in shares:
+        _settle(tx, by_id[s.drawdown_id], s, today)
+        tx.session.add(
+            RepaymentPart(
+                repayment_id=repayment.id,
+                drawdown_id=s.drawdown_id,
+                penalty=s.penalty,
+                interest=s.interest,
+                principal=s.principal,
+            )
+        )
+    tell(
+        tx,
+        f"funder:{funder.code}",
+        "repayment.received",
+        repayment.id,
+        today,
+        amount=amount,
+        penalty=penalty,
+        interest=interest,
+        principal=principal,
+        parts=[
+            {"drawdown": by_id[s.drawdown_id].order_ref, "principal": s.principal} for s in shares
+        ],
+    )
+    lift_overdue_freeze(tx, agent_code, agent_id)
+    return repayment
+
+
+def _post(
+    tx: Tx,
+    agent_code: str,
+    funder_code: str,
+    key: str,
+    amount: int,
+    penalty: int,
+    interest: int,
+    principal: int,
+    share: int,
+) -> int:
+    """The wallet pays the funder's account (a frozen wallet may: it is repayment);
+    the funder's memo book collects; the platform books its share."""
+
+    def memo(part: str) -> int:
+        return ledger.account_by_code(tx, memo_account(funder_code, part)).id
+
+    collected = [
+        Leg(memo(part), Side.CREDIT, value)
+        for part, value in (("penalty", penalty), ("interest", interest), ("principal", principal))
+        if value
+    ]
+    entries = [
+        NewEntry(
+            f"repay:{agent_code}:{key}",
+            "loan.repayment",
+            (
+                Leg(wallet_account(tx, f"agent:{agent_code}").id, Side.DEBIT, amount),
+                Leg(wallet_account(tx, f"funder:{funder_code}").id, Side.CREDIT, amount),
+            ),
+            debit_block_exempt=True,
+        ),
+        NewEntry(
+            f"repay:{agent_code}:{key}:memo",
+            "loan.collected",
+            (Leg(memo("lent"), Side.DEBIT, amount), *collected),
+        ),
+    ]
+    if share:
+        entries.append(
+            NewEntry(
+                f"repay:{agent_code}:{key}:share",
+                "loan.revenue_share",
+                (
+                    Leg(
+                        ledger.account_by_code(tx, share_account(funder_code)).id, Side.DEBIT, share
+                    ),
+                    Leg(ledger.account_by_code(tx, REVENUE).id, Side.CREDIT, share),
+                ),
+            )
+        )
+    results = ledger.post_batch(tx, entries, atomic=True)
+    entry_id = results[0].entry_id
+    assert entry_id is not None
+    return entry_id
+
+
+def _settle(tx: Tx, d: Drawdown, s: Share, today: date) -> None:
+    """The drawdown after its share: paid amounts, the clock moved to the new
+    principal, and, when no principal is left, the clock closed for good (its final
+    charge joins its funder's closed total, which the end of day posts from)."""
+    clock = clock_of(d).moved_to(today, d.principal - s.principal)
+    d.penalty_paid += s.penalty
+    d.interest_paid += s.interest
+    d.principal_paid += s.principal
+    d.principal, d.since_day = clock.principal, clock.since
+    d.normal_fen_days, d.penalty_fen_days = clock.normal_fen_days, clock.penalty_fen_days
+    if d.principal == 0 and d.accrual_open:
+        d.accrual_open = False
+        for kind, fen_days, rate in (
+            ("interest", d.normal_fen_days, d.annual_rate_ppm),
+            ("penalty", d.penalty_fen_days, d.penalty_rate_ppm),
+        ):
+            total = _accrual_total(tx, d.funder_id, d.product_id, kind)
+            total.closed += charged(fen_days, rate, d.day_basis)
+    left = owed_by(d, today)
+    if left.total == 0:
+        d.status, d.closed_on = "repaid", today
+
+
+def _accrual_total(tx: Tx, funder_id: int, product_id: int, kind: str) -> AccrualTotal:
+    found = tx.session.get(AccrualTotal, (funder_id, product_id, kind), with_for_update=True)
+    if found is None:
+        found = AccrualTotal(
+            funder_id=funder_id, product_id=product_id, kind=kind, closed=0, posted=0
+        )
+        tx.session.add(found)
+        tx.session.flush()
+    return found
+
+
+def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
+    """Unfreeze the wallet when nothing overdue is left (other reasons stay)."""
+    today = business_date_of(tx)
+    still = [d for d in _outstanding(tx, agent_id, overdue_only=True) if owed_by(d, today).total]
+    if still:
+        return False
+    for d in _outstanding(tx, agent_id, overdue_only=True):
+        d.status = "repaid"  # an overdue drawdown with nothing owed is settled
+    try:
+        unfreeze_in(
+            tx,
+            f"agent:{agent_code}",
+            FreezeReason.OVERDUE,
+            note="nothing overdue is left",
+            actor="loans",
+        )
+    except YirongError as exc:
+        if exc.code != "wallet_not_frozen":
+            raise
+        return False
+    return True
+
+
+@read_only
+def owed_now(tx: Tx, agent_code: str) -> list[Owed]:
+    """What each outstanding drawdown owes today (penalty, interest, principal)."""
+    agent = agent_row(tx, agent_code)
+    today = business_date_of(tx)
+    rows = tx.session.scalars(
+        select(Drawdown)
+        .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
+        .order_by(Drawdown.credited_on, Drawdown.id)
+    )
+    return [owed_by(d, today) for d in rows]
