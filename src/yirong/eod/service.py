@@ -203,7 +203,7 @@ def _accrue_and_snapshot(db: Database, day: date) -> dict[str, Any]:
             (t.funder_id, t.product_id, t.kind): t
             for t in tx.session.scalars(select(AccrualTotal).with_for_update())
         }
-        codes = dict(tx.session.execute(select(Funder.id, Funder.code)).tuples().all())
+        codes = {fid: code for fid, code in tx.session.execute(select(Funder.id, Funder.code))}
         posted = 0
         for key in sorted(set(charged) | set(totals)):
             total = totals.get(key)

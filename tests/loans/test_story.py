@@ -1,0 +1,87 @@
+"""The seed's story, start to finish, on both databases: an offer, a line, a
+drawdown matched through the reserve account, interest, the loan overdue, the wallet
+frozen (a withdrawal refused), a commission that arrives and is swept, the wallet
+unfrozen, the revenue share booked; and the books verify after every step."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.databases import BACKENDS
+from tests.loans.story import close_days_until, market_with_line
+from yirong.errors import YirongError
+from yirong.ledger import service as ledger
+from yirong.ledger.verify import verify
+from yirong.loans.drawdowns import drawdowns_of, request_drawdown
+from yirong.loans.funding import receive_funding
+from yirong.loans.repayments import owed_now
+from yirong.wallets import service as wallets
+from yirong.wallets.commissions import import_commissions
+
+
+def balance(db, code: str) -> int:  # type: ignore[no-untyped-def]
+    return db.run(lambda tx: ledger.balance_of(tx, ledger.account_by_code(tx, code)).balance)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_seed_story(backend: str, tmp_path: Path) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    handle = f"agent:{agent}"
+    before = wallets.wallet(db, handle).balance
+
+    # 5,000 yuan for 30 days, ordered on 2026-01-05, funded the same day.
+    order = request_drawdown(db, agent, 500_000, 30, "dd-1")
+    assert request_drawdown(db, agent, 500_000, 30, "dd-1").outcome == "exists"
+    receipt = receive_funding(db, "BANK-001", "T1", order.order_ref, 500_000)
+    assert receipt.outcome == "matched"
+    assert wallets.wallet(db, handle).balance == before + 500_000
+    [loan] = drawdowns_of(db, agent)
+    assert (loan.status, loan.credited_on, loan.due_date) == (
+        "credited",
+        date(2026, 1, 5),
+        date(2026, 2, 4),
+    )
+    assert verify(db).ok
+
+    # The agent spends the money; ten days later it owes ten days' interest:
+    # 500,000 × 12% × 10 / 360 = 1,666.67 fen -> 1,667.
+    wallets.pay_carrier(db, handle, before + 500_000, "spend")
+    close_days_until(market, date(2026, 1, 15))
+    [owed] = owed_now(db, agent)
+    assert (owed.interest, owed.penalty, owed.principal) == (1_667, 0, 500_000)
+    assert verify(db).ok
+
+    # Not repaid by the due date: overdue from 2026-02-05, the wallet frozen.
+    close_days_until(market, date(2026, 2, 5))
+    [loan] = drawdowns_of(db, agent)
+    assert loan.status == "overdue"
+    assert "overdue" in wallets.wallet(db, handle).freezes
+    wallets.top_up(db, "agent:" + market.code(1), 100, "other")  # another wallet: untouched
+    with pytest.raises(YirongError) as refused:
+        wallets.request_withdrawal(db, handle, 1, "wd")
+    assert refused.value.code in ("account_frozen", "exceeds_credits")
+
+    # A commission arrives: it repays the overdue debt at once, in the same transaction.
+    # Owed on 2026-02-07: 31 days' interest (5,166.67 -> 5,167) and 2 days' penalty on
+    # 5,000 yuan at 18%: 500,000 × 0.18 × 2 / 360 = 500.
+    close_days_until(market, date(2026, 2, 7))
+    [owed] = owed_now(db, agent)
+    assert (owed.penalty, owed.interest, owed.principal) == (500, 5_167, 500_000)
+    rows = f"agent,month,amount\n{agent},2026-01,2000000\n"
+    import_commissions(db, rows.encode(), "jan.csv")
+    assert owed_now(db, agent) == []
+    after = wallets.wallet(db, handle)
+    assert after.balance == 2_000_000 - (500 + 5_167 + 500_000)
+    assert after.freezes == ()  # unfrozen by itself
+    wallets.request_withdrawal(db, handle, 100, "wd-after")  # and money may leave again
+    # The platform's 20% of the 5,667 fen of interest and penalty collected.
+    assert balance(db, "platform:revenue_share") == 1_133
+    assert balance(db, "share:T1") == 1_133
+    [loan] = drawdowns_of(db, agent)
+    assert loan.status == "repaid"
+    report = verify(db)
+    assert report.ok, report
