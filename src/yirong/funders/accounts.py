@@ -13,7 +13,16 @@ from yirong.infra.db import Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.model import PLATFORM_BOOK, AccountKind
 
-MEMO_PARTS = ("principal", "interest", "penalty", "income", "lent")
+# Receivables are the funder's assets; "lent" is the other side of them: the cash the
+# funder put out through the platform and has not yet collected back.
+MEMO_KINDS = {
+    "principal": AccountKind.ASSET,
+    "interest": AccountKind.ASSET,
+    "penalty": AccountKind.ASSET,
+    "income": AccountKind.INCOME,
+    "lent": AccountKind.MEMO,
+}
+MEMO_PARTS = tuple(MEMO_KINDS)
 
 
 def memo_book(funder_code: str) -> str:
@@ -45,7 +54,7 @@ def open_funder_accounts(tx: Tx, funder_code: str, name: str, today: date) -> No
             tx,
             memo_account(funder_code, part),
             book=memo_book(funder_code),
-            kind=AccountKind.INCOME if part == "income" else AccountKind.MEMO,
+            kind=MEMO_KINDS[part],
             name=f"{part} — loans of {name}"[:200],
             opened_on=today,
             owner_type="funder",

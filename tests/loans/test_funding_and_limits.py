@@ -1,0 +1,116 @@
+"""Drawdown orders against the line's limit, and the funder's money: matched only to
+a live order of that funder for its exact amount; everything else held in suspense."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.databases import BACKENDS
+from tests.loans.story import close_days_until, market_with_line
+from yirong.books.service import current_business_date
+from yirong.credit.applications import current_credit
+from yirong.errors import YirongError
+from yirong.ledger import service as ledger
+from yirong.ledger.verify import verify
+from yirong.loans.drawdowns import cancel_drawdown, drawdowns_of, request_drawdown
+from yirong.loans.funding import exceptions, receive_funding, return_to_funder
+from yirong.loans.repayments import repay
+from yirong.wallets import service as wallets
+
+
+def refused(call, *args, **kwargs) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(YirongError) as caught:
+        call(*args, **kwargs)
+    return caught.value.code
+
+
+def suspense(db) -> int:  # type: ignore[no-untyped-def]
+    return db.run(
+        lambda tx: ledger.balance_of(tx, ledger.account_by_code(tx, "platform:suspense")).balance
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_money_that_matches_no_live_order_waits_in_suspense(backend: str, tmp_path: Path) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    wallet_before = wallets.wallet(db, f"agent:{agent}").balance
+    first = request_drawdown(db, agent, 200_000, 30, "a")
+    second = request_drawdown(db, agent, 100_000, 30, "b")
+    outcomes = [
+        receive_funding(db, "B1", "T1", first.order_ref, 199_999).outcome,  # short
+        receive_funding(db, "B2", "T1", first.order_ref, 200_001).outcome,  # over
+        receive_funding(db, "B3", "T1", "YR-NO-SUCH-ORDER", 5_000).outcome,  # unknown
+        receive_funding(db, "B4", "T2", first.order_ref, 200_000).outcome,  # not its funder
+        receive_funding(db, "B5", "T1", first.order_ref, 200_000).outcome,  # matched
+        receive_funding(db, "B6", "T1", first.order_ref, 200_000).outcome,  # twice
+    ]
+    assert outcomes == ["short", "over", "unknown", "unknown", "matched", "duplicate"]
+    # The same statement line again is the same receipt, not new money.
+    assert receive_funding(db, "B1", "T1", first.order_ref, 199_999).outcome == "short"
+    assert refused(receive_funding, db, "B1", "T1", first.order_ref, 1) == (
+        "exists_with_different_amount"
+    )
+    assert wallets.wallet(db, f"agent:{agent}").balance == wallet_before + 200_000
+    assert suspense(db) == 199_999 + 200_001 + 5_000 + 200_000 + 200_000
+    # The second order is not funded in time: expired at the end of its second day.
+    close_days_until(market, current_business_date(db).replace(day=7))
+    assert {d.id: d.status for d in drawdowns_of(db, agent)}[second.id] == "expired"
+    assert receive_funding(db, "B7", "T1", second.order_ref, 100_000).outcome == "late"
+    listed = exceptions(db)
+    assert [e.bank_ref for e in listed] == ["B1", "B2", "B3", "B4", "B6", "B7"]
+    # An operator returns one to the funder's payment account; it leaves the list.
+    return_to_funder(db, listed[0].id)
+    return_to_funder(db, listed[0].id)  # twice: once
+    assert [e.bank_ref for e in exceptions(db)] == ["B2", "B3", "B4", "B6", "B7"]
+    assert suspense(db) == 200_001 + 5_000 + 200_000 + 200_000 + 100_000
+    assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_drawdowns_stay_within_the_line_and_bad_requests_change_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    _, line = current_credit(db, agent)
+    assert line is not None
+    limit = line.credit_limit
+    held = request_drawdown(db, agent, limit - 1_000, 30, "big")
+    assert refused(request_drawdown, db, agent, 1_001, 30, "more") == "exceeds_available_limit"
+    assert refused(request_drawdown, db, agent, 1_000, 3, "short-term") == "term_invalid"
+    assert refused(request_drawdown, db, agent, 1_000, 181, "long-term") == "term_invalid"
+    assert refused(request_drawdown, db, agent, 0, 30, "zero") == "amount_zero"
+    assert refused(request_drawdown, db, agent, limit - 1, 30, "big") == (
+        "exists_with_different_amount"
+    )
+    assert refused(request_drawdown, db, market.code(1), 1_000, 30, "no-line") == (
+        "line_not_active"
+    )
+    assert refused(repay, db, agent, None, "r0") == "nothing_owed"
+    cancel_drawdown(db, agent, held.id)  # the agent changes its mind: the limit is free
+    assert request_drawdown(db, agent, limit, 30, "all").status == "requested"
+    assert [d.status for d in drawdowns_of(db, agent)] == ["cancelled", "requested"]
+    assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_repaying_more_than_owed_or_without_the_money_moves_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    order = request_drawdown(db, agent, 300_000, 30, "a")
+    receive_funding(db, "B1", "T1", order.order_ref, 300_000)
+    close_days_until(market, current_business_date(db).replace(day=15))
+    wallet = wallets.wallet(db, f"agent:{agent}")
+    assert refused(repay, db, agent, 10**9, "too-much") == "exceeds_owed"
+    wallets.pay_carrier(db, f"agent:{agent}", wallet.balance - 1_000, "spend")
+    assert refused(repay, db, agent, 2_000, "no-money") == "exceeds_credits"
+    assert wallets.wallet(db, f"agent:{agent}").balance == 1_000
+    done = repay(db, agent, 1_000, "some")
+    assert (done.penalty, done.interest, done.principal) == (0, 1_000, 0)  # 10 days: 1,000
+    assert repay(db, agent, 1_000, "some").outcome == "exists"
+    assert verify(db).ok
