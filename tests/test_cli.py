@@ -105,3 +105,32 @@ def test_the_books_move_on_day_by_day_and_holds_expire_on_the_way(yirong) -> Non
     assert yirong("books", "today")[1].strip() == "2026-01-20"
     # The unanswered withdrawal's hold was released on the way: all 100 yuan available.
     assert "available 100.00" in yirong("wallet", "show", "A001")[1]
+
+
+def test_the_schedule_calculator_prints_the_mortgage_example_as_json(yirong) -> None:  # type: ignore[no-untyped-def]
+    code, out = yirong(
+        "schedule", "--principal", "1000000", "--annual-rate", "4.90", "--periods", "360",
+        "--method", "equal-installment", "--start", "2026-01-15", "--json",
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    rows = result["installments"]
+    assert len(rows) == 360 and rows[0]["total"] == 530_727  # 5,307.27 yuan a month
+    assert rows[0]["due_date"] == "2026-02-15" and rows[-1]["balance"] == 0
+    assert sum(r["principal"] for r in rows) == 100_000_000
+    assert result["total_interest"] == sum(r["interest"] for r in rows)
+    assert result["apr"] == "0.0490"
+    code, out = yirong(
+        "schedule", "--principal", "1000", "--annual-rate", "18", "--method", "bullet",
+        "--start", "2026-01-15", "--days", "30", "--day-basis", "364",
+    )  # fmt: skip
+    assert code == 2 and "day_basis_invalid" in out
+
+
+def test_closing_days_runs_the_end_of_day(yirong) -> None:  # type: ignore[no-untyped-def]
+    code, out = yirong("eod", "run", "--json")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["business_date"] == "2026-01-05"
+    code, out = yirong("eod", "status")
+    assert json.loads(out)["business_date"] == "2026-01-06"
+    code, out = yirong("eod", "run", "--date", "2026-01-05")
+    assert code == 2 and "eod_already_run" in out

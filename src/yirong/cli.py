@@ -9,10 +9,13 @@ from yirong.bench.cli import app as bench_app
 from yirong.books.cli import app as books_app
 from yirong.credit.cli import consent_app, credit_app, offers, preapproval_app
 from yirong.demo.cli import demo
+from yirong.eod.cli import app as eod_app
 from yirong.funders.cli import app as funder_app
 from yirong.infra.cli import app as db_app
 from yirong.ledger.cli import app as ledger_app
+from yirong.loans.cli import app as loan_app
 from yirong.policy.cli import app as policy_app
+from yirong.pricing.cli import schedule
 from yirong.wallets.cli import app as wallet_app
 from yirong.wallets.cli import commissions_app
 
@@ -48,6 +51,9 @@ app.add_typer(preapproval_app, name="preapproval")
 app.command()(offers)
 app.add_typer(consent_app, name="consent")
 app.add_typer(credit_app, name="credit")
+app.add_typer(loan_app, name="loan")
+app.add_typer(eod_app, name="eod")
+app.command()(schedule)
 app.add_typer(bench_app, name="bench")
 app.command()(demo)
 

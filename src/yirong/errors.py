@@ -191,6 +191,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "line_has_debt": ErrorSpec(409, "A line with outstanding debt cannot be closed."),
     "not_your_funder": ErrorSpec(403, "This belongs to another funder."),
     # loans
+    "day_basis_invalid": ErrorSpec(422, "The day basis is 360 or 365."),
     "exists_with_different_term": ErrorSpec(
         409, "This key was used for a drawdown with another term: nothing was ordered."
     ),

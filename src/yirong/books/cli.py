@@ -8,6 +8,7 @@ import typer
 
 from yirong.books import service
 from yirong.cli_support import console, database, refusals, run
+from yirong.eod.service import run_eod
 from yirong.errors import YirongError
 
 app = typer.Typer(help="The books and their business date (会计日).", no_args_is_help=True)
@@ -41,7 +42,7 @@ def next_day(
     ctx: typer.Context,
     to: str = typer.Option(None, help="Move on day by day up to this YYYY-MM-DD."),
 ) -> None:
-    """Close the business day and move the books to the next (or up to --to)."""
+    """Close the business day (the whole end of day) and move on; --to: day by day."""
     db = database(ctx)
     current = run(lambda: service.current_business_date(db))
     target = parse_date(to) if to else current + timedelta(days=1)
@@ -55,6 +56,6 @@ def next_day(
             )
     with console.status("closing business days") as status:
         while current < target:
-            current = run(lambda: service.next_business_day(db))
+            current = run(lambda: run_eod(db)).business_date + timedelta(days=1)
             status.update(f"business date {current}")
     console.print(f"Business date [bold]{current}[/].")
