@@ -10,7 +10,7 @@ import pytest
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
-from yirong.credit.applications import current_credit
+from yirong.credit.applications import close_line, current_credit
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
@@ -114,3 +114,18 @@ def test_repaying_more_than_owed_or_without_the_money_moves_nothing(
     assert (done.penalty, done.interest, done.principal) == (0, 1_000, 0)  # 10 days: 1,000
     assert repay(db, agent, 1_000, "some").outcome == "exists"
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_line_closes_only_when_nothing_is_owed_on_it(backend: str, tmp_path: Path) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    _, line = current_credit(db, agent)
+    assert line is not None
+    order = request_drawdown(db, agent, 100_000, 30, "a")
+    assert refused(close_line, db, line.id, reason="switch") == "line_has_debt"  # an order
+    receive_funding(db, "B1", "T1", order.order_ref, 100_000)
+    close_days_until(market, current_business_date(db).replace(day=9))
+    assert refused(close_line, db, line.id, reason="switch") == "line_has_debt"  # a loan
+    repay(db, agent, None, "all")
+    assert close_line(db, line.id, reason="switch").status == "closed"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from yirong.agents import identifiers
@@ -37,6 +37,8 @@ from yirong.funders.service import funder_row
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import Terms, apr_of
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.loans.drawdowns import OPEN, used_on_line
+from yirong.loans.tables import Drawdown
 from yirong.money import check_amount, ppm_to_rate, rate_to_ppm
 from yirong.policy.service import apr_cap, setting
 
@@ -351,9 +353,14 @@ def close_line(tx: Tx, line_id: int, *, reason: str) -> LineView:
 
 
 def outstanding_on_line(tx: Tx, line_id: int) -> int:
-    """What is owed on the line: nothing can be before drawdowns exist (the loans
-    capability, which replaces this with its own figure)."""
-    return 0
+    """What the line carries: orders waiting for money and principal outstanding, and
+    1 fen for a loan whose principal is repaid but whose interest is not (it is not
+    closed either)."""
+    used = used_on_line(tx, line_id)
+    unsettled = tx.session.scalar(
+        select(func.count()).where(Drawdown.line_id == line_id, Drawdown.status.in_(OPEN))
+    )
+    return used or int(bool(unsettled))
 
 
 @read_only
