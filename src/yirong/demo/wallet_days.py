@@ -96,7 +96,8 @@ def one_day(
     if rnd.random() < 0.5:
         handle = rnd.choice(handles)
         wallets.freeze(db, handle, "risk", note="unusual pattern", actor="risk-desk")
-        frozen.append(handle)  # a list: the same seed lifts the same freezes
+        if handle not in frozen:  # a list, not a set: the same seed lifts the same freezes
+            frozen.append(handle)
         result.counts["freezes"] += 1
         attempt("frozen_debits", partial(wallets.pay_carrier, db, handle, 100, f"try:{stamp}"))
     if frozen and rnd.random() < 0.4:
