@@ -85,3 +85,29 @@ def test_the_seed_story(backend: str, tmp_path: Path) -> None:
     assert loan.status == "repaid"
     report = verify(db)
     assert report.ok, report
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_top_up_or_a_transfer_into_an_overdue_wallet_repays_first(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    handle = f"agent:{agent}"
+    order = request_drawdown(db, agent, 360_000, 7, "dd")
+    receive_funding(db, "BANK-1", "T1", order.order_ref, 360_000)
+    wallets.pay_carrier(db, handle, wallets.wallet(db, handle).balance, "spend")
+    close_days_until(market, date(2026, 1, 13))  # due 01-12: overdue from 01-13
+    [owed] = owed_now(db, agent)
+    assert owed.principal == 360_000 and "overdue" in wallets.wallet(db, handle).freezes
+    wallets.top_up(db, handle, 100_000, "t1")  # all of it repays, penalty and interest first
+    [owed] = owed_now(db, agent)
+    assert wallets.wallet(db, handle).balance == 0
+    assert owed.penalty == 0 and owed.interest == 0 and owed.principal < 360_000
+    other = f"agent:{market.code(1)}"
+    wallets.top_up(db, other, 400_000, "t2")
+    wallets.transfer(db, other, handle, 400_000, "gift")
+    assert owed_now(db, agent) == []
+    assert wallets.wallet(db, handle).freezes == ()
+    assert wallets.wallet(db, handle).balance == 400_000 - owed.principal
+    assert verify(db).ok

@@ -24,6 +24,7 @@ from yirong.ledger.model import (
     PostPending,
     Request,
     Reverse,
+    Side,
     StoredEntry,
     VoidPending,
 )
@@ -46,6 +47,10 @@ class PostResult:
     phase: Phase | None = None
     business_date: date | None = None
     detail: str | None = None
+    # Frozen (debit-blocked) accounts this new entry credited: their owners may have
+    # more to do in the same transaction (an overdue wallet repays its debt first).
+    # Always empty on the one-statement path, which runs only for active accounts.
+    credited_frozen: frozenset[int] = frozenset()
 
     @property
     def ok(self) -> bool:
@@ -137,10 +142,13 @@ def _post(tx: Tx, requests: list[Request], *, atomic: bool, final: bool) -> list
             refusals=[{"index": n, "key": d.request.key, "code": d.status} for n, d in refused],
         )
     ids = store.write(decided.rows, decided.deltas, snap.business_date)
-    return [_result(d, ids, snap.business_date) for d in decided.decisions]
+    frozen = {k[0] for k, b in snap.balances.items() if b.state is AccountState.DEBIT_BLOCKED}
+    return [_result(d, ids, snap.business_date, frozen) for d in decided.decisions]
 
 
-def _result(decision: Decision, ids: dict[str, int], business_date: date) -> PostResult:
+def _result(
+    decision: Decision, ids: dict[str, int], business_date: date, frozen: set[int]
+) -> PostResult:
     key = decision.request.key
     if decision.existing is not None:
         e = decision.existing
@@ -149,6 +157,11 @@ def _result(decision: Decision, ids: dict[str, int], business_date: date) -> Pos
         )
     if decision.status == EXISTS:  # the same key earlier in this batch
         return PostResult(key, EXISTS, ids.get(key), decision.request.phase, business_date)
+    credited_frozen = frozenset(
+        p.account_id
+        for p in (decision.row.postings if decision.row and decision.status == CREATED else ())
+        if p.side is Side.CREDIT and p.account_id in frozen
+    )
     return PostResult(
         key,
         decision.status,
@@ -156,6 +169,7 @@ def _result(decision: Decision, ids: dict[str, int], business_date: date) -> Pos
         decision.row.phase if decision.row else None,
         business_date,
         decision.detail,
+        credited_frozen,
     )
 
 

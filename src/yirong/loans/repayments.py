@@ -293,10 +293,10 @@ def _accrual_total(tx: Tx, funder_id: int, product_id: int, kind: str) -> Accrua
 def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     """Unfreeze the wallet when nothing overdue is left (other reasons stay)."""
     today = business_date_of(tx)
-    still = [d for d in _outstanding(tx, agent_id, overdue_only=True) if owed_by(d, today).total]
-    if still:
+    overdue = _outstanding(tx, agent_id, overdue_only=True)
+    if any(owed_by(d, today).total for d in overdue):
         return False
-    for d in _outstanding(tx, agent_id, overdue_only=True):
+    for d in overdue:
         d.status = "repaid"  # an overdue drawdown with nothing owed is settled
     try:
         unfreeze_in(

@@ -100,7 +100,7 @@ def import_commissions(tx: Tx, content: bytes, filename: str) -> CommissionImpor
     )
     tx.session.add(record)
     tx.session.flush()
-    repay_overdue_from(tx, sorted({f"agent:{r.agent}" for r in rows}))
+    repay_overdue_from(tx, results)
     return CommissionImport("created", record.id, record.rows, record.total_fen, today)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
-from yirong.infra.db import Tx, TxState, read_only, transactional
+from yirong.infra.db import Tx, read_only, transactional
 from yirong.ledger import service as ledger
 from yirong.ledger.model import (
     PLATFORM_BOOK,
@@ -175,20 +175,18 @@ def top_up(tx: Tx, handle: str, amount: int, key: str, *, bank_ref: str | None =
     amount = check_amount(amount)
     wallet = wallet_account(tx, handle)
     reserve = ledger.account_by_code(tx, RESERVE)
-    moved = Movement.of(
-        ledger.post(
-            tx,
-            NewEntry(
-                key,
-                "wallet.top_up",
-                (Leg(reserve.id, Side.DEBIT, amount), Leg(wallet.id, Side.CREDIT, amount)),
-                memo=_memo(bank_ref=bank_ref),
-            ),
-            final=True,
-        )
+    posted = ledger.post(
+        tx,
+        NewEntry(
+            key,
+            "wallet.top_up",
+            (Leg(reserve.id, Side.DEBIT, amount), Leg(wallet.id, Side.CREDIT, amount)),
+            memo=_memo(bank_ref=bank_ref),
+        ),
+        final=True,
     )
-    repay_overdue_from(tx, [handle])
-    return moved
+    repay_overdue_from(tx, [posted])
+    return Movement.of(posted)
 
 
 def request_withdrawal_in(
@@ -277,19 +275,17 @@ def transfer(tx: Tx, source: str, target: str, amount: int, key: str) -> Movemen
     amount = check_amount(amount)
     debit = wallet_account(tx, source)
     credit = wallet_account(tx, target)
-    moved = Movement.of(
-        ledger.post(
-            tx,
-            NewEntry(
-                key,
-                "wallet.transfer",
-                (Leg(debit.id, Side.DEBIT, amount), Leg(credit.id, Side.CREDIT, amount)),
-            ),
-            final=True,
-        )
+    posted = ledger.post(
+        tx,
+        NewEntry(
+            key,
+            "wallet.transfer",
+            (Leg(debit.id, Side.DEBIT, amount), Leg(credit.id, Side.CREDIT, amount)),
+        ),
+        final=True,
     )
-    repay_overdue_from(tx, [target])
-    return moved
+    repay_overdue_from(tx, [posted])
+    return Movement.of(posted)
 
 
 def freeze_in(
@@ -379,29 +375,24 @@ def wallet(tx: Tx, handle: str) -> WalletView:
 # ---------------------------------------------------------------- helpers
 
 
-def repay_overdue_from(tx: Tx, handles: Sequence[str]) -> None:
+def repay_overdue_from(tx: Tx, credits: Sequence[PostResult]) -> None:
     """Money credited to a wallet frozen for an overdue loan repays the overdue debt
-    first, in the same transaction as the credit.
-
-    A transaction already committed by its one final statement credited no frozen
-    wallet: the ledger takes that path only while every account in it is active."""
-    if tx.state is TxState.DONE or not handles:
+    first, in the same transaction as the credit. The ledger says which frozen
+    accounts each new entry credited (none on its one-statement path, which it takes
+    only for active accounts), so ordinary credits cost nothing here."""
+    frozen = set().union(*(r.credited_frozen for r in credits))
+    if not frozen:
         return
-    # The wallets frozen for overdue loans are few (a commission file credits many).
-    frozen = set(
-        tx.session.scalars(
-            select(Wallet.owner_code)
-            .join(WalletFreeze, WalletFreeze.wallet_id == Wallet.id)
-            .where(
-                Wallet.owner_type == "agent",
-                WalletFreeze.reason == FreezeReason.OVERDUE.value,
-                WalletFreeze.lifted_on.is_(None),
-            )
+    overdue = tx.session.scalars(
+        select(Wallet.owner_code)
+        .join(WalletFreeze, WalletFreeze.wallet_id == Wallet.id)
+        .where(
+            Wallet.owner_type == "agent",
+            Wallet.account_id.in_(frozen),
+            WalletFreeze.reason == FreezeReason.OVERDUE.value,
+            WalletFreeze.lifted_on.is_(None),
         )
-    )
-    overdue = frozen.intersection(
-        code for kind, code in map(parse_handle, handles) if kind == "agent"
-    )
+    ).all()
     if overdue:
         # Loans are built on wallets, so this is the one call back up: imported here.
         from yirong.loans.repayments import sweep_in
