@@ -210,6 +210,15 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
     "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
     "exception_not_found": ErrorSpec(404, "No such unmatched receipt."),
+    "repayment_not_found": ErrorSpec(404, "No such repayment."),
+    "reason_required": ErrorSpec(422, "Say why: a reversal needs a reason for the record."),
+    "later_repayment_exists": ErrorSpec(
+        409, "A later repayment was split on what this one left: reverse that one first."
+    ),
+    "repayment_paid_out": ErrorSpec(
+        409, "The funder's account no longer holds this repayment (paid out): nothing reversed."
+    ),
+    "month_invalid": ErrorSpec(422, "A month is written YYYY-MM, such as 2026-11."),
     "eod_already_run": ErrorSpec(409, "That business day is already closed."),
     "eod_date_ahead": ErrorSpec(409, "That business day has not come yet: close the current one."),
     # funder systems over HTTP

@@ -145,3 +145,32 @@ def test_allocation_splits_exactly_what_was_paid_and_never_more_than_owed(
     for s in shares:
         o = by_id[s.drawdown_id]
         assert s.penalty <= o.penalty and s.interest <= o.interest and s.principal <= o.principal
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    principal=st.integers(1, 10_000_000),
+    repaid=st.integers(0, 10_000_000),
+    overdue_after=st.integers(0, 90),
+    repaid_after=st.integers(0, 90),
+    reversed_after=st.integers(0, 90),
+    later=st.integers(0, 60),
+)
+def test_a_restored_repayment_leaves_the_clock_as_if_it_never_happened(
+    principal: int,
+    repaid: int,
+    overdue_after: int,
+    repaid_after: int,
+    reversed_after: int,
+    later: int,
+) -> None:
+    repaid = min(repaid, principal)
+    clock = Clock.start(principal, START, START + timedelta(days=overdue_after))
+    repaid_on = START + timedelta(days=repaid_after)
+    reversed_on = repaid_on + timedelta(days=reversed_after)
+    restored = clock.moved_to(repaid_on, principal - repaid).restored(
+        reversed_on, repaid, repaid_on
+    )
+    assert restored.principal == principal
+    day = reversed_on + timedelta(days=later)
+    assert restored.fen_days(day) == clock.fen_days(day)

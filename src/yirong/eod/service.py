@@ -30,6 +30,7 @@ from yirong.funders.tables import Funder
 from yirong.infra.db import Database, Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans.buckets import bucket_sql
 from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.interest import charged_sql
 from yirong.loans.repayments import sweep_in
@@ -133,11 +134,8 @@ def _expire(db: Database, day: date) -> dict[str, Any]:
 
 
 def _bucket_sql(day_ord: str) -> str:
-    dpd = f"({day_ord} - (d.overdue_day - d.grace_days - 1))"
-    return (
-        f"CASE WHEN {dpd} <= 0 THEN 'M0' WHEN {dpd} <= 30 THEN 'M1' "
-        f"WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M3+' END"
-    )
+    # The due date's ordinal is the first penalty day less the grace days and one.
+    return bucket_sql(f"({day_ord} - (d.overdue_day - d.grace_days - 1))")
 
 
 def _positive(days: str) -> str:

@@ -56,6 +56,18 @@ class Clock:
             self, principal=principal, since=d, normal_fen_days=normal, penalty_fen_days=penalty
         )
 
+    def restored(self, day: date, amount: int, repaid_on: date) -> Clock:
+        """The clock as if ``amount`` of principal repaid on ``repaid_on`` had never
+        left (the repayment is reversed on ``day``): it is outstanding again, and it
+        owes the fen-days it missed in between, at the rate of each of those days."""
+        back = Clock(amount, repaid_on.toordinal(), 0, 0, self.overdue_from).fen_days(day)
+        moved = self.moved_to(day, self.principal + amount)
+        return replace(
+            moved,
+            normal_fen_days=moved.normal_fen_days + back[0],
+            penalty_fen_days=moved.penalty_fen_days + back[1],
+        )
+
 
 def charged(fen_days: int, rate_ppm: int, day_basis: int) -> int:
     """Interest on ``fen_days`` at an annual rate of ``rate_ppm`` millionths, rounded

@@ -45,7 +45,7 @@ class RepaymentView:
     outcome: str = "created"  # created | exists
 
 
-def _view(r: Repayment, outcome: str = "created") -> RepaymentView:
+def view(r: Repayment, outcome: str = "created") -> RepaymentView:
     return RepaymentView(
         r.id,
         r.amount,
@@ -95,7 +95,7 @@ def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentVie
     if earlier is not None:
         if amount is not None and earlier.amount != amount:
             raise YirongError("exists_with_different_amount", key=key, repayment=earlier.id)
-        return _view(earlier, "exists")
+        return view(earlier, "exists")
     if amount is not None:
         amount = check_amount(amount)
     drawdowns = _outstanding(tx, agent.id, overdue_only=False)
@@ -106,7 +106,7 @@ def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentVie
         raise YirongError("nothing_owed", agent=agent_code)
     if amount is not None and amount > total:
         raise YirongError("exceeds_owed", amount=amount, owed=total)
-    return _view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount or total, key, "asked"))
+    return view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount or total, key, "asked"))
 
 
 def sweep_in(tx: Tx, agent_code: str) -> RepaymentView | None:
@@ -126,7 +126,7 @@ def sweep_in(tx: Tx, agent_code: str) -> RepaymentView | None:
         select(func.count()).where(Repayment.agent_id == agent.id, Repayment.kind == "sweep")
     )
     key = f"sweep:{(swept or 0) + 1}"
-    return _view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount, key, "sweep"))
+    return view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount, key, "sweep"))
 
 
 def _earlier(tx: Tx, agent_id: int, key: str) -> Repayment | None:
@@ -199,6 +199,12 @@ def _apply(
     return repayment
 
 
+def repayment_entry_keys(agent_code: str, key: str) -> tuple[str, str, str]:
+    """The ledger keys of a repayment's payment, memo-book and revenue-share entries."""
+    base = f"repay:{agent_code}:{key}"
+    return base, f"{base}:memo", f"{base}:share"
+
+
 def _post(
     tx: Tx,
     agent_code: str,
@@ -221,9 +227,10 @@ def _post(
         for part, value in (("penalty", penalty), ("interest", interest), ("principal", principal))
         if value
     ]
+    payment_key, memo_key, share_key = repayment_entry_keys(agent_code, key)
     entries = [
         NewEntry(
-            f"repay:{agent_code}:{key}",
+            payment_key,
             "loan.repayment",
             (
                 Leg(wallet_account(tx, f"agent:{agent_code}").id, Side.DEBIT, amount),
@@ -232,7 +239,7 @@ def _post(
             debit_block_exempt=True,
         ),
         NewEntry(
-            f"repay:{agent_code}:{key}:memo",
+            memo_key,
             "loan.collected",
             (Leg(memo("lent"), Side.DEBIT, amount), *collected),
         ),
@@ -240,7 +247,7 @@ def _post(
     if share:
         entries.append(
             NewEntry(
-                f"repay:{agent_code}:{key}:share",
+                share_key,
                 "loan.revenue_share",
                 (
                     Leg(
@@ -272,14 +279,14 @@ def _settle(tx: Tx, d: Drawdown, s: Share, today: date) -> None:
             ("interest", d.normal_fen_days, d.annual_rate_ppm),
             ("penalty", d.penalty_fen_days, d.penalty_rate_ppm),
         ):
-            total = _accrual_total(tx, d.funder_id, d.product_id, kind)
+            total = accrual_total(tx, d.funder_id, d.product_id, kind)
             total.closed += charged(fen_days, rate, d.day_basis)
     left = owed_by(d, today)
     if left.total == 0:
         d.status, d.closed_on = "repaid", today
 
 
-def _accrual_total(tx: Tx, funder_id: int, product_id: int, kind: str) -> AccrualTotal:
+def accrual_total(tx: Tx, funder_id: int, product_id: int, kind: str) -> AccrualTotal:
     found = tx.session.get(AccrualTotal, (funder_id, product_id, kind), with_for_update=True)
     if found is None:
         found = AccrualTotal(

@@ -101,7 +101,10 @@ class Repayment(Base):
     """Money from an agent's wallet to its funder: asked for, or swept while overdue."""
 
     __tablename__ = "repayments"
-    __table_args__ = (UniqueConstraint("agent_id", "request_key"),)
+    __table_args__ = (
+        UniqueConstraint("agent_id", "request_key"),
+        Index("ix_repayments_funder_date", "funder_id", "business_date"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
@@ -115,6 +118,10 @@ class Repayment(Base):
     share: Mapped[int] = mapped_column(BigInteger)  # the platform's revenue share
     business_date: Mapped[date] = mapped_column(Date, index=True)
     entry_id: Mapped[int] = mapped_column(BigInteger)
+    # Set when an operator reverses it (its postings and share are reversed, the
+    # drawdowns owe again as if it had never been made).
+    reversed_on: Mapped[date | None] = mapped_column(Date)
+    reversal_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class RepaymentPart(Base):

@@ -109,6 +109,8 @@ def upgrade() -> None:
         sa.Column("share", sa.BigInteger(), nullable=False),
         sa.Column("business_date", sa.Date(), nullable=False),
         sa.Column("entry_id", sa.BigInteger(), nullable=False),
+        sa.Column("reversed_on", sa.Date(), nullable=True),
+        sa.Column("reversal_reason", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
             ["agent_id"], ["agents.id"], name=op.f("fk_repayments_agent_id_agents")
         ),
@@ -124,6 +126,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_repayments_agent_id"), ["agent_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_repayments_business_date"), ["business_date"], unique=False
+        )
+        batch_op.create_index(
+            "ix_repayments_funder_date", ["funder_id", "business_date"], unique=False
         )
 
     op.create_table(
@@ -252,6 +257,7 @@ def downgrade() -> None:
     op.drop_table("drawdowns")
     op.drop_table("accrual_totals")
     with op.batch_alter_table("repayments", schema=None) as batch_op:
+        batch_op.drop_index("ix_repayments_funder_date")
         batch_op.drop_index(batch_op.f("ix_repayments_business_date"))
         batch_op.drop_index(batch_op.f("ix_repayments_agent_id"))
 

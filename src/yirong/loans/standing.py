@@ -1,0 +1,129 @@
+"""How loans stand, by days past due and bucket (see ``loans.buckets``): each drawdown
+and an agent as of the business date (an agent is as late as its latest loan), and a
+funder's book as of its last closed day (the end of day's snapshot) with the loans
+past due, latest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from yirong.agents.service import agent_row
+from yirong.agents.tables import Agent
+from yirong.books.service import business_date_of
+from yirong.funders.service import funder_row
+from yirong.infra.db import Tx, read_only
+from yirong.loans.allocation import Owed
+from yirong.loans.buckets import NAMES, bucket, days_past_due
+from yirong.loans.repayments import OUTSTANDING, owed_by
+from yirong.loans.tables import Drawdown, PortfolioSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class LoanStanding:
+    drawdown_id: int
+    order_ref: str
+    agent_code: str
+    status: str
+    due_date: date | None
+    days_past_due: int
+    bucket: str
+    owed: Owed
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStanding:
+    agent_code: str
+    business_date: date
+    days_past_due: int
+    bucket: str
+    loans: tuple[LoanStanding, ...]
+
+    @property
+    def owed(self) -> int:
+        return sum(loan.owed.total for loan in self.loans)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketLine:
+    bucket: str
+    loans: int
+    principal: int
+    interest_due: int
+    penalty_due: int
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    funder_code: str
+    as_of: date | None  # the closed day the snapshot is of (None: no day closed yet)
+    buckets: tuple[BucketLine, ...]  # every bucket, in order, zeros included
+
+
+def _standing(d: Drawdown, agent_code: str, today: date) -> LoanStanding:
+    dpd = days_past_due(d.due_date, today)
+    return LoanStanding(
+        d.id, d.order_ref, agent_code, d.status, d.due_date, dpd, bucket(dpd), owed_by(d, today)
+    )
+
+
+@read_only
+def agent_standing(tx: Tx, agent_code: str) -> AgentStanding:
+    agent = agent_row(tx, agent_code)
+    today = business_date_of(tx)
+    loans = tuple(
+        _standing(d, agent.code, today)
+        for d in tx.session.scalars(
+            select(Drawdown)
+            .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
+            .order_by(Drawdown.credited_on, Drawdown.id)
+        )
+    )
+    dpd = max((loan.days_past_due for loan in loans), default=0)
+    return AgentStanding(agent.code, today, dpd, bucket(dpd), loans)
+
+
+@read_only
+def funder_portfolio(tx: Tx, funder_code: str, on: date | None = None) -> Portfolio:
+    """The funder's book by bucket at the end of ``on`` (default: the last closed day)."""
+    funder = funder_row(tx, funder_code)
+    query = select(PortfolioSnapshot.business_date).where(PortfolioSnapshot.funder_id == funder.id)
+    if on is not None:
+        query = query.where(PortfolioSnapshot.business_date <= on)
+    as_of = tx.session.scalar(query.order_by(PortfolioSnapshot.business_date.desc()).limit(1))
+    totals = {name: [0, 0, 0, 0] for name in NAMES}
+    for s in tx.session.scalars(
+        select(PortfolioSnapshot).where(
+            PortfolioSnapshot.funder_id == funder.id, PortfolioSnapshot.business_date == as_of
+        )
+    ):
+        line = totals[s.bucket]
+        for n, value in enumerate((s.loans, s.principal, s.interest_due, s.penalty_due)):
+            line[n] += value
+    return Portfolio(
+        funder.code, as_of, tuple(BucketLine(name, *values) for name, values in totals.items())
+    )
+
+
+@read_only
+def past_due_loans(
+    tx: Tx, funder_code: str, *, limit: int = 100, offset: int = 0
+) -> list[LoanStanding]:
+    """The funder's loans past their due date today, the longest past due first."""
+    funder = funder_row(tx, funder_code)
+    today = business_date_of(tx)
+    rows = tx.session.execute(
+        select(Drawdown, Agent.code)
+        .join(Agent, Agent.id == Drawdown.agent_id)
+        .where(
+            Drawdown.funder_id == funder.id,
+            Drawdown.status.in_(OUTSTANDING),
+            Drawdown.due_date < today,
+        )
+        .order_by(Drawdown.due_date, Drawdown.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_standing(d, code, today) for d, code in rows]
