@@ -56,6 +56,19 @@ def test_failed_withdrawal_returns_the_money(db: Database, shop: str) -> None:
     assert twice.value.code == "pending_entry_already_voided"
 
 
+def test_open_withdrawals_are_those_the_bank_has_not_answered(db: Database, shop: str) -> None:
+    paid, failed, waiting = (
+        wallets.request_withdrawal(db, shop, 1_000, f"wd-{n}").entry_id for n in range(3)
+    )
+    wallets.top_up(db, "A002", 5_000, "other-top-up")
+    other = wallets.request_withdrawal(db, "A002", 1_000, "wd-other").entry_id
+    assert wallets.open_withdrawals(db, shop) == [paid, failed, waiting]
+    wallets.confirm_withdrawal(db, paid, "paid")
+    wallets.fail_withdrawal(db, failed, "failed", reason="name mismatch")
+    assert wallets.open_withdrawals(db, shop) == [waiting]
+    assert wallets.open_withdrawals(db, "A002") == [other]
+
+
 def test_withdrawal_refusals(db: Database, shop: str) -> None:
     with pytest.raises(YirongError) as too_much:
         wallets.request_withdrawal(db, shop, 10_001, "wd-big")

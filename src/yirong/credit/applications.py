@@ -376,6 +376,15 @@ def current_credit(tx: Tx, agent_code: str) -> tuple[ApplicationView | None, Lin
     return app_view, (_line_view(tx, line) if line else None)
 
 
+@read_only
+def lines(tx: Tx, *, status: str = "active") -> list[LineView]:
+    """Credit lines in a status, oldest first."""
+    found = tx.session.scalars(
+        select(CreditLine).where(CreditLine.status == status).order_by(CreditLine.id)
+    )
+    return [_line_view(tx, line) for line in found]
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -8,25 +8,31 @@ import typer
 from rich.table import Table
 
 from yirong.cli_support import console, print_json
+from yirong.demo.lending import FUNDER_CODES
 from yirong.demo.result import DemoResult
 from yirong.demo.scenario import fresh_demo_database, run_demo
+from yirong.infra.db import Database
+from yirong.loans.buckets import NAMES
+from yirong.loans.standing import funder_portfolio
 from yirong.money import format_fen
 
 
 def demo(
     ctx: typer.Context,
-    agents: int = typer.Option(500, min=2, help="How many agents to onboard."),
-    days: int = typer.Option(30, min=1, help="How many business days to play."),
+    agents: int = typer.Option(2000, min=2, help="How many agents to onboard."),
+    days: int = typer.Option(120, min=1, help="How many business days of lending to play."),
     seed: int = typer.Option(2026, help="Random seed: the same seed plays the same story."),
     path: Path = typer.Option(Path("yirong-demo.db"), help="The new SQLite file to create."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of counts."),
 ) -> None:
-    """Play a year of agents' wallets and the credit marketplace on a NEW database."""
+    """Play the seed's story on a NEW database: a year of agents' wallets, the credit
+    marketplace, then months of lending, each day closed by the end of day."""
     url = ctx.find_root().obj.get("url")
     db = fresh_demo_database(url, path)
     console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")
     result = run_demo(db, agents=agents, days=days, seed=seed, console=console)
     _summary(result)
+    _loan_book(db)
     if as_json:
         print_json(
             {
@@ -39,6 +45,23 @@ def demo(
         )
     if not result.verify_ok:
         raise typer.Exit(1)
+
+
+def _loan_book(db: Database) -> None:
+    """Each lender's book at the last closed day: loans by bucket, principal in all."""
+    table = Table(title="The lenders' books at the last closed day: loans by bucket")
+    table.add_column("funder")
+    for name in NAMES:
+        table.add_column(name, justify="right")
+    table.add_column("principal (yuan)", justify="right")
+    for code in FUNDER_CODES:
+        book = funder_portfolio(db, code)
+        table.add_row(
+            code,
+            *(f"{b.loans:,}" for b in book.buckets),
+            format_fen(sum(b.principal for b in book.buckets)),
+        )
+    console.print(table)
 
 
 def _summary(result: DemoResult) -> None:

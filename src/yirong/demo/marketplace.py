@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -50,6 +50,7 @@ class Market:
     console: Console
     result: DemoResult
     text_version: str = ""
+    opted_in: list[str] = field(default_factory=list)
 
     def refused(self, call: Callable[[], object]) -> str | None:
         """Try something the platform must refuse; count it by its code."""
@@ -74,7 +75,7 @@ def run_marketplace(
     console: Console,
     progress: Progress,
     result: DemoResult,
-) -> None:
+) -> Market:
     market = Market(db, rnd, console, result)
     counts = result.counts
     task = progress.add_task("Marketplace: funders, opt-ins and pre-approval", total=4)
@@ -85,6 +86,7 @@ def run_marketplace(
     for code in opted:
         opt_in_preapproval(db, code, text_version=market.text_version)
     counts["agents_opted_in"] = len(opted)
+    market.opted_in = opted
     progress.advance(task)
     report = run_preapproval(db)
     counts["offers"] = report.offers_created
@@ -108,6 +110,7 @@ def run_marketplace(
     _after_approval(market, applied, offered)
     progress.advance(task)
     counts.update(db.run(_on_record, readonly=True))
+    return market
 
 
 def _open_funders(market: Market) -> None:
@@ -155,21 +158,21 @@ def _applications(market: Market, offered: dict[str, list[OfferView]]) -> list[s
     codes = sorted(offered)
     applying = [c for c in codes if market.rnd.random() < APPLY_SHARE]
     for code in applying:
-        details = _details(db, code)
+        details = firm_details(db, code)
         apps.apply_for_credit(db, code, offered[code][0].id, details, market.consent(today))
         counts["applications"] += 1
     # Applying to a second funder while one application is in progress; with someone
     # else's offer; without consent; with details that differ from those on record.
     choosy = [c for c in applying if len(offered[c]) > 1]
     if choosy:
-        agent, details = choosy[0], _details(db, choosy[0])
+        agent, details = choosy[0], firm_details(db, choosy[0])
         second = offered[agent][1].id
         market.refused(
             lambda: apps.apply_for_credit(db, agent, second, details, market.consent(today))
         )
     idle = [c for c in codes if c not in applying]
     if idle and applying:
-        mine, theirs = _details(db, idle[0]), offered[applying[0]][0].id
+        mine, theirs = firm_details(db, idle[0]), offered[applying[0]][0].id
         market.refused(
             lambda: apps.apply_for_credit(db, idle[0], theirs, mine, market.consent(today))
         )
@@ -189,7 +192,7 @@ def _applications(market: Market, offered: dict[str, list[OfferView]]) -> list[s
     return applying
 
 
-def _details(db: Database, code: str) -> apps.FirmDetails:
+def firm_details(db: Database, code: str) -> apps.FirmDetails:
     """The firm's details on record, which the agent confirms when it applies."""
 
     def on_record(tx: Tx) -> apps.FirmDetails:
@@ -224,7 +227,7 @@ def _after_approval(
         if not others:
             continue
         apps.close_line(db, line_view.id, reason="changing funder")
-        details = _details(db, code)
+        details = firm_details(db, code)
         today = current_business_date(db)
         apps.apply_for_credit(db, code, others[0].id, details, market.consent(today))
         counts["funder_changes"] += 1

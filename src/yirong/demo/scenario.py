@@ -1,12 +1,11 @@
-"""``yirong demo``: a year of a carrier's agents on a new database, then the credit
-marketplace.
+"""``yirong demo``: the seed's story on a new database.
 
 Agents are onboarded and the carrier's commission files arrive month by month for a
-year; then a month of daily wallet traffic (top-ups, pre-payments, withdrawals the
-bank pays or refuses, freezes, retried requests); then the marketplace: funders
-compete with offers, agents apply under consent, funders decide. Every step calls
-the same service functions as the command line. It ends by proving the books with
-``ledger verify``."""
+year; then the marketplace opens: funders compete with offers, agents apply under
+consent, funders decide; then months of business days in which agents borrow, spend,
+repay or fall overdue (frozen and swept), next to their daily wallet traffic, each
+day closed by the end of day. Every step calls the same service functions as the
+command line. It ends by proving the books with ``ledger verify``."""
 
 from __future__ import annotations
 
@@ -17,16 +16,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from yirong.books.service import (
-    CARRIER,
-    RESERVE,
-    current_business_date,
-    next_business_day,
-    open_books,
-)
+from yirong.books.service import CARRIER, RESERVE, open_books
+from yirong.demo.lending import Lending, play_lending
 from yirong.demo.marketplace import run_marketplace
+from yirong.demo.record import on_record
 from yirong.demo.result import DemoResult
-from yirong.demo.wallet_days import one_day
 from yirong.demo.year import advance_to, firms, play_year
 from yirong.infra.db import Database
 from yirong.infra.migrate import upgrade
@@ -35,7 +29,7 @@ from yirong.ledger.verify import verify
 
 BOOKS_OPEN = date(2025, 1, 2)
 FIRST_MONTH = date(2025, 1, 1)  # commissions for January 2025 to December 2025
-FIRST_DAY = date(2026, 1, 5)  # the daily traffic begins
+FIRST_DAY = date(2026, 1, 5)  # the marketplace opens; lending begins
 
 
 def fresh_demo_database(url: str | None, path: Path) -> Database:
@@ -56,19 +50,17 @@ def run_demo(db: Database, *, agents: int, days: int, seed: int, console: Consol
     codes = [a.code for a in roster]
     with Progress(console=console, transient=False) as progress:
         open_books(db, BOOKS_OPEN)
-        play_year(db, rnd, roster, first_month=FIRST_MONTH, progress=progress, counts=result.counts)
-        result.counts["agents"] = agents
+        profile = play_year(
+            db, rnd, roster, first_month=FIRST_MONTH, progress=progress, counts=result.counts
+        )
         advance_to(db, FIRST_DAY)
-        task = progress.add_task("A month of business days", total=days)
-        pending: list[int] = []
-        frozen: list[str] = []
-        for _ in range(days):
-            one_day(db, rnd, codes, current_business_date(db), pending, frozen, result)
-            next_business_day(db)
-            progress.advance(task)
-        run_marketplace(db, rnd, codes, console=console, progress=progress, result=result)
+        market = run_marketplace(db, rnd, codes, console=console, progress=progress, result=result)
+        task = progress.add_task(f"{days} business days of lending, each closed by eod", total=days)
+        play_lending(Lending(market, profile), codes, days, lambda: progress.advance(task))
         progress.add_task("Proving the books (ledger verify)", total=None)
         result.report = verify(db)
+    for name, value in db.run(on_record, readonly=True).items():
+        result.counts[name] = value  # the record's figure, not the demo's own tally
     result.reserve_fen, result.carrier_fen = db.run(
         lambda tx: (
             ledger.balance_of(tx, ledger.account_by_code(tx, RESERVE)).balance,

@@ -26,7 +26,10 @@ def one_day(
     pending: list[int],
     frozen: list[str],
     result: DemoResult,
+    *,
+    share: int = 10,
 ) -> None:
+    """One day's traffic: about one wallet in ``share`` does something."""
     stamp = today.isoformat()
 
     def attempt(kind: str, call: Callable[[], T]) -> T | None:
@@ -57,7 +60,7 @@ def one_day(
                 ),
             )
     pending.clear()
-    for n, handle in enumerate(rnd.sample(handles, k=max(1, len(handles) // 10))):
+    for n, handle in enumerate(rnd.sample(handles, k=max(1, len(handles) // share))):
         key = f"{stamp}:{n}"
         choice = rnd.random()
         if choice < 0.4:

@@ -30,6 +30,7 @@ PROFILES: dict[str, Callable[[random.Random, int], Decimal]] = {
     "sporadic": lambda r, i: Decimal(r.choice((0, 0, 50, 100, 150))) / 100,
 }
 WEIGHTS = (50, 20, 10, 15, 5)
+Profile = dict[str, tuple[str, int]]  # agent -> (how its commission moves, its base in fen)
 LATE_SHARE = 0.1  # onboarded in the autumn: little history, fewer offers
 
 
@@ -55,7 +56,7 @@ def play_year(
     first_month: date,
     progress: Progress,
     counts: Counter[str],
-) -> None:
+) -> Profile:
     """Twelve months of commissions for ``first_month`` onward, each credited on the
     3rd of the month after; after each file some agents pre-pay the carrier from it."""
     late = set(rnd.sample(range(len(agents)), k=int(len(agents) * LATE_SHARE)))
@@ -77,7 +78,7 @@ def play_year(
             onboard_agents(db, [_joining_today(a) for a in newcomers])
             counts["agents_onboarded_late"] = len(newcomers)
         onboarded = early if i < 8 else agents
-        paid = _commission_file(db, rnd, onboarded, profile, month, i)
+        paid = commission_file(db, rnd, [a.code for a in onboarded], profile, month, i)
         counts["commission_files"] += 1
         counts["commission_fen"] += sum(paid.values())
         for code, amount in paid.items():
@@ -87,26 +88,29 @@ def play_year(
                 wallets.pay_carrier(db, code, int(amount * share), key)
                 counts["carrier_prepayments"] += 1
         progress.advance(task)
+    return profile
 
 
 def _joining_today(agent: AgentInput) -> AgentInput:
     return replace(agent, carrier_since=None)
 
 
-def _commission_file(
+def commission_file(
     db: Database,
     rnd: random.Random,
-    agents: list[AgentInput],
-    profile: dict[str, tuple[str, int]],
+    codes: list[str],
+    profile: Profile,
     month: date,
     index: int,
 ) -> dict[str, int]:
+    """The carrier's file for ``month``, the ``index``-th month (0-11) of each agent's
+    profile, imported as the carrier sends it."""
     paid: dict[str, int] = {}
-    for a in agents:
-        kind, base = profile[a.code]
+    for code in codes:
+        kind, base = profile[code]
         amount = int(base * PROFILES[kind](rnd, index))
         if amount > 0:
-            paid[a.code] = amount
+            paid[code] = amount
     rows = "".join(f"{code},{month:%Y-%m},{amount}\n" for code, amount in paid.items())
     import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month:%Y-%m}.csv")
     return paid

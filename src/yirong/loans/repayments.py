@@ -303,8 +303,8 @@ def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     overdue = _outstanding(tx, agent_id, overdue_only=True)
     if any(owed_by(d, today).total for d in overdue):
         return False
-    for d in overdue:
-        d.status = "repaid"  # an overdue drawdown with nothing owed is settled
+    for d in overdue:  # an overdue drawdown with nothing owed is settled
+        d.status, d.closed_on = "repaid", d.closed_on or today
     try:
         unfreeze_in(
             tx,

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import aliased
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
@@ -33,6 +34,7 @@ from yirong.ledger.model import (
     VoidPending,
 )
 from yirong.ledger.service import PostResult
+from yirong.ledger.tables import LedgerEntry, LedgerPosting
 from yirong.money import check_amount
 from yirong.wallets.tables import Wallet, WalletFreeze
 
@@ -370,6 +372,28 @@ def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
 @read_only
 def wallet(tx: Tx, handle: str) -> WalletView:
     return _view(tx, handle)
+
+
+@read_only
+def open_withdrawals(tx: Tx, handle: str) -> list[int]:
+    """The wallet's withdrawals the bank has not answered yet (their ids), oldest
+    first: what the day's bank file is reconciled against."""
+    account = wallet_account(tx, handle)
+    answer = aliased(LedgerEntry)
+    return list(
+        tx.session.scalars(
+            select(LedgerEntry.id)
+            .join(LedgerPosting, LedgerPosting.entry_id == LedgerEntry.id)
+            .where(
+                LedgerPosting.account_id == account.id,
+                LedgerPosting.side == "D",
+                LedgerEntry.code == "wallet.withdrawal",
+                LedgerEntry.phase == "pending",
+                ~exists().where(answer.pending_id == LedgerEntry.id),
+            )
+            .order_by(LedgerEntry.id)
+        )
+    )
 
 
 # ---------------------------------------------------------------- helpers
