@@ -134,3 +134,30 @@ def test_closing_days_runs_the_end_of_day(yirong) -> None:  # type: ignore[no-un
     assert json.loads(out)["business_date"] == "2026-01-06"
     code, out = yirong("eod", "run", "--date", "2026-01-05")
     assert code == 2 and "eod_already_run" in out
+
+
+def test_the_demo_ends_with_one_json_line_and_its_books_answer_the_loan_commands(
+    tmp_path: Path,
+) -> None:
+    runner = CliRunner()
+    path = tmp_path / "demo.db"
+    args = ["demo", "--agents", "60", "--days", "35", "--path", str(path), "--no-serve"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output.strip().splitlines()[-1])
+    for flow in ("agents", "offers", "lines", "drawdowns", "repayments", "overdue", "freezes"):
+        assert isinstance(counts[flow], int), flow
+    for flow in ("sweeps", "unfreezes", "exceptions", "revenue_share_fen"):
+        assert isinstance(counts[flow], int), flow
+    assert counts["agents"] == 60 and counts["drawdowns"] > 0 and counts["verify_ok"] is True
+    url = ["--database", f"sqlite:///{path}"]
+    statement = runner.invoke(app, [*url, "loan", "statement", "F02", "--month", "2026-01"])
+    assert statement.exit_code == 0 and "Revenue share owed by F02, 2026-01" in statement.output
+    as_json = runner.invoke(app, [*url, "loan", "statement", "F02", "--month", "2026-01", "--json"])
+    data = json.loads(as_json.output)
+    assert data["share"] == sum(line["share"] for line in data["lines"])
+    bad = runner.invoke(app, [*url, "loan", "statement", "F02", "--month", "January"])
+    assert bad.exit_code == 2 and "month_invalid" in bad.output
+    book = runner.invoke(app, [*url, "loan", "portfolio", "F02"])
+    assert book.exit_code == 0 and "M3+" in book.output
+    assert runner.invoke(app, [*args[:-1], "--serve"]).exit_code == 2

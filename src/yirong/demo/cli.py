@@ -24,9 +24,17 @@ def demo(
     seed: int = typer.Option(2026, help="Random seed: the same seed plays the same story."),
     path: Path = typer.Option(Path("yirong-demo.db"), help="The new SQLite file to create."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of counts."),
+    serve: bool = typer.Option(
+        False,
+        "--serve/--no-serve",
+        help="Serve the demo's data over HTTP afterwards (with the HTTP API; not yet built).",
+    ),
 ) -> None:
     """Play the seed's story on a NEW database: a year of agents' wallets, the credit
     marketplace, then months of lending, each day closed by the end of day."""
+    if serve:
+        console.print("[red]The HTTP API is not built yet: run with --no-serve.[/]")
+        raise typer.Exit(2)
     url = ctx.find_root().obj.get("url")
     db = fresh_demo_database(url, path)
     console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")
