@@ -26,6 +26,7 @@ test: install postgres lint
 bench: install postgres
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench ledger
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench preapproval --agents 100000
+	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench eod --loans 1000000
 
 lint: install
 	$(BIN)/ruff check src tests

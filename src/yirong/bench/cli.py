@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from yirong.bench import eod as eod_bench
 from yirong.bench.ledger import bench_ledger
+from yirong.bench.loanbook import MOST_DAYS
 from yirong.bench.preapproval import bench_preapproval
 from yirong.cli_support import console
 from yirong.config import settings
@@ -47,6 +49,26 @@ def preapproval(
     and SQLite, against one plain aggregate over the same history."""
     url = _postgres_url(ctx)
     result = bench_preapproval(url, agents=agents, runs=runs, console=console)
+    if not all(r["verify_ok"] for r in result.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def eod(
+    ctx: typer.Context,
+    loans: int = typer.Option(1_000_000, min=1_000, help="How many live drawdowns."),
+    runs: int = typer.Option(
+        3, min=1, max=MOST_DAYS, help="Days closed per database (the median is reported)."
+    ),
+    pg_schema: str = typer.Option(
+        eod_bench.SCHEMA, help="The PostgreSQL schema it builds in (dropped before and after)."
+    ),
+) -> None:
+    """The end of day over many live drawdowns (some falling overdue each day, some
+    overdue, some wallets frozen) on PostgreSQL and SQLite, against one set-based
+    UPDATE over the same rows."""
+    url = _postgres_url(ctx)
+    result = eod_bench.bench_eod(url, loans=loans, runs=runs, console=console, schema=pg_schema)
     if not all(r["verify_ok"] for r in result.values()):
         raise typer.Exit(1)
 

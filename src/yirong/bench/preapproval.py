@@ -9,8 +9,6 @@ there: the daily case) is reported beside it."""
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import resource
 import statistics
 import tempfile
 import time
@@ -19,10 +17,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 from sqlalchemy import text
 
 from yirong.bench import history
+from yirong.bench.process import figures_table, in_fresh_process, peak_rss_mb
 from yirong.bench.workspace import bench_database
 from yirong.books.service import current_business_date
 from yirong.credit.preapproval import run_preapproval
@@ -58,27 +56,18 @@ def floor_seconds(db: Database) -> float:
     return time.perf_counter() - started
 
 
-def _measured(url: str, out: Any) -> None:
+def _measured(url: str) -> tuple[float, int, float]:
     db = Database(url)
     started = time.perf_counter()
     report = run_preapproval(db)
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    out.put((elapsed, report.offers_created, peak_kb / 1024))
     db.dispose()
+    return elapsed, report.offers_created, peak_rss_mb()
 
 
 def preapproval_run(db: Database) -> tuple[float, int, float]:
     """One run in a fresh process (so its peak memory is the run's own)."""
-    ctx = mp.get_context("fork")
-    url = db.url.render_as_string(hide_password=False)
-    db.dispose()
-    out = ctx.Queue()
-    child = ctx.Process(target=_measured, args=(url, out))
-    child.start()
-    result: tuple[float, int, float] = out.get()
-    child.join()
-    return result
+    return in_fresh_process(db, _measured)
 
 
 def _reset(db: Database, *, features: bool) -> None:
@@ -150,22 +139,19 @@ def bench_preapproval(pg_url: str, *, agents: int, runs: int, console: Console) 
             "postgresql": bench_backend("PostgreSQL", pg_url, agents, runs, progress),
             "sqlite": bench_backend("SQLite", f"sqlite:///{sqlite_path}", agents, runs, progress),
         }
-    table = Table(
-        title=f"Features and pre-approval for {agents:,} agents, 3 scorecard funders "
-        f"(medians of {runs})"
+    table = figures_table(
+        f"Features and pre-approval for {agents:,} agents, 3 scorecard funders (medians of {runs})",
+        (
+            "database",
+            "month's first run s",
+            "floor s",
+            "ratio",
+            "same-month rerun s",
+            "ratio",
+            "offers",
+            "peak RSS MB",
+        ),
     )
-    columns = (
-        "database",
-        "month's first run s",
-        "floor s",
-        "ratio",
-        "same-month rerun s",
-        "ratio",
-        "offers",
-        "peak RSS MB",
-    )
-    for column in columns:
-        table.add_column(column, justify="left" if column == "database" else "right")
     for name, r in result.items():
         table.add_row(
             name,

@@ -6,8 +6,9 @@ never closes one twice), and its last step moves the books to the next day.
 
 Set-based throughout: one read of the open loans gives both the day's accrual
 postings (per funder and product) and the portfolio snapshot (per funder, product
-and bucket); only the loans that fall overdue today are touched one agent at a time
-(they are frozen and swept)."""
+and bucket); the loans that fall overdue today are marked and their wallets frozen
+a chunk of agents at a time, and only the wallets that hold money are swept one
+agent at a time."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.interest import charged_sql
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
-from yirong.wallets.service import FreezeReason, freeze_in, request_withdrawal_in, wallet_account
+from yirong.wallets.freezes import freeze_all_in
+from yirong.wallets.service import FreezeReason, request_withdrawal_in, wallet_account
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
 OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
@@ -255,6 +257,9 @@ def _overdue(db: Database, day: date) -> dict[str, Any]:
 
 
 def _overdue_chunk(tx: Tx, day: date, totals: dict[str, int]) -> tuple[dict[str, int], bool]:
+    """One chunk of agents: their late loans marked and their wallets frozen in a few
+    statements for all of them; then each wallet that holds money swept (the others
+    have nothing to sweep: sweep_in would find that out one agent at a time)."""
     first_overdue = day + timedelta(days=1)
     late = (Drawdown.status == "credited", Drawdown.overdue_day <= first_overdue.toordinal())
     agents = tx.session.execute(
@@ -265,16 +270,23 @@ def _overdue_chunk(tx: Tx, day: date, totals: dict[str, int]) -> tuple[dict[str,
         .order_by(Drawdown.agent_id)
         .limit(OVERDUE_CHUNK)
     ).all()
-    marked = swept = 0
-    for agent_id, code in agents:
-        marked += tx.conn.execute(
-            update(Drawdown).where(Drawdown.agent_id == agent_id, *late).values(status="overdue")
+    marked = 0
+    if agents:
+        marked = tx.conn.execute(
+            update(Drawdown)
+            .where(Drawdown.agent_id.in_([agent_id for agent_id, _ in agents]), *late)
+            .values(status="overdue")
         ).rowcount
-        handle = f"agent:{code}"
-        freeze_in(
-            tx, handle, FreezeReason.OVERDUE, note=f"overdue from {first_overdue}", actor="eod"
-        )
-        swept += sweep_in(tx, code) is not None
+    handles = [f"agent:{code}" for _, code in agents]
+    accounts = freeze_all_in(
+        tx, handles, FreezeReason.OVERDUE, note=f"overdue from {first_overdue}", actor="eod"
+    )
+    balances = ledger.balances_of(tx, list(accounts.values()))
+    swept = sum(
+        sweep_in(tx, code) is not None
+        for (_, code), handle in zip(agents, handles, strict=True)
+        if balances[accounts[handle].id].available > 0
+    )
     chunk = {"loans": marked, "agents": len(agents), "swept": swept}
     last = len(agents) < OVERDUE_CHUNK
     if last:

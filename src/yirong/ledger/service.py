@@ -272,6 +272,17 @@ def account_by_code(tx: Tx, code: str) -> Account:
     return store_for(tx).accounts([ids[code]])[ids[code]]
 
 
+def accounts_by_code(tx: Tx, codes: Sequence[str]) -> dict[str, Account]:
+    """Many accounts at once: one query for those this process has not seen yet."""
+    store = store_for(tx)
+    ids = store.account_ids(codes)
+    missing = [code for code in codes if code not in ids]
+    if missing:
+        raise YirongError("account_not_found", account=missing[0])
+    found = store.accounts(ids.values())
+    return {code: found[ids[code]] for code in codes}
+
+
 def account_by_id(tx: Tx, account_id: int) -> Account:
     found = store_for(tx).accounts([account_id])
     if account_id not in found:
@@ -337,6 +348,32 @@ def balance_of(tx: Tx, account: Account) -> AccountBalance:
     )
 
 
+def balances_of(tx: Tx, accounts: Sequence[Account]) -> dict[int, AccountBalance]:
+    """:func:`balance_of` for many accounts in one query, by account id."""
+    if not accounts:
+        return {}
+    b = LedgerBalance
+    rows = tx.conn.execute(
+        select(
+            b.account_id,
+            func.min(b.state),
+            func.sum(b.debits_pending),
+            func.sum(b.debits_posted),
+            func.sum(b.credits_pending),
+            func.sum(b.credits_posted),
+        )
+        .where(b.account_id.in_([a.id for a in accounts]))
+        .group_by(b.account_id)
+    ).all()
+    by_id = {a.id: a for a in accounts}
+    return {
+        r[0]: AccountBalance(
+            by_id[r[0]], AccountState(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5])
+        )
+        for r in rows
+    }
+
+
 def set_state(
     tx: Tx, account: Account, state: AccountState, *, reason: str, business_date: date
 ) -> AccountState:
@@ -371,6 +408,57 @@ def set_state(
         )
     )
     return previous
+
+
+def set_states(
+    tx: Tx,
+    accounts: Sequence[Account],
+    state: AccountState,
+    *,
+    only_from: AccountState,
+    reason: str,
+    business_date: date,
+) -> list[Account]:
+    """:func:`set_state` for many accounts at once (the end of day freezing the day's
+    overdue wallets): those in ``only_from`` move to ``state`` on every shard, each
+    change on record with the same reason; the others stay as they are. Returns the
+    accounts moved. Not for closing, which checks each balance."""
+    if state is AccountState.CLOSED or only_from is AccountState.CLOSED:
+        raise ValueError("set_state closes (or reopens) one account at a time")
+    if not accounts:
+        return []
+    by_id = {a.id: a for a in accounts}
+    rows = tx.conn.execute(
+        select(LedgerBalance.account_id, LedgerBalance.state)
+        .where(LedgerBalance.account_id.in_(sorted(by_id)))
+        .order_by(LedgerBalance.account_id, LedgerBalance.shard)
+        .with_for_update()
+    ).all()
+    states = {account_id: found for account_id, found in rows}  # shards agree
+    missing = [a for a in accounts if a.id not in states]
+    if missing:
+        raise YirongError("account_not_found", account=missing[0].code)
+    moved = [a for a in accounts if states[a.id] == only_from.value and only_from is not state]
+    if moved:
+        tx.conn.execute(
+            update(LedgerBalance)
+            .where(LedgerBalance.account_id.in_([a.id for a in moved]))
+            .values(state=state.value)
+        )
+        tx.conn.execute(
+            insert(LedgerStateChange),
+            [
+                {
+                    "account_id": a.id,
+                    "from_state": only_from.value,
+                    "to_state": state.value,
+                    "reason": reason,
+                    "business_date": business_date,
+                }
+                for a in moved
+            ],
+        )
+    return moved
 
 
 def expired_holds(tx: Tx, business_date: date, *, limit: int = 10_000) -> list[int]:
