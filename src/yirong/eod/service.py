@@ -41,6 +41,7 @@ from yirong.wallets.service import FreezeReason, request_withdrawal_in, wallet_a
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
 OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
+CHUNK_STEP = "overdue.chunk"  # each full chunk's record; the step's adds them up
 
 
 @dataclass
@@ -92,7 +93,9 @@ def run_eod(
 def eod_status(db: Database) -> dict[str, Any]:
     """The books' date, and the steps of its end of day already done (an interrupted run)."""
     today = db.run(business_date_of, readonly=True)
-    return {"business_date": today, "steps_done": sorted(_done_steps(db, today))}
+    planned = {name for name, _ in steps()}
+    done = _done_steps(db, today) & planned
+    return {"business_date": today, "steps_done": sorted(done)}
 
 
 def _done_steps(db: Database, day: date) -> set[str]:
@@ -246,17 +249,15 @@ def _accrue_and_snapshot(db: Database, day: date) -> dict[str, Any]:
 def _overdue(db: Database, day: date) -> dict[str, Any]:
     """Loans whose grace ends today are overdue from tomorrow: marked, their agents'
     wallets frozen, and what the wallets hold swept into the overdue debt. In chunks
-    of agents, each its own transaction; a rerun picks up the agents not yet done."""
-    totals = {"loans": 0, "agents": 0, "swept": 0}
+    of agents, each its own transaction with the record of what it did; a rerun picks
+    up the agents not yet done, and the step's record adds up every chunk's."""
     while True:
-        chunk, last = db.run(partial(_overdue_chunk, day=day, totals=totals))
-        # Counted once the chunk has committed (a retried transaction runs it again).
-        totals = {k: totals[k] + chunk[k] for k in totals}
+        totals, last = db.run(partial(_overdue_chunk, day=day))
         if last:
             return totals
 
 
-def _overdue_chunk(tx: Tx, day: date, totals: dict[str, int]) -> tuple[dict[str, int], bool]:
+def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
     """One chunk of agents: their late loans marked and their wallets frozen in a few
     statements for all of them; then each wallet that holds money swept (the others
     have nothing to sweep: sweep_in would find that out one agent at a time)."""
@@ -288,10 +289,19 @@ def _overdue_chunk(tx: Tx, day: date, totals: dict[str, int]) -> tuple[dict[str,
         if balances[accounts[handle].id].available > 0
     )
     chunk = {"loans": marked, "agents": len(agents), "swept": swept}
-    last = len(agents) < OVERDUE_CHUNK
-    if last:
-        _record(tx, day, "overdue", {k: totals[k] + chunk[k] for k in totals})
-    return chunk, last
+    earlier = [
+        json.loads(detail)
+        for detail in tx.session.scalars(
+            select(EodStep.detail).where(
+                EodStep.business_date == day, EodStep.step.like(f"{CHUNK_STEP}.%")
+            )
+        )
+    ]
+    if len(agents) == OVERDUE_CHUNK:  # more may follow: this chunk's own record
+        _record(tx, day, f"{CHUNK_STEP}.{len(earlier)}", chunk)
+        return chunk, False
+    totals = {k: chunk[k] + sum(e[k] for e in earlier) for k in chunk}
+    return _record(tx, day, "overdue", totals), True
 
 
 def _payouts(db: Database, day: date) -> dict[str, Any]:
