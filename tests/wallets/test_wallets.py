@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ledger.helpers import assert_books_balance
+from yirong.books.service import next_business_day
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.ledger.model import AccountState
@@ -156,3 +157,17 @@ def test_bad_amounts_change_nothing(db: Database, shop: str, amount: object, cod
     assert wallets.wallet(db, shop).balance == 10_000
     # The key was never used: a good request with it still goes through.
     assert wallets.top_up(db, shop, 1, "bad").status == "created"
+
+
+def test_a_withdrawal_retried_on_a_later_day_is_the_same_request(db: Database, shop: str) -> None:
+    held = wallets.request_withdrawal(db, shop, 3_000, "wd-once")
+    with pytest.raises(YirongError) as refused:
+        wallets.request_withdrawal(db, shop, 999_999, "wd-too-much")
+    assert refused.value.code == "exceeds_credits"
+    next_business_day(db)
+    again = wallets.request_withdrawal(db, shop, 3_000, "wd-once")
+    assert (again.status, again.entry_id) == ("exists", held.entry_id)
+    with pytest.raises(YirongError) as still:
+        wallets.request_withdrawal(db, shop, 999_999, "wd-too-much")
+    assert still.value.code == "id_already_failed"
+    assert wallets.wallet(db, shop).held == 3_000

@@ -199,7 +199,12 @@ def request_withdrawal_in(
     amount = check_amount(amount)
     wallet = wallet_account(tx, handle)
     reserve = ledger.account_by_code(tx, RESERVE)
-    expires_on = business_date_of(tx) + timedelta(days=hold_days)
+    # The expiry is derived from the day it was first asked: a retry on a later day is
+    # the same request (the ledger answers it as the first time), not a different one.
+    first_asked = tx.session.scalar(
+        select(LedgerEntry.business_date).where(LedgerEntry.idempotency_key == key)
+    )
+    expires_on = (first_asked or business_date_of(tx)) + timedelta(days=hold_days)
     return Movement.of(
         ledger.post(
             tx,
