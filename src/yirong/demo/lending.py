@@ -297,8 +297,10 @@ def _repayments(lending: Lending, today: date, day_index: int) -> None:
         loan = b.loan
         if loan is None or loan.credited_on is None or loan.repay_on is None:
             continue
-        owed = sum(o.total for o in owed_now(db, b.code))
-        if owed == 0:  # swept clean by credits while overdue
+        assert loan.due is not None
+        # Only overdue debt is swept, and only after the due date: before it there is
+        # no need to ask what is owed unless the borrower acts.
+        if today > loan.due and not owed_now(db, b.code):  # swept clean while overdue
             _settled(lending, b, today)
             continue
         if loan.late and today == loan.due:
@@ -310,6 +312,7 @@ def _repayments(lending: Lending, today: date, day_index: int) -> None:
             ):
                 lending.count("carrier_prepayments")
         if today >= loan.repay_on:
+            owed = sum(o.total for o in owed_now(db, b.code))
             _top_up_for(lending, b, owed, f"settle:{loan.order_ref}:{today}")
             if owed_now(db, b.code):  # a top-up into an overdue wallet repays by itself
                 made = repay(db, b.code, None, f"settle:{loan.order_ref}:{today}")
@@ -318,7 +321,8 @@ def _repayments(lending: Lending, today: date, day_index: int) -> None:
                     _reverse_by_mistake(lending, b, made.id, today)
                     continue
             _settled(lending, b, today)
-        elif loan.due is not None and today < loan.due and rnd.random() < PARTIAL_CHANCE:
+        elif today < loan.due and rnd.random() < PARTIAL_CHANCE:
+            owed = sum(o.total for o in owed_now(db, b.code))
             part = min(owed - 1, int(loan.amount * rnd.uniform(0.1, 0.4)))
             if part > 0:
                 _top_up_for(lending, b, part, f"part:{loan.order_ref}:{today}")
