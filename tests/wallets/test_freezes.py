@@ -11,8 +11,7 @@ from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.ledger.model import AccountState
 from yirong.wallets import service as wallets
-from yirong.wallets.freezes import freeze_all_in
-from yirong.wallets.service import FreezeReason
+from yirong.wallets.service import FreezeReason, freeze_all_in
 
 SHOPS = ("agent:A001", "agent:A002", "agent:A003", "agent:A004")
 

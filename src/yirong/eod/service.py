@@ -36,8 +36,12 @@ from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.interest import charged_sql
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
-from yirong.wallets.freezes import freeze_all_in
-from yirong.wallets.service import FreezeReason, request_withdrawal_in, wallet_account
+from yirong.wallets.service import (
+    FreezeReason,
+    freeze_all_in,
+    request_withdrawal_in,
+    wallet_account,
+)
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
 OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
