@@ -227,6 +227,53 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "funder_bad_response": ErrorSpec(502, "The funder's system answered with something invalid."),
     "funder_bad_signature": ErrorSpec(502, "The funder's answer failed its signature check."),
+    # the HTTP API: requests
+    "request_invalid": ErrorSpec(422, "The request does not match the API's schema."),
+    "body_too_large": ErrorSpec(413, "The request body is larger than the API accepts."),
+    "content_type_unsupported": ErrorSpec(
+        415, "Send the body as JSON (Content-Type: application/json)."
+    ),
+    "route_not_found": ErrorSpec(404, "No such route in the API."),
+    "method_not_allowed": ErrorSpec(405, "This route does not take that method."),
+    "cursor_invalid": ErrorSpec(422, "The page cursor is not one this API handed out."),
+    "idempotency_key_required": ErrorSpec(
+        428, "A request that moves money needs an Idempotency-Key header."
+    ),
+    "idempotency_key_reused": ErrorSpec(
+        422, "This Idempotency-Key was used with a different request: nothing was done."
+    ),
+    "idempotency_request_in_flight": ErrorSpec(
+        409, "The first request with this Idempotency-Key is still running: retry shortly."
+    ),
+    "internal_error": ErrorSpec(
+        500, "Something went wrong on our side; it was logged. Nothing was half done."
+    ),
+    # the HTTP API: who may do what
+    "unauthenticated": ErrorSpec(
+        401, "Sign in first: send Authorization: Bearer <token or API key>."
+    ),
+    "token_invalid": ErrorSpec(401, "The token or API key is unknown, expired or revoked."),
+    "access_denied": ErrorSpec(403, "Your role may not do this, or it is not yours."),
+    "login_failed": ErrorSpec(401, "Wrong username or password."),
+    "login_throttled": ErrorSpec(
+        429, "Too many failed sign-ins: wait before trying again."
+    ),
+    "username_taken": ErrorSpec(409, "That username is taken."),
+    "username_invalid": ErrorSpec(
+        422, "A username is 3 to 64 letters, digits, dots, dashes or underscores."
+    ),
+    "password_too_weak": ErrorSpec(422, "A password has at least 12 characters."),
+    "role_invalid": ErrorSpec(422, "A role is agent, funder or operator."),
+    "subject_not_found": ErrorSpec(404, "No agent or funder with that code."),
+    "api_key_not_found": ErrorSpec(404, "No such API key."),
+    "user_not_found": ErrorSpec(404, "No such user."),
+    # funders' requests
+    "freeze_request_not_found": ErrorSpec(404, "No such freeze request."),
+    "freeze_request_decided": ErrorSpec(409, "The freeze request was already decided."),
+    "borrower_not_in_default": ErrorSpec(
+        409, "The agent owes this funder no overdue debt: a contractual freeze needs a default."
+    ),
+    "events_url_invalid": ErrorSpec(422, "An events endpoint is an http(s) URL."),
     # infrastructure
     "database_busy": ErrorSpec(503, "The database stayed busy; nothing was changed. Try again."),
 }

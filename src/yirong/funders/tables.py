@@ -38,6 +38,9 @@ class Funder(Base):
     scorecard: Mapped[str | None] = mapped_column(Text)  # JSON, for scorecard funders
     endpoint_url: Mapped[str | None] = mapped_column(String(500))  # for http funders
     endpoint_secret: Mapped[str | None] = mapped_column(String(200))  # HMAC key, both ways
+    # Where the platform pushes this funder's events (outbox), signed with events_secret.
+    events_url: Mapped[str | None] = mapped_column(String(500))
+    events_secret: Mapped[str | None] = mapped_column(String(200))
     opened_on: Mapped[date] = mapped_column(Date)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from yirong.access import tables as access_tables
 from yirong.agents import tables as agents_tables
+from yirong.api import tables as api_tables
 from yirong.books import tables as books_tables
 from yirong.credit import tables as credit_tables
 from yirong.eod import tables as eod_tables
@@ -18,7 +20,9 @@ from yirong.wallets import tables as wallets_tables
 metadata = Base.metadata
 
 __all__ = [
+    "access_tables",
     "agents_tables",
+    "api_tables",
     "books_tables",
     "credit_tables",
     "eod_tables",

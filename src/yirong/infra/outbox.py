@@ -1,6 +1,8 @@
 """The outbox: what must be told to someone outside (a funder's system), written in
 the same transaction as the change it reports, so that nothing is told that did not
-happen and nothing that happened goes untold. The HTTP API delivers it."""
+happen and nothing that happened goes untold. ``infra/delivery.py`` pushes it to each
+funder's events endpoint (signed, retried); a funder may also read it through the API.
+The message's id is the event id a receiver de-duplicates by."""
 
 from __future__ import annotations
 
@@ -27,6 +29,10 @@ class OutboxMessage(Base):
     business_date: Mapped[date] = mapped_column(Date)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Delivery bookkeeping (wall clock: when to knock again, not money).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
 
 
 def tell(tx: Tx, recipient: str, topic: str, subject_id: int, today: date, **payload: Any) -> None:

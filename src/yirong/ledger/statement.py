@@ -32,24 +32,39 @@ class Statement:
 
 
 @read_only
-def statement(tx: Tx, account: str, *, limit: int = 50) -> Statement:
-    """``account`` is an account code (``wallet:agent:A001``) or a numeric id."""
+def statement(tx: Tx, account: str, *, limit: int = 50, before: int | None = None) -> Statement:
+    """``account`` is an account code (``wallet:agent:A001``) or a numeric id. The
+    latest ``limit`` lines, or the ``limit`` lines before entry ``before`` (the next
+    page back in time)."""
     found = account_by_id(tx, int(account)) if account.isdigit() else account_by_code(tx, account)
     bal = balance_of(tx, found)
+    bound = before if before is not None else 2**62
     rows = tx.conn.execute(
         text(
             "SELECT e.id, e.business_date, e.code, e.phase, p.side, p.amount, e.memo "
             "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
-            "WHERE p.account_id = :account ORDER BY e.id DESC, p.leg DESC LIMIT :limit"
+            "WHERE p.account_id = :account AND p.entry_id < :bound "
+            "ORDER BY e.id DESC, p.leg DESC LIMIT :limit"
         ),
-        {"account": found.id, "limit": limit},
+        {"account": found.id, "limit": limit, "bound": bound},
     ).all()
     total = tx.conn.execute(
         text("SELECT COUNT(*) FROM ledger_postings WHERE account_id = :account"),
         {"account": found.id},
     ).scalar_one()
-    # Walk back from today's balance so the newest line ends on it.
+    # Walk back from the balance just before ``before`` so the newest line ends on it.
     running = bal.balance
+    if before is not None:
+        later = tx.conn.execute(
+            text(
+                "SELECT p.side, SUM(p.amount) FROM ledger_postings p "
+                "JOIN ledger_entries e ON e.id = p.entry_id "
+                "WHERE p.account_id = :account AND p.entry_id >= :bound AND e.phase = 'posted' "
+                "GROUP BY p.side"
+            ),
+            {"account": found.id, "bound": before},
+        ).all()
+        running -= sum(_signed(found, Side(side), int(amount)) for side, amount in later)
     lines: list[StatementLine] = []
     for entry_id, day, code, phase_name, side_name, amount, memo in rows:
         phase, side = Phase(phase_name), Side(side_name)

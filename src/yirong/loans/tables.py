@@ -161,3 +161,20 @@ class PortfolioSnapshot(Base):
     principal: Mapped[int] = mapped_column(BigInteger)
     interest_due: Mapped[int] = mapped_column(BigInteger)
     penalty_due: Mapped[int] = mapped_column(BigInteger)
+
+
+class FreezeRequest(Base):
+    """A funder's request that a borrower in default be frozen by contract (冻结申请):
+    an operator applies or declines it, and both are audited."""
+
+    __tablename__ = "freeze_requests"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    funder_code: Mapped[str] = mapped_column(String(32), index=True)
+    agent_code: Mapped[str] = mapped_column(String(64), index=True)
+    note: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # requested | applied | declined
+    requested_on: Mapped[date] = mapped_column(Date)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decision_note: Mapped[str | None] = mapped_column(String(200))

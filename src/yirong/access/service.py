@@ -1,0 +1,339 @@
+"""Signing in, tokens, API keys and the audit log: the use cases behind
+``/api/v1/auth``, ``/api/v1/api-keys`` and ``/api/v1/audit``.
+
+Times here are the wall clock (UTC): token expiry and login throttling are security,
+not money, and never touch the business date."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+
+from yirong.access import secrets
+from yirong.access.principals import Principal
+from yirong.access.tables import ApiKey, AuditRecord, LoginFailure, SessionToken, User
+from yirong.agents.service import Role
+from yirong.agents.tables import Agent
+from yirong.errors import YirongError
+from yirong.funders.tables import Funder
+from yirong.infra.db import Database, Tx, read_only, transactional
+
+SESSION_HOURS = 8
+ROTATION_OVERLAP = timedelta(hours=24)  # the old key keeps working while the funder switches
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_CLIENT = 20
+MIN_PASSWORD_LENGTH = 12
+_USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back without their zone; they were stored in UTC."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    username: str
+    role: Role
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    token_type: str
+    expires_at: datetime
+    role: Role
+    subject: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyView:
+    id: int
+    prefix: str
+    role: Role
+    subject: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedApiKey:
+    key: str  # shown once; only its hash is kept
+    details: ApiKeyView
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    status: int
+    request_id: str
+
+
+# ---------------------------------------------------------------- people
+
+
+def _check_subject(tx: Tx, role: Role, subject: str) -> None:
+    if role is Role.AGENT:
+        found = tx.session.scalar(select(Agent.id).where(Agent.code == subject))
+    elif role is Role.FUNDER:
+        found = tx.session.scalar(select(Funder.id).where(Funder.code == subject))
+    else:
+        return
+    if found is None:
+        raise YirongError("subject_not_found", role=role.value, subject=subject)
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise YirongError("role_invalid", role=value) from None
+
+
+@transactional
+def create_user(tx: Tx, username: str, password: str, role: str, subject: str) -> UserView:
+    """A person who signs in with a password, acting for one agent, funder or (as an
+    operator) the platform."""
+    if not _USERNAME.match(username):
+        raise YirongError("username_invalid")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise YirongError("password_too_weak")
+    kind = _role(role)
+    _check_subject(tx, kind, subject)
+    if tx.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise YirongError("username_taken", username=username)
+    user = User(
+        username=username,
+        password_hash=secrets.hash_password(password),
+        role=kind.value,
+        subject=subject,
+        created_at=now(),
+    )
+    tx.session.add(user)
+    tx.session.flush()
+    return UserView(user.id, user.username, kind, subject)
+
+
+def sign_in(db: Database, username: str, password: str, client: str) -> IssuedToken:
+    """A session token for a right password; a wrong one is recorded, and too many in
+    the window (for the username, or from the client) refuse even a right one."""
+    moment = now()
+
+    def check(tx: Tx) -> User | None:
+        since = moment - THROTTLE_WINDOW
+        by_name = tx.session.scalar(
+            select(func.count()).where(
+                LoginFailure.username == username[:64], LoginFailure.at > since
+            )
+        )
+        by_client = tx.session.scalar(
+            select(func.count()).where(LoginFailure.client == client[:64], LoginFailure.at > since)
+        )
+        if (by_name or 0) >= MAX_FAILURES_PER_USERNAME or (
+            by_client or 0
+        ) >= MAX_FAILURES_PER_CLIENT:
+            raise YirongError("login_throttled", retry_after=int(THROTTLE_WINDOW.total_seconds()))
+        return tx.session.scalars(
+            select(User).where(User.username == username, User.disabled_at.is_(None))
+        ).one_or_none()
+
+    user = db.run(check, readonly=True)
+    # Verified outside any transaction: Argon2 is slow on purpose.
+    if not secrets.password_matches(user.password_hash if user else None, password):
+        db.run(
+            lambda tx: tx.session.add(
+                LoginFailure(username=username[:64], client=client[:64], at=moment)
+            )
+        )
+        raise YirongError("login_failed")
+    assert user is not None
+    token = secrets.new_session_token()
+    expires = moment + timedelta(hours=SESSION_HOURS)
+
+    def issue(tx: Tx) -> None:
+        tx.session.add(
+            SessionToken(
+                token_hash=secrets.digest(token),
+                user_id=user.id,
+                created_at=moment,
+                expires_at=expires,
+            )
+        )
+        # A right password clears the username's failures.
+        tx.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+
+    db.run(issue)
+    return IssuedToken(token, "bearer", expires, Role(user.role), user.subject)
+
+
+@transactional
+def sign_out(tx: Tx, token: str) -> None:
+    tx.session.execute(
+        update(SessionToken)
+        .where(SessionToken.token_hash == secrets.digest(token), SessionToken.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+
+
+@read_only
+def authenticate(tx: Tx, credential: str) -> Principal:
+    """The caller behind a bearer token or an API key, or ``token_invalid``."""
+    moment = now()
+    prefix = secrets.api_key_prefix(credential)
+    if prefix is not None:
+        key = tx.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+        expires = _aware(key.expires_at) if key else None
+        if (
+            key is None
+            or key.revoked_at is not None
+            or (expires is not None and expires <= moment)
+            or not _same(key.secret_hash, secrets.digest(credential))
+        ):
+            raise YirongError("token_invalid")
+        return Principal(Role(key.role), key.subject, f"api_key:{key.id}")
+    if not credential.startswith(secrets.SESSION_PREFIX):
+        raise YirongError("token_invalid")
+    row = tx.session.execute(
+        select(
+            SessionToken.id,
+            SessionToken.expires_at,
+            SessionToken.revoked_at,
+            User.role,
+            User.subject,
+        )
+        .join(User, User.id == SessionToken.user_id)
+        .where(SessionToken.token_hash == secrets.digest(credential), User.disabled_at.is_(None))
+    ).one_or_none()
+    if row is None or row.revoked_at is not None or (_aware(row.expires_at) or moment) <= moment:
+        raise YirongError("token_invalid")
+    return Principal(Role(row.role), row.subject, f"session:{row.id}")
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+# ---------------------------------------------------------------- funder systems' keys
+
+
+def _key_view(key: ApiKey) -> ApiKeyView:
+    return ApiKeyView(
+        key.id,
+        key.prefix,
+        Role(key.role),
+        key.subject,
+        key.label,
+        _aware(key.created_at) or key.created_at,
+        _aware(key.expires_at),
+        key.revoked_at is not None,
+    )
+
+
+def _issue_in(tx: Tx, funder_code: str, label: str) -> IssuedApiKey:
+    prefix, full = secrets.new_api_key()
+    key = ApiKey(
+        prefix=prefix,
+        secret_hash=secrets.digest(full),
+        role=Role.FUNDER.value,
+        subject=funder_code,
+        label=label[:100],
+        created_at=now(),
+    )
+    tx.session.add(key)
+    tx.session.flush()
+    return IssuedApiKey(full, _key_view(key))
+
+
+@transactional
+def issue_api_key(tx: Tx, funder_code: str, label: str) -> IssuedApiKey:
+    _check_subject(tx, Role.FUNDER, funder_code)
+    return _issue_in(tx, funder_code, label)
+
+
+def _own_key(tx: Tx, key_id: int, funder_code: str | None) -> ApiKey:
+    key = tx.session.get(ApiKey, key_id, with_for_update=True)
+    if key is None or (funder_code is not None and key.subject != funder_code):
+        raise YirongError("api_key_not_found", api_key=key_id)
+    return key
+
+
+@transactional
+def rotate_api_key(tx: Tx, key_id: int, *, funder_code: str | None = None) -> IssuedApiKey:
+    """A new key for the same funder; the old one keeps working for a day, then stops."""
+    old = _own_key(tx, key_id, funder_code)
+    if old.revoked_at is not None:
+        raise YirongError("token_invalid", api_key=key_id)
+    issued = _issue_in(tx, old.subject, old.label)
+    ends = now() + ROTATION_OVERLAP
+    current = _aware(old.expires_at)
+    old.expires_at = min(current, ends) if current else ends
+    old.replaced_by = issued.details.id
+    return issued
+
+
+@transactional
+def revoke_api_key(tx: Tx, key_id: int, *, funder_code: str | None = None) -> ApiKeyView:
+    """Stops the key at once; revoking a revoked key changes nothing."""
+    key = _own_key(tx, key_id, funder_code)
+    if key.revoked_at is None:
+        key.revoked_at = now()
+    return _key_view(key)
+
+
+@read_only
+def api_keys(
+    tx: Tx, funder_code: str | None, *, after: int = 0, limit: int = 50
+) -> list[ApiKeyView]:
+    query = select(ApiKey).where(ApiKey.id > after).order_by(ApiKey.id).limit(limit)
+    if funder_code is not None:
+        query = query.where(ApiKey.subject == funder_code)
+    return [_key_view(k) for k in tx.session.scalars(query)]
+
+
+# ---------------------------------------------------------------- the audit log
+
+
+@transactional
+def record_action(
+    tx: Tx, actor: str, action: str, target: str, status: int, request_id: str
+) -> None:
+    tx.session.add(
+        AuditRecord(
+            at=now(),
+            actor=actor[:80],
+            action=action[:120],
+            target=target[:300],
+            status=status,
+            request_id=request_id[:64],
+        )
+    )
+
+
+@read_only
+def audit_log(
+    tx: Tx, *, actor: str | None = None, after: int = 0, limit: int = 50
+) -> list[AuditView]:
+    query = select(AuditRecord).where(AuditRecord.id > after).order_by(AuditRecord.id).limit(limit)
+    if actor is not None:
+        query = query.where(AuditRecord.actor == actor)
+    return [
+        AuditView(r.id, _aware(r.at) or r.at, r.actor, r.action, r.target, r.status, r.request_id)
+        for r in tx.session.scalars(query)
+    ]

@@ -1,0 +1,86 @@
+"""Sign-ins (people with a password), their session tokens, funder systems' API keys,
+failed logins (for throttling) and the audit log. Secrets are stored only as hashes:
+passwords with Argon2id, tokens and keys (long random strings) with SHA-256."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yirong.infra.base import Base
+from yirong.ledger.tables import Id
+
+
+class User(Base):
+    """A person who signs in: an agent's staff, a funder's staff or an operator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # agent | funder | operator
+    subject: Mapped[str] = mapped_column(String(64))  # agent code, funder code or operator name
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionToken(Base):
+    """A bearer token handed out at sign-in; expires, and ends at sign-out."""
+
+    __tablename__ = "session_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A funder system's credential. Shown once when issued; rotating issues a new key
+    and gives the old one a short overlap so the funder can switch without downtime."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, not secret
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # funder (operators sign in as people)
+    subject: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaced_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, kept for the throttling window. Holds the username as typed
+    (never the password) and the client's address."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRecord(Base):
+    """One operator action (or a funder's request that an operator acts on), append-only
+    in the database itself."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(80), index=True)  # operator:ops1
+    action: Mapped[str] = mapped_column(String(120))  # POST /api/v1/wallets/{handle}/freezes
+    target: Mapped[str] = mapped_column(String(300))  # the path as asked
+    status: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[str] = mapped_column(String(64))

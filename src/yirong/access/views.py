@@ -1,0 +1,124 @@
+"""Routes: signing in and out, who am I, people's sign-ins (operators create them),
+funder systems' API keys (issue, rotate, revoke) and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from yirong.access import service
+from yirong.access.principals import Principal
+from yirong.access.service import ApiKeyView, AuditView, IssuedApiKey, IssuedToken, UserView
+from yirong.agents.service import Role
+from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
+from yirong.api.routing import api_router
+from yirong.api.security import DB, Anyone, FunderOrOperator, Operator, own_funder
+
+router = api_router("access")
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    password: str = Field(min_length=12, max_length=256)
+    role: Role
+    subject: str = Field(
+        min_length=1, max_length=64, description="The agent's or funder's code; an operator's name"
+    )
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=100, description="What the key is for")
+
+
+class Me(BaseModel):
+    role: Role
+    subject: str
+    handle: str
+
+
+@router.post("/auth/token", response_model=IssuedToken, summary="Sign in with a password")
+async def sign_in(credentials: Credentials, request: Request, db: DB) -> IssuedToken:
+    client = request.client.host if request.client else "unknown"
+    return await run_in_threadpool(
+        service.sign_in, db, credentials.username, credentials.password, client
+    )
+
+
+@router.post("/auth/logout", status_code=204, summary="End this session token")
+def sign_out(who: Anyone, request: Request, db: DB) -> None:
+    if who.credential.startswith("session:"):
+        service.sign_out(db, request.headers["authorization"].partition(" ")[2].strip())
+
+
+@router.get("/me", response_model=Me, summary="Who this token acts for")
+def me(who: Anyone) -> Me:
+    return Me(role=who.role, subject=who.subject, handle=who.handle)
+
+
+@router.post("/users", response_model=UserView, status_code=201, summary="Create a sign-in")
+def create_user(data: NewUser, _who: Operator, db: DB) -> UserView:
+    return service.create_user(db, data.username, data.password, data.role.value, data.subject)
+
+
+@router.post(
+    "/funders/{funder}/api-keys",
+    response_model=IssuedApiKey,
+    status_code=201,
+    summary="Issue an API key for a funder's system (shown once)",
+)
+def issue_api_key(funder: str, data: NewApiKey, who: FunderOrOperator, db: DB) -> IssuedApiKey:
+    own_funder(who, funder)
+    return service.issue_api_key(db, funder, data.label)
+
+
+def _own_scope(who: Principal) -> str | None:
+    return None if who.role is Role.OPERATOR else who.subject
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyView], summary="API keys (a funder: its own)")
+def list_api_keys(
+    who: FunderOrOperator, db: DB, limit: Limit = 50, cursor: Cursor = None
+) -> Page[ApiKeyView]:
+    found = service.api_keys(db, _own_scope(who), after=after_of(cursor), limit=limit + 1)
+    return page_of(found, limit, lambda k: k.id)
+
+
+@router.post(
+    "/api-keys/{key_id}/rotate",
+    response_model=IssuedApiKey,
+    status_code=201,
+    summary="A new key; the old one works 24 more hours",
+)
+def rotate_api_key(key_id: int, who: FunderOrOperator, db: DB) -> IssuedApiKey:
+    return service.rotate_api_key(db, key_id, funder_code=_own_scope(who))
+
+
+@router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyView, summary="Stop a key now")
+def revoke_api_key(key_id: int, who: FunderOrOperator, db: DB) -> ApiKeyView:
+    return service.revoke_api_key(db, key_id, funder_code=_own_scope(who))
+
+
+@router.get("/audit", response_model=Page[AuditView], summary="The operators' audit log")
+def audit(
+    _who: Operator,
+    db: DB,
+    actor: Annotated[str | None, Query(max_length=80, description="Only this actor's")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[AuditView]:
+    found = service.audit_log(db, actor=actor, after=after_of(cursor), limit=limit + 1)
+    return page_of(found, limit, lambda r: r.id)

@@ -1,0 +1,220 @@
+"""One pure-ASGI middleware for what every request shares: a request id (taken from
+``X-Request-Id`` when sane, else made), the body's size and type checked before any
+route sees it, one structured log line, Prometheus metrics, and the operators' audit
+log. Logs carry the route's template and the caller's handle, never a body, a header
+value or a query string: secrets and personal data stay out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.concurrency import run_in_threadpool
+
+from yirong.access.principals import Principal
+from yirong.access.service import record_action
+from yirong.agents.service import Role
+from yirong.errors import CATALOGUE
+from yirong.infra.db import Database
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY_BYTES = 256 * 1024
+# Routes that take a file rather than JSON, and how large it may be.
+RAW_BODIES: dict[str, tuple[tuple[str, ...], int]] = {
+    "/api/v1/commissions/files": (("text/csv", "text/plain", "application/octet-stream"), 50 << 20),
+}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("yirong.api")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "yirong_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "yirong_http_request_duration_seconds",
+            "Time to answer, by route template.",
+            ("method", "route"),
+            registry=self.registry,
+            buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, db: Database, metrics: Metrics) -> None:
+        self.app = app
+        self.db = db
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            checked = await _check_body(scope, receive, headers)
+            if isinstance(checked, str):
+                await _refuse(scope, send_with_id, checked, request_id)
+            else:
+                await self.app(scope, checked, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.duration.labels(method, route).observe(elapsed)
+            principal = state.get("principal")
+            caller = principal.handle if isinstance(principal, Principal) else None
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "caller": caller,
+                },
+            )
+            if isinstance(principal, Principal) and principal.role is Role.OPERATOR:
+                await run_in_threadpool(
+                    record_action,
+                    self.db,
+                    principal.handle,
+                    f"{method} {route}",
+                    scope["path"],
+                    status,
+                    request_id,
+                )
+
+
+async def _check_body(scope: Scope, receive: Receive, headers: dict[str, str]) -> Receive | str:
+    """The body read whole (so its size is known even when chunked) and handed on, or
+    the refusal's code."""
+    if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return receive
+    allowed, limit = RAW_BODIES.get(scope["path"], (("application/json",), MAX_BODY_BYTES))
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return "body_too_large"
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return "body_too_large"
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if (
+        body
+        and media not in allowed
+        and not ("application/json" in allowed and media.endswith("+json"))
+    ):
+        return "content_type_unsupported"
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _refuse(scope: Scope, send: Send, code: str, request_id: str) -> None:
+    spec = CATALOGUE[code]
+    body = json.dumps(
+        {
+            "type": f"/api/v1/problems/{code}",
+            "title": spec.message,
+            "status": spec.status,
+            "detail": spec.message,
+            "code": code,
+            "instance": scope["path"],
+            "request_id": request_id,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": spec.status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log shippers read without a grammar."""
+
+    FIELDS = ("request_id", "method", "route", "status", "duration_ms", "caller", "path")
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for name in self.FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                data[name] = value
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("yirong")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

@@ -1,0 +1,112 @@
+"""Who is calling, and whether their role may call this route.
+
+A route names the roles it admits with ``Access(...)``; the handler then checks that
+the resource is the caller's own (``own_agent``, ``own_funder``...). The route table's
+``Access`` declarations are what the authorization matrix test is generated from."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from yirong.access.principals import Principal
+from yirong.access.service import authenticate
+from yirong.agents.service import Role
+from yirong.errors import YirongError
+from yirong.infra.db import Database
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A session token from POST /api/v1/auth/token, or a funder system's API key.",
+)
+_UNSET = object()
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+DB = Annotated[Database, Depends(database)]
+
+
+async def principal_of(request: Request) -> Principal | None:
+    """The authenticated caller (looked up once per request), None when no credential
+    was sent; an unknown, expired or revoked one is refused."""
+    found = getattr(request.state, "principal", _UNSET)
+    if found is _UNSET:
+        header = request.headers.get("authorization", "")
+        scheme, _, credential = header.partition(" ")
+        if not header:
+            found = None
+        elif scheme.lower() != "bearer" or not credential.strip():
+            raise YirongError("token_invalid")
+        else:
+            found = await run_in_threadpool(authenticate, request.app.state.db, credential.strip())
+        request.state.principal = found
+    assert found is None or isinstance(found, Principal)
+    return found
+
+
+class Access:
+    """A route's admitted roles, as a dependency that yields the caller."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(
+        self,
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        principal = await principal_of(request)
+        if principal is None:
+            raise YirongError("unauthenticated")
+        if principal.role not in self.roles:
+            raise YirongError("access_denied", role=principal.role.value)
+        return principal
+
+
+AGENT, FUNDER, OPERATOR = Role.AGENT, Role.FUNDER, Role.OPERATOR
+Anyone = Annotated[Principal, Depends(Access(AGENT, FUNDER, OPERATOR))]
+Operator = Annotated[Principal, Depends(Access(OPERATOR))]
+AgentOrOperator = Annotated[Principal, Depends(Access(AGENT, OPERATOR))]
+FunderOrOperator = Annotated[Principal, Depends(Access(FUNDER, OPERATOR))]
+AgentOnly = Annotated[Principal, Depends(Access(AGENT))]
+FunderOnly = Annotated[Principal, Depends(Access(FUNDER))]
+
+
+def deny() -> YirongError:
+    return YirongError("access_denied")
+
+
+def own_agent(who: Principal, agent_code: str) -> None:
+    """An agent acts only on itself; operators on anyone."""
+    if who.role is not Role.OPERATOR and not who.is_agent(agent_code):
+        raise deny()
+
+
+def own_funder(who: Principal, funder_code: str) -> None:
+    """A funder acts only as itself; operators on anyone."""
+    if who.role is not Role.OPERATOR and not who.is_funder(funder_code):
+        raise deny()
+
+
+def own_party(who: Principal, agent_code: str, funder_code: str) -> None:
+    """A thing between an agent and a funder (an application, a line, a loan): each of
+    the two sees it, operators too, nobody else."""
+    if who.role is Role.OPERATOR or who.is_agent(agent_code) or who.is_funder(funder_code):
+        return
+    raise deny()
+
+
+def scope_of(who: Principal) -> tuple[str | None, str | None]:
+    """(agent, funder) a list is narrowed to for this caller; operators see all."""
+    if who.role is Role.AGENT:
+        return who.subject, None
+    if who.role is Role.FUNDER:
+        return None, who.subject
+    return None, None

@@ -1,0 +1,177 @@
+"""Routes: a wallet's balance and statement, top-up notices from the bank (operators),
+withdrawals (the owner asks, operators record the bank's answer), pre-paying the
+carrier, freezes (operators) and commission files (operators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from yirong.access.principals import Principal
+from yirong.agents.service import Role
+from yirong.api.idempotency import ServiceKey
+from yirong.api.pages import Cursor, Limit, Page
+from yirong.api.routing import api_router
+from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, deny
+from yirong.ledger.statement import StatementLine, statement
+from yirong.money import MAX_AMOUNT_FEN
+from yirong.wallets import service
+from yirong.wallets.commissions import CommissionImport, import_commissions
+from yirong.wallets.service import FreezeReason, Movement, WalletView
+
+router = api_router("wallets")
+
+Fen = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT_FEN, description="Amount in fen (分)")]
+Handle = Annotated[
+    str,
+    Field(pattern=r"^((agent|funder):)?[A-Za-z0-9_-]{1,64}$"),
+]
+
+
+class Amount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Fen
+
+
+class TopUp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Fen
+    bank_ref: str | None = Field(None, min_length=1, max_length=64, description="The bank line")
+
+
+class Failure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class FreezeChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: FreezeReason
+    note: str = Field(min_length=1, max_length=200)
+
+
+def own_wallet(who: Principal, handle: str) -> str:
+    """The wallet's handle, if the caller may use it: an agent its own, a funder its
+    payment account, operators any."""
+    owner_type, code = service.parse_handle(handle)
+    if who.role is Role.OPERATOR or (who.role.value == owner_type and who.subject == code):
+        return f"{owner_type}:{code}"
+    raise deny()
+
+
+@router.get("/wallets/{handle}", response_model=WalletView, summary="Balance, holds, freezes")
+def get_wallet(handle: str, who: Anyone, db: DB) -> WalletView:
+    return service.wallet(db, own_wallet(who, handle))
+
+
+@router.get(
+    "/wallets/{handle}/statement",
+    response_model=Page[StatementLine],
+    summary="Movements, newest page first, each with the balance after it",
+)
+def wallet_statement(
+    handle: str, who: Anyone, db: DB, limit: Limit = 50, cursor: Cursor = None
+) -> Page[StatementLine]:
+    found = statement(
+        db,
+        service.account_code(own_wallet(who, handle)),
+        limit=limit + 1,
+        before=int(cursor) if cursor else None,
+    ).lines  # oldest first; one more than asked says whether an older page exists
+    more = len(found) > limit
+    items = found[1:] if more else found
+    return Page[StatementLine](items=items, next_cursor=str(items[0].entry_id) if more else None)
+
+
+@router.post(
+    "/wallets/{handle}/top-ups",
+    response_model=Movement,
+    status_code=201,
+    summary="The bank says money arrived for this wallet (a top-up notice)",
+)
+def top_up(handle: str, data: TopUp, _who: Operator, key: ServiceKey, db: DB) -> Movement:
+    return service.top_up(db, handle, data.amount, key, bank_ref=data.bank_ref)
+
+
+@router.post(
+    "/wallets/{handle}/withdrawals",
+    response_model=Movement,
+    status_code=201,
+    summary="Withdraw to the bank card: held until the bank pays (entry_id is its id)",
+)
+def withdraw(handle: str, data: Amount, who: Anyone, key: ServiceKey, db: DB) -> Movement:
+    return service.request_withdrawal(db, own_wallet(who, handle), data.amount, key)
+
+
+@router.post(
+    "/withdrawals/{withdrawal_id}/confirm",
+    response_model=Movement,
+    summary="The bank paid the withdrawal out",
+)
+def confirm_withdrawal(withdrawal_id: int, _who: Operator, key: ServiceKey, db: DB) -> Movement:
+    return service.confirm_withdrawal(db, withdrawal_id, key)
+
+
+@router.post(
+    "/withdrawals/{withdrawal_id}/fail",
+    response_model=Movement,
+    summary="The bank refused the payout: the money stays in the wallet",
+)
+def fail_withdrawal(
+    withdrawal_id: int, data: Failure, _who: Operator, key: ServiceKey, db: DB
+) -> Movement:
+    return service.fail_withdrawal(db, withdrawal_id, key, reason=data.reason)
+
+
+@router.post(
+    "/wallets/{handle}/carrier-prepayments",
+    response_model=Movement,
+    status_code=201,
+    summary="Pre-pay the carrier (预存款) for goods to resell",
+)
+def pay_carrier(
+    handle: str, data: Amount, who: AgentOrOperator, key: ServiceKey, db: DB
+) -> Movement:
+    return service.pay_carrier(db, own_wallet(who, handle), data.amount, key)
+
+
+@router.post("/wallets/{handle}/freezes", response_model=WalletView, summary="Freeze a wallet")
+def freeze(handle: str, data: FreezeChange, who: Operator, db: DB) -> WalletView:
+    return service.freeze(db, handle, data.reason, note=data.note, actor=who.handle)
+
+
+@router.post(
+    "/wallets/{handle}/unfreeze", response_model=WalletView, summary="Lift one reason's freeze"
+)
+def unfreeze(handle: str, data: FreezeChange, who: Operator, db: DB) -> WalletView:
+    return service.unfreeze(db, handle, data.reason, note=data.note, actor=who.handle)
+
+
+@router.post(
+    "/commissions/files",
+    response_model=CommissionImport,
+    status_code=201,
+    summary="Apply the carrier's monthly commission file (CSV body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def commission_file(
+    request: Request,
+    _who: Operator,
+    _key: ServiceKey,
+    db: DB,
+    filename: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\w.-]+$")],
+) -> CommissionImport:
+    content = await request.body()
+    return await run_in_threadpool(import_commissions, db, content, filename)
