@@ -1,0 +1,84 @@
+"""An API client for tests: the app on a test database, and signed-in callers.
+
+Sign-ins are created through the service (Argon2 hashing takes a moment, so each test
+makes only the callers it needs); their tokens come from the real sign-in route."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from yirong.access.service import create_user, issue_api_key
+from yirong.api.app import create_app
+from yirong.infra.db import Database
+
+_keys = count(1)
+
+
+@dataclass
+class Caller:
+    """One signed-in caller: ``caller.get(...)``, ``caller.post(..., key=...)``."""
+
+    client: TestClient
+    headers: dict[str, str]
+    handle: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.get(url, headers=self.headers, **kw)
+
+    def post(
+        self, url: str, json: Any = None, *, key: str | None = None, **kw: Any
+    ) -> httpx.Response:
+        """``key``: the Idempotency-Key; "auto" makes a fresh one."""
+        headers = dict(self.headers)
+        if key is not None:
+            headers["Idempotency-Key"] = f"k{next(_keys)}" if key == "auto" else key
+        return self.client.post(url, json=json, headers=headers, **kw)
+
+    def put(self, url: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.client.put(url, json=json, headers=self.headers, **kw)
+
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.delete(url, headers=self.headers, **kw)
+
+
+class Api:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.app = create_app(db)
+        self.client = TestClient(self.app, raise_server_exceptions=False)
+
+    def sign_in(self, role: str, subject: str) -> Caller:
+        """A person of ``role`` acting for ``subject`` (agent code, funder code, or an
+        operator's name), signed in through POST /api/v1/auth/token."""
+        username = f"{role}-{subject}".lower()
+        password = f"{username}-password"
+        create_user(self.db, username, password, role, subject)
+        answer = self.client.post(
+            "/api/v1/auth/token", json={"username": username, "password": password}
+        )
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["access_token"]
+        return Caller(self.client, {"Authorization": f"Bearer {token}"}, f"{role}:{subject}")
+
+    def funder_system(self, funder: str) -> Caller:
+        """A funder's system, with an API key."""
+        issued = issue_api_key(self.db, funder, "tests")
+        return Caller(self.client, {"Authorization": f"Bearer {issued.key}"}, f"funder:{funder}")
+
+    def anonymous(self) -> Caller:
+        return Caller(self.client, {}, "anonymous")
+
+
+def problem_code(response: httpx.Response) -> str:
+    """The stable code of a refusal, checking it is a problem document."""
+    assert response.headers["content-type"].startswith("application/problem+json"), response.text
+    body = response.json()
+    assert body["status"] == response.status_code
+    code: str = body["code"]
+    return code
