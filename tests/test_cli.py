@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from yirong.api.app import create_app
 from yirong.cli import app
 from yirong.infra.db import Database
 
@@ -160,4 +162,13 @@ def test_the_demo_ends_with_one_json_line_and_its_books_answer_the_loan_commands
     assert bad.exit_code == 2 and "month_invalid" in bad.output
     book = runner.invoke(app, [*url, "loan", "portfolio", "F02"])
     assert book.exit_code == 0 and "M3+" in book.output
-    assert runner.invoke(app, [*args[:-1], "--serve"]).exit_code == 2
+    # The printed sign-ins work: the operator signs in through the API on the demo's data.
+    assert "demo-operator-password" in result.output
+    client = TestClient(create_app(Database(f"sqlite:///{path}")))
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "operator", "password": "demo-operator-password"}
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    report = client.get("/api/v1/ledger/verify", headers=headers)
+    assert report.status_code == 200 and report.json()["ok"] is True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from yirong.agents.cli import app as agent_app
+from yirong.api.cli import serve
 from yirong.bench.cli import app as bench_app
 from yirong.books.cli import app as books_app
 from yirong.credit.cli import consent_app, credit_app, offers, preapproval_app
@@ -56,6 +57,7 @@ app.add_typer(eod_app, name="eod")
 app.command()(schedule)
 app.add_typer(bench_app, name="bench")
 app.command()(demo)
+app.command()(serve)
 
 
 def main() -> None:

@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from yirong.api.server import serve as run_server
 from yirong.cli_support import console, print_json
 from yirong.demo.lending import FUNDER_CODES
 from yirong.demo.result import DemoResult
 from yirong.demo.scenario import fresh_demo_database, run_demo
+from yirong.demo.signins import SignIn, create_signins
 from yirong.infra.db import Database
 from yirong.loans.buckets import NAMES
 from yirong.loans.standing import funder_portfolio
@@ -25,22 +27,23 @@ def demo(
     path: Path = typer.Option(Path("yirong-demo.db"), help="The new SQLite file to create."),
     as_json: bool = typer.Option(False, "--json", help="End with one JSON line of counts."),
     serve: bool = typer.Option(
-        False,
+        True,
         "--serve/--no-serve",
-        help="Serve the demo's data over HTTP afterwards (with the HTTP API; not yet built).",
+        help="Serve the demo's data over HTTP afterwards, on --host:--port (Ctrl-C stops).",
     ),
+    host: str = typer.Option("127.0.0.1", help="Where to serve the API."),
+    port: int = typer.Option(8000, min=1, max=65535),
 ) -> None:
     """Play the seed's story on a NEW database: a year of agents' wallets, the credit
-    marketplace, then months of lending, each day closed by the end of day."""
-    if serve:
-        console.print("[red]The HTTP API is not built yet: run with --no-serve.[/]")
-        raise typer.Exit(2)
+    marketplace, then months of lending, each day closed by the end of day; then serve
+    it over the HTTP API with a sign-in for each role."""
     url = ctx.find_root().obj.get("url")
     db = fresh_demo_database(url, path)
     console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")
     result = run_demo(db, agents=agents, days=days, seed=seed, console=console)
     _summary(result)
     _loan_book(db)
+    _signins(create_signins(db), f"http://{host}:{port}")
     if as_json:
         print_json(
             {
@@ -53,6 +56,24 @@ def demo(
         )
     if not result.verify_ok:
         raise typer.Exit(1)
+    if serve:
+        served = db.url.render_as_string(hide_password=False)
+        db.dispose()
+        console.print(f"Serving the API on [bold]http://{host}:{port}/docs[/] (Ctrl-C stops)")
+        run_server(served, host=host, port=port)
+
+
+def _signins(made: list[SignIn], base: str) -> None:
+    table = Table(title=f"Sign in to the API ({base}/docs): POST /api/v1/auth/token")
+    for column in ("role", "acts for", "username", "password or API key", "note"):
+        table.add_column(column)
+    for s in made:
+        table.add_row(s.role, s.acts_for, s.username or "(API key)", s.secret, s.note)
+    console.print(table)
+    console.print(
+        f"Try: curl -s {base}/api/v1/auth/token -H 'Content-Type: application/json' "
+        f'-d \'{{"username": "{made[0].username}", "password": "{made[0].secret}"}}\''
+    )
 
 
 def _loan_book(db: Database) -> None:

@@ -1,0 +1,29 @@
+"""``yirong serve``: the HTTP API."""
+
+from __future__ import annotations
+
+import typer
+
+from yirong.api.server import serve as run_server
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1, max=32, help="Server processes."),
+    deliver_events: bool = typer.Option(
+        True, "--deliver-events/--no-deliver-events", help="Push funders' events while serving."
+    ),
+    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+) -> None:
+    """Serve the HTTP API (docs at /docs) on the database of --database (SQLite by
+    default, PostgreSQL by URL); the schema is migrated first."""
+    run_server(
+        ctx.find_root().obj.get("url"),
+        host=host,
+        port=port,
+        workers=workers,
+        deliver_events=deliver_events,
+        log_level=log_level,
+    )
