@@ -266,6 +266,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "role_invalid": ErrorSpec(422, "A role is agent, funder or operator."),
     "subject_not_found": ErrorSpec(404, "No agent or funder with that code."),
     "api_key_not_found": ErrorSpec(404, "No such API key."),
+    "api_key_revoked": ErrorSpec(409, "The API key was revoked: issue a new one instead."),
     "user_not_found": ErrorSpec(404, "No such user."),
     # funders' requests
     "freeze_request_not_found": ErrorSpec(404, "No such freeze request."),
@@ -274,6 +275,14 @@ CATALOGUE: dict[str, ErrorSpec] = {
         409, "The agent owes this funder no overdue debt: a contractual freeze needs a default."
     ),
     "events_url_invalid": ErrorSpec(422, "An events endpoint is an http(s) URL."),
+    # events for funders (the outbox)
+    "event_not_found": ErrorSpec(404, "No such event."),
+    "event_already_delivered": ErrorSpec(
+        409, "The event was already delivered: the funder's system acknowledged it."
+    ),
+    "events_endpoint_missing": ErrorSpec(
+        409, "The funder has no events endpoint: it reads its events with GET /api/v1/events."
+    ),
     # infrastructure
     "database_busy": ErrorSpec(503, "The database stayed busy; nothing was changed. Try again."),
 }

@@ -279,7 +279,7 @@ def rotate_api_key(tx: Tx, key_id: int, *, funder_code: str | None = None) -> Is
     """A new key for the same funder; the old one keeps working for a day, then stops."""
     old = _own_key(tx, key_id, funder_code)
     if old.revoked_at is not None:
-        raise YirongError("token_invalid", api_key=key_id)
+        raise YirongError("api_key_revoked", api_key=key_id)
     issued = _issue_in(tx, old.subject, old.label)
     ends = now() + ROTATION_OVERLAP
     current = _aware(old.expires_at)
