@@ -28,14 +28,14 @@ class Caller:
     handle: str
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def get(self, url: str, **kw: Any) -> httpx.Response:
-        return self.client.get(url, headers=self.headers, **kw)
+    def get(self, url: str, *, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
 
     def post(
         self, url: str, json: Any = None, *, key: str | None = None, **kw: Any
     ) -> httpx.Response:
         """``key``: the Idempotency-Key; "auto" makes a fresh one."""
-        headers = dict(self.headers)
+        headers = {**self.headers, **kw.pop("headers", {})}
         if key is not None:
             headers["Idempotency-Key"] = f"k{next(_keys)}" if key == "auto" else key
         return self.client.post(url, json=json, headers=headers, **kw)
@@ -44,7 +44,7 @@ class Caller:
         return self.client.put(url, json=json, headers=self.headers, **kw)
 
     def delete(self, url: str, **kw: Any) -> httpx.Response:
-        return self.client.delete(url, headers=self.headers, **kw)
+        return self.client.delete(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
 
 class Api:

@@ -86,9 +86,13 @@ def create_app(db: Database) -> FastAPI:
     metrics = Metrics()
     app.add_middleware(RequestMiddleware, db=db, metrics=metrics)
     app.include_router(_service_router(db, metrics))
+    routes: list[APIRoute] = []
     for name in VIEWS:
-        app.include_router(import_module(name).router)
-    _document_access(app)
+        router: APIRouter = import_module(name).router
+        _document_access(router)
+        routes.extend(r for r in router.routes if isinstance(r, APIRoute))
+        app.include_router(router)
+    app.state.api_routes = routes  # the route table (the authorization matrix reads it)
     return app
 
 
@@ -157,10 +161,10 @@ def access_of(route: APIRoute) -> Access | None:
     return None
 
 
-def _document_access(app: FastAPI) -> None:
+def _document_access(router: APIRouter) -> None:
     """Each route's roles and idempotency into the OpenAPI document (``x-roles``,
     ``x-idempotent``), so a client can be built from the schema alone."""
-    for route in app.routes:
+    for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
         extra: dict[str, Any] = dict(route.openapi_extra or {})
