@@ -32,11 +32,13 @@ from yirong.credit.tables import (
     CreditLine,
     Offer,
 )
+from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
 from yirong.funders.service import funder_row
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import Terms, apr_of
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.outbox import tell
 from yirong.loans.drawdowns import OPEN, used_on_line
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount, ppm_to_rate, rate_to_ppm
@@ -159,6 +161,18 @@ def apply_for_credit(
             }
         ],
     )
+    # No personal data in the event: the funder reads the applicant under the consent.
+    tell(
+        tx,
+        f"funder:{funder.code}",
+        "application.submitted",
+        application.id,
+        today,
+        application_id=application.id,
+        offer_id=offer.id,
+        agent_token=funder_token(funder.code, agent.code),
+        submitted_on=today,
+    )
     return _application_view(application, agent.code, funder.code)
 
 
@@ -213,9 +227,20 @@ def withdraw_application(tx: Tx, agent_code: str, application_id: int) -> Applic
     if application.agent_id != agent.id:
         raise YirongError("application_not_found", application=application_id)
     _must_be_open(application)
-    application.status, application.decided_on = "withdrawn", business_date_of(tx)
+    today = business_date_of(tx)
+    application.status, application.decided_on = "withdrawn", today
     _release(tx, application.agent_id)
-    return _application_view(application, agent.code, _funder_code(tx, application.funder_id))
+    funder_code = _funder_code(tx, application.funder_id)
+    tell(
+        tx,
+        f"funder:{funder_code}",
+        "application.withdrawn",
+        application.id,
+        today,
+        application_id=application.id,
+        withdrawn_on=today,
+    )
+    return _application_view(application, agent.code, funder_code)
 
 
 # ---------------------------------------------------------------- the funder decides
@@ -271,6 +296,20 @@ def approve_in(
     engagement = tx.session.get(AgentEngagement, application.agent_id, with_for_update=True)
     assert engagement is not None and engagement.application_id == application.id
     engagement.line_id = line.id
+    tell(
+        tx,
+        f"funder:{funder.code}",
+        "application.decided",
+        application.id,
+        today,
+        application_id=application.id,
+        status="approved",
+        line_id=line.id,
+        credit_limit=credit_limit,
+        annual_rate=str(annual_rate),
+        valid_until=line.valid_until,
+        decided_on=today,
+    )
     return _line_view(tx, line)
 
 
@@ -286,16 +325,27 @@ def reject_in(
     if application.funder_id != funder.id:
         raise YirongError("not_your_funder", application=application_id)
     _must_be_open(application)
-    application.status, application.decided_on = "rejected", business_date_of(tx)
+    today = business_date_of(tx)
+    application.status, application.decided_on = "rejected", today
     application.reason_code = reason_code
     _release(tx, application.agent_id)
+    tell(
+        tx,
+        f"funder:{funder.code}",
+        "application.decided",
+        application.id,
+        today,
+        application_id=application.id,
+        status="rejected",
+        reason_code=reason_code,
+        decided_on=today,
+    )
     agent = tx.session.get(Agent, application.agent_id)
     assert agent is not None
     return _application_view(application, agent.code, funder.code)
 
 
-@transactional
-def applicant_data(tx: Tx, application_id: int, *, funder_code: str) -> AgentView:
+def applicant_data_in(tx: Tx, application_id: int, *, funder_code: str) -> AgentView:
     """The applicant's identified data, for the funder it applied to, while the
     consent stands. Every read is logged against the consent."""
     funder = funder_row(tx, funder_code)
@@ -330,6 +380,7 @@ def applicant_data(tx: Tx, application_id: int, *, funder_code: str) -> AgentVie
     return agent_view(agent, OPERATOR)
 
 
+applicant_data = transactional(applicant_data_in)
 approve_application = transactional(approve_in)
 reject_application = transactional(reject_in)
 
