@@ -32,6 +32,7 @@ VIEWS = (
     "yirong.loans.views",
     "yirong.eod.views",
     "yirong.ledger.views",
+    "yirong.policy.views",
     "yirong.events.views",
 )
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
-from yirong.infra.db import Tx, transactional
+from yirong.infra.db import Tx, read_only, transactional
 from yirong.money import check_amount
 from yirong.policy.tables import PolicySetting
 
@@ -94,3 +94,9 @@ def set_setting(tx: Tx, key: str, value: str, *, effective_from: date, set_by: s
         )
     else:
         found.value, found.set_by = value, set_by
+
+
+@read_only
+def current_settings(tx: Tx) -> dict[str, str]:
+    """Every rule's value on the current business date."""
+    return {key: setting(tx, key) for key in RULES}
