@@ -7,8 +7,9 @@ never closes one twice), and its last step moves the books to the next day.
 Set-based throughout: one read of the open loans gives both the day's accrual
 postings (per funder and product) and the portfolio snapshot (per funder, product
 and bucket); the loans that fall overdue today are marked and their wallets frozen
-a chunk of agents at a time, and only the wallets that hold money are swept one
-agent at a time."""
+a chunk of agents at a time (each funder told of its loans that fell overdue, in the
+same transaction), and only the wallets that hold money are swept one agent at a
+time."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
 from yirong.funders.tables import Funder
 from yirong.infra.db import Database, Tx
+from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
 from yirong.loans.buckets import bucket_sql
@@ -210,7 +212,7 @@ def _accrue_and_snapshot(db: Database, day: date) -> dict[str, Any]:
             (t.funder_id, t.product_id, t.kind): t
             for t in tx.session.scalars(select(AccrualTotal).with_for_update())
         }
-        codes = {fid: code for fid, code in tx.session.execute(select(Funder.id, Funder.code))}
+        codes = _funder_codes(tx)
         posted = 0
         for key in sorted(set(charged) | set(totals)):
             total = totals.get(key)
@@ -277,11 +279,20 @@ def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
     ).all()
     marked = 0
     if agents:
-        marked = tx.conn.execute(
+        fallen = tx.conn.execute(
             update(Drawdown)
             .where(Drawdown.agent_id.in_([agent_id for agent_id, _ in agents]), *late)
             .values(status="overdue")
-        ).rowcount
+            .returning(
+                Drawdown.id,
+                Drawdown.funder_id,
+                Drawdown.order_ref,
+                Drawdown.due_date,
+                Drawdown.principal,
+            )
+        ).all()
+        marked = len(fallen)
+        _tell_overdue(tx, day, sorted(fallen))
     handles = [f"agent:{code}" for _, code in agents]
     accounts = freeze_all_in(
         tx, handles, FreezeReason.OVERDUE, note=f"overdue from {first_overdue}", actor="eod"
@@ -308,6 +319,31 @@ def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
     return _record(tx, day, "overdue", totals), True
 
 
+def _tell_overdue(tx: Tx, day: date, fallen: list[Any]) -> None:
+    """Each funder hears of its loans that fell overdue, in the chunk's transaction
+    (a chunk committed is never told again: its loans are no longer ``credited``)."""
+    if not fallen:
+        return
+    codes = _funder_codes(tx)
+    first_overdue = day + timedelta(days=1)
+    for drawdown_id, funder_id, order_ref, due_date, principal in fallen:
+        tell(
+            tx,
+            f"funder:{codes[funder_id]}",
+            "loan.overdue",
+            drawdown_id,
+            day,
+            order_ref=order_ref,
+            due_date=due_date,
+            overdue_from=first_overdue,
+            principal=principal,
+        )
+
+
+def _funder_codes(tx: Tx) -> dict[int, str]:
+    return {fid: code for fid, code in tx.session.execute(select(Funder.id, Funder.code))}
+
+
 def _payouts(db: Database, day: date) -> dict[str, Any]:
     """代付: what each funder's payment account holds goes to its bank (a hold until the
     bank confirms, as any withdrawal)."""
@@ -325,8 +361,23 @@ def _payouts(db: Database, day: date) -> dict[str, Any]:
 
 
 def _advance(db: Database, day: date) -> dict[str, Any]:
+    """The books move to the next day; when that closes a month, each funder is told
+    its revenue-share statement for the month can be read (``statement.ready``)."""
+
     def work(tx: Tx) -> dict[str, Any]:
         moved_to = next_business_day_in(tx)
+        if moved_to.month != day.month:  # the month closed: its statements can be read
+            month = f"{day:%Y-%m}"
+            for funder_id, code in sorted(_funder_codes(tx).items(), key=lambda f: f[1]):
+                tell(
+                    tx,
+                    f"funder:{code}",
+                    "statement.ready",
+                    funder_id,
+                    day,
+                    funder=code,
+                    month=month,
+                )
         return _record(tx, day, "advance", {"business_date": moved_to})
 
     return db.run(work)

@@ -247,11 +247,16 @@ def return_to_funder(tx: Tx, receipt_id: int) -> ReceiptView:
 
 
 @read_only
-def exceptions(tx: Tx) -> list[ReceiptView]:
-    """Money in suspense, not yet resolved, oldest first."""
+def exceptions(tx: Tx, *, after: int = 0, limit: int | None = None) -> list[ReceiptView]:
+    """Money in suspense, not yet resolved, oldest first (ids after ``after``)."""
     rows = tx.session.scalars(
         select(FundingReceipt)
-        .where(FundingReceipt.outcome != "matched", FundingReceipt.resolution.is_(None))
+        .where(
+            FundingReceipt.outcome != "matched",
+            FundingReceipt.resolution.is_(None),
+            FundingReceipt.id > after,
+        )
         .order_by(FundingReceipt.id)
+        .limit(limit)
     )
     return [_view(r) for r in rows]

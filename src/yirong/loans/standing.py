@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from yirong.agents.service import agent_row
 from yirong.agents.tables import Agent
@@ -69,8 +69,7 @@ def _standing(d: Drawdown, agent_code: str, today: date) -> LoanStanding:
     )
 
 
-@read_only
-def agent_standing(tx: Tx, agent_code: str) -> AgentStanding:
+def agent_standing_in(tx: Tx, agent_code: str) -> AgentStanding:
     agent = agent_row(tx, agent_code)
     today = business_date_of(tx)
     loans = tuple(
@@ -83,6 +82,9 @@ def agent_standing(tx: Tx, agent_code: str) -> AgentStanding:
     )
     dpd = max((loan.days_past_due for loan in loans), default=0)
     return AgentStanding(agent.code, today, dpd, bucket(dpd), loans)
+
+
+agent_standing = read_only(agent_standing_in)
 
 
 @read_only
@@ -109,12 +111,18 @@ def funder_portfolio(tx: Tx, funder_code: str, on: date | None = None) -> Portfo
 
 @read_only
 def past_due_loans(
-    tx: Tx, funder_code: str, *, limit: int = 100, offset: int = 0
+    tx: Tx,
+    funder_code: str,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    after: tuple[date, int] | None = None,
 ) -> list[LoanStanding]:
-    """The funder's loans past their due date today, the longest past due first."""
+    """The funder's loans past their due date today, the longest past due first
+    (``after``: those following the (due date, drawdown id) of a previous page)."""
     funder = funder_row(tx, funder_code)
     today = business_date_of(tx)
-    rows = tx.session.execute(
+    query = (
         select(Drawdown, Agent.code)
         .join(Agent, Agent.id == Drawdown.agent_id)
         .where(
@@ -122,8 +130,13 @@ def past_due_loans(
             Drawdown.status.in_(OUTSTANDING),
             Drawdown.due_date < today,
         )
-        .order_by(Drawdown.due_date, Drawdown.id)
-        .limit(limit)
-        .offset(offset)
+    )
+    if after is not None:
+        due, last = after
+        query = query.where(
+            or_(Drawdown.due_date > due, and_(Drawdown.due_date == due, Drawdown.id > last))
+        )
+    rows = tx.session.execute(
+        query.order_by(Drawdown.due_date, Drawdown.id).limit(limit).offset(offset)
     ).all()
     return [_standing(d, code, today) for d, code in rows]
