@@ -41,8 +41,10 @@ def request_id_of(request: Request) -> str | None:
 
 
 def problem_response(
-    request: Request, code: str, *, message: str | None = None, **details: Any
+    request: Request, code: str, message: str | None = None, /, **details: Any
 ) -> JSONResponse:
+    """The problem document for ``code``; ``details`` become extension members (any
+    name, even one of this function's parameters: they are positional-only)."""
     spec = CATALOGUE[code]
     body = {
         "type": TYPE_BASE + code,
@@ -66,7 +68,7 @@ _RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance", 
 
 
 def refusal_response(request: Request, exc: YirongError) -> JSONResponse:
-    return problem_response(request, exc.code, message=exc.message, **_jsonable(exc.details))
+    return problem_response(request, exc.code, exc.message, **_jsonable(exc.details))
 
 
 def _jsonable(details: Any) -> dict[str, Any]:

@@ -1,0 +1,436 @@
+"""The authorization matrix: every route of the API × every role × the caller's own and
+another's resource, with the expected allow or deny.
+
+The expectation is generated from the route table itself: a route's declared roles
+(``Access``) and, in ``TARGETS`` below, whose resource its example call touches. A route
+without an entry in ``TARGETS`` fails the test, so a new route cannot ship unchecked.
+
+Callers: agent A (own) and agent B (another agent), funder T1 (own: A's lender) and
+funder T2 (another funder), an operator, and nobody. "Allowed" means the call got past
+authorization (any answer but 401/403/404, and never 5xx); "denied" means 403 (or 404,
+where a route hides whether another's resource exists), and changed nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.api.client import Api, Caller
+from tests.databases import BACKENDS
+from tests.loans.story import market_with_lines
+from yirong.access.service import issue_api_key
+from yirong.agents.service import Role
+from yirong.api.app import access_of
+from yirong.credit.applications import FirmDetails, current_credit
+from yirong.credit.consents import APPLICATION_FIELDS, consents_of
+from yirong.demo.identities import firm
+from yirong.infra.db import Database
+from yirong.infra.outbox import OutboxMessage
+from yirong.loans.drawdowns import request_drawdown
+from yirong.loans.funding import exceptions, receive_funding
+from yirong.loans.repayments import repay
+from yirong.loans.tables import FreezeRequest
+from yirong.wallets import service as wallets
+
+AGENT_ONLY, FUNDER_ONLY, PARTY = "agent", "funder", "party"
+
+
+@dataclass(frozen=True)
+class World:
+    """A's and T1's resources that the example calls touch."""
+
+    agent: str  # A: borrows from T1
+    other_agent: str  # B
+    drawdown: int
+    order_ref: str
+    repayment: int
+    application: int
+    line: int
+    consent: int
+    withdrawal: int
+    receipt: int
+    freeze_request: int
+    spare_key: int
+    event: int
+    firm: dict[str, str]  # A's details as it would confirm them
+
+
+@dataclass(frozen=True)
+class Target:
+    method: str
+    path: str
+    owner: str | None = None  # AGENT_ONLY (A's), FUNDER_ONLY (T1's), PARTY (A's and T1's)
+    json: Any = None
+    content: bytes | None = None
+    headers: dict[str, str] | None = None
+
+
+T = Callable[[World], Target]
+
+
+def get(path: str, owner: str | None = None) -> T:
+    return lambda w: Target("GET", path.format(w=w), owner)
+
+
+def post(path: str, owner: str | None = None, json: Any = None) -> T:
+    return lambda w: Target("POST", path.format(w=w), owner, json)
+
+
+def put(path: str, owner: str | None = None, json: Any = None) -> T:
+    return lambda w: Target("PUT", path.format(w=w), owner, json)
+
+
+# (method, route template) -> the example call on A's / T1's resource.
+TARGETS: dict[tuple[str, str], T] = {
+    # access
+    ("POST", "/api/v1/auth/logout"): post("/api/v1/auth/logout"),
+    ("GET", "/api/v1/me"): get("/api/v1/me"),
+    ("POST", "/api/v1/users"): post(
+        "/api/v1/users",
+        json={
+            "username": "new-person",
+            "password": "a-long-password",
+            "role": "operator",
+            "subject": "ops2",
+        },
+    ),
+    ("POST", "/api/v1/funders/{funder}/api-keys"): post(
+        "/api/v1/funders/T1/api-keys", FUNDER_ONLY, {"label": "matrix"}
+    ),
+    ("GET", "/api/v1/api-keys"): get("/api/v1/api-keys"),
+    ("POST", "/api/v1/api-keys/{key_id}/rotate"): post(
+        "/api/v1/api-keys/{w.spare_key}/rotate", FUNDER_ONLY
+    ),
+    ("POST", "/api/v1/api-keys/{key_id}/revoke"): post(
+        "/api/v1/api-keys/{w.spare_key}/revoke", FUNDER_ONLY
+    ),
+    ("GET", "/api/v1/audit"): get("/api/v1/audit"),
+    # wallets
+    ("GET", "/api/v1/wallets/{handle}"): get("/api/v1/wallets/{w.agent}", AGENT_ONLY),
+    ("GET", "/api/v1/wallets/{handle}/statement"): get(
+        "/api/v1/wallets/{w.agent}/statement", AGENT_ONLY
+    ),
+    ("POST", "/api/v1/wallets/{handle}/top-ups"): post(
+        "/api/v1/wallets/{w.agent}/top-ups", AGENT_ONLY, {"amount": 100}
+    ),
+    ("POST", "/api/v1/wallets/{handle}/withdrawals"): post(
+        "/api/v1/wallets/{w.agent}/withdrawals", AGENT_ONLY, {"amount": 100}
+    ),
+    ("POST", "/api/v1/withdrawals/{withdrawal_id}/confirm"): post(
+        "/api/v1/withdrawals/{w.withdrawal}/confirm", AGENT_ONLY
+    ),
+    ("POST", "/api/v1/withdrawals/{withdrawal_id}/fail"): post(
+        "/api/v1/withdrawals/{w.withdrawal}/fail", AGENT_ONLY, {"reason": "bank said no"}
+    ),
+    ("POST", "/api/v1/wallets/{handle}/carrier-prepayments"): post(
+        "/api/v1/wallets/{w.agent}/carrier-prepayments", AGENT_ONLY, {"amount": 100}
+    ),
+    ("POST", "/api/v1/wallets/{handle}/freezes"): post(
+        "/api/v1/wallets/{w.agent}/freezes", AGENT_ONLY, {"reason": "risk", "note": "matrix"}
+    ),
+    ("POST", "/api/v1/wallets/{handle}/unfreeze"): post(
+        "/api/v1/wallets/{w.agent}/unfreeze", AGENT_ONLY, {"reason": "risk", "note": "matrix"}
+    ),
+    ("POST", "/api/v1/commissions/files"): lambda w: Target(
+        "POST",
+        "/api/v1/commissions/files?filename=matrix.csv",
+        None,
+        content=f"agent,month,amount\n{w.agent},2025-12,100\n".encode(),
+        headers={"Content-Type": "text/csv"},
+    ),
+    # agents and funders
+    ("POST", "/api/v1/agents"): lambda w: Target("POST", "/api/v1/agents", None, new_firm()),
+    ("GET", "/api/v1/agents"): get("/api/v1/agents"),
+    ("GET", "/api/v1/agents/{code}"): get("/api/v1/agents/{w.agent}", PARTY),
+    ("GET", "/api/v1/funders"): get("/api/v1/funders"),
+    ("GET", "/api/v1/funders/{code}/products"): get("/api/v1/funders/T1/products"),
+    ("PUT", "/api/v1/funders/{code}/events-endpoint"): put(
+        "/api/v1/funders/T1/events-endpoint", FUNDER_ONLY, {"url": "http://127.0.0.1:9/events"}
+    ),
+    ("POST", "/api/v1/funders"): post(
+        "/api/v1/funders",
+        json={
+            "code": "T9",
+            "name": "Lender T9",
+            "licence": "micro_loan",
+            "contact": "T9 desk",
+            "settlement_bank_account": "6222000000009",
+            "settlement_bank_name": "Bank",
+            "revenue_share": "0.2",
+            "decision_mode": "manual",
+        },
+    ),
+    ("POST", "/api/v1/funders/{code}/products"): post(
+        "/api/v1/funders/T1/products",
+        json={
+            "code": "P9",
+            "name": "Another line",
+            "kind": "revolving",
+            "method": "revolving",
+            "min_rate": "0.08",
+            "max_rate": "0.18",
+            "min_limit": 100_000,
+            "max_limit": 5_000_000,
+            "min_term_days": 7,
+            "max_term_days": 90,
+        },
+    ),
+    ("GET", "/api/v1/policy/settings"): get("/api/v1/policy/settings"),
+    ("PUT", "/api/v1/policy/settings/{key}"): put(
+        "/api/v1/policy/settings/apr_cap", json={"value": "0.24", "effective_from": "2026-12-01"}
+    ),
+    # credit
+    ("GET", "/api/v1/consent-text"): get("/api/v1/consent-text"),
+    ("POST", "/api/v1/agents/{code}/preapproval-consent"): post(
+        "/api/v1/agents/{w.agent}/preapproval-consent", AGENT_ONLY, {"text_version": "2026-01"}
+    ),
+    ("GET", "/api/v1/agents/{code}/consents"): get("/api/v1/agents/{w.agent}/consents", AGENT_ONLY),
+    ("POST", "/api/v1/agents/{code}/consents/{consent_id}/withdraw"): post(
+        "/api/v1/agents/{w.agent}/consents/{w.consent}/withdraw", AGENT_ONLY
+    ),
+    ("POST", "/api/v1/preapproval/runs"): post("/api/v1/preapproval/runs"),
+    ("GET", "/api/v1/funders/{code}/candidates"): get("/api/v1/funders/T1/candidates", FUNDER_ONLY),
+    ("GET", "/api/v1/agents/{code}/offers"): get("/api/v1/agents/{w.agent}/offers", AGENT_ONLY),
+    ("POST", "/api/v1/agents/{code}/applications"): lambda w: Target(
+        "POST",
+        f"/api/v1/agents/{w.agent}/applications",
+        AGENT_ONLY,
+        {
+            "offer_id": 1,
+            "firm": w.firm,
+            "consent": {
+                "fields": list(APPLICATION_FIELDS),
+                "valid_until": "2026-12-31",
+                "text_version": "2026-01",
+            },
+        },
+    ),
+    ("GET", "/api/v1/applications"): get("/api/v1/applications"),
+    ("GET", "/api/v1/applications/{application_id}"): get(
+        "/api/v1/applications/{w.application}", PARTY
+    ),
+    ("GET", "/api/v1/applications/{application_id}/applicant"): get(
+        "/api/v1/applications/{w.application}/applicant", FUNDER_ONLY
+    ),
+    ("POST", "/api/v1/applications/{application_id}/approve"): post(
+        "/api/v1/applications/{w.application}/approve",
+        FUNDER_ONLY,
+        {"credit_limit": 1_000_000, "annual_rate": "0.12"},
+    ),
+    ("POST", "/api/v1/applications/{application_id}/reject"): post(
+        "/api/v1/applications/{w.application}/reject", FUNDER_ONLY, {"reason_code": "policy"}
+    ),
+    ("POST", "/api/v1/applications/{application_id}/withdraw"): post(
+        "/api/v1/applications/{w.application}/withdraw", AGENT_ONLY
+    ),
+    ("GET", "/api/v1/lines"): get("/api/v1/lines"),
+    ("GET", "/api/v1/lines/{line_id}"): get("/api/v1/lines/{w.line}", PARTY),
+    ("POST", "/api/v1/lines/{line_id}/close"): post(
+        "/api/v1/lines/{w.line}/close", FUNDER_ONLY, {"reason": "matrix"}
+    ),
+    # loans
+    ("POST", "/api/v1/agents/{code}/drawdowns"): post(
+        "/api/v1/agents/{w.agent}/drawdowns", AGENT_ONLY, {"amount": 1_000, "term_days": 30}
+    ),
+    ("GET", "/api/v1/drawdowns"): get("/api/v1/drawdowns"),
+    ("GET", "/api/v1/drawdowns/{drawdown_id}"): get("/api/v1/drawdowns/{w.drawdown}", PARTY),
+    ("POST", "/api/v1/drawdowns/{drawdown_id}/cancel"): post(
+        "/api/v1/drawdowns/{w.drawdown}/cancel", AGENT_ONLY
+    ),
+    ("POST", "/api/v1/drawdowns/{drawdown_id}/reject"): post(
+        "/api/v1/drawdowns/{w.drawdown}/reject", FUNDER_ONLY, {"reason": "matrix"}
+    ),
+    # Any funder may report its own payment (a wrong one lands in the exception queue).
+    ("POST", "/api/v1/fundings"): lambda w: Target(
+        "POST",
+        "/api/v1/fundings",
+        None,
+        {"order_ref": w.order_ref, "amount": 300_000, "bank_ref": "MATRIX-BANK-1"},
+    ),
+    ("GET", "/api/v1/funding-exceptions"): get("/api/v1/funding-exceptions"),
+    ("POST", "/api/v1/funding-receipts/{receipt_id}/return"): post(
+        "/api/v1/funding-receipts/{w.receipt}/return"
+    ),
+    ("GET", "/api/v1/agents/{code}/repayments/preview"): get(
+        "/api/v1/agents/{w.agent}/repayments/preview", AGENT_ONLY
+    ),
+    ("POST", "/api/v1/agents/{code}/repayments"): post(
+        "/api/v1/agents/{w.agent}/repayments", AGENT_ONLY, {"amount": 100}
+    ),
+    ("GET", "/api/v1/repayments"): get("/api/v1/repayments"),
+    ("POST", "/api/v1/repayments/{repayment_id}/reverse"): post(
+        "/api/v1/repayments/{w.repayment}/reverse", None, {"reason": "matrix"}
+    ),
+    ("GET", "/api/v1/agents/{code}/standing"): get("/api/v1/agents/{w.agent}/standing", PARTY),
+    ("GET", "/api/v1/funders/{code}/portfolio"): get("/api/v1/funders/T1/portfolio", FUNDER_ONLY),
+    ("GET", "/api/v1/funders/{code}/statements/{month}"): get(
+        "/api/v1/funders/T1/statements/2026-01", FUNDER_ONLY
+    ),
+    ("GET", "/api/v1/funders/{code}/past-due"): get("/api/v1/funders/T1/past-due", FUNDER_ONLY),
+    ("POST", "/api/v1/freeze-requests"): lambda w: Target(
+        "POST", "/api/v1/freeze-requests", None, {"agent": w.agent, "note": "matrix"}
+    ),
+    ("GET", "/api/v1/freeze-requests"): get("/api/v1/freeze-requests"),
+    ("POST", "/api/v1/freeze-requests/{request_id}/apply"): post(
+        "/api/v1/freeze-requests/{w.freeze_request}/apply", None, {"note": "matrix"}
+    ),
+    ("POST", "/api/v1/freeze-requests/{request_id}/decline"): post(
+        "/api/v1/freeze-requests/{w.freeze_request}/decline", None, {"note": "matrix"}
+    ),
+    # end of day, books, ledger
+    ("POST", "/api/v1/eod/runs"): post("/api/v1/eod/runs", None, {}),
+    ("GET", "/api/v1/eod/status"): get("/api/v1/eod/status"),
+    ("GET", "/api/v1/books/date"): get("/api/v1/books/date"),
+    ("GET", "/api/v1/ledger/verify"): get("/api/v1/ledger/verify"),
+    # events
+    ("GET", "/api/v1/events"): get("/api/v1/events"),
+    ("GET", "/api/v1/events/{event_id}"): get("/api/v1/events/{w.event}", FUNDER_ONLY),
+    ("POST", "/api/v1/events/{event_id}/redeliver"): post("/api/v1/events/{w.event}/redeliver"),
+}
+
+
+def new_firm() -> dict[str, Any]:
+    made = firm(9_999)
+    return {
+        "code": made.code,
+        "name": made.name,
+        "uscc": made.uscc,
+        "legal_rep_name": made.legal_rep_name,
+        "legal_rep_id": made.legal_rep_id,
+        "mobile": made.mobile,
+        "bank_card": made.bank_card,
+        "bank_name": made.bank_name,
+    }
+
+
+@dataclass(frozen=True)
+class Who:
+    name: str
+    role: Role | None
+    own: bool
+    caller: Caller
+
+
+def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDetails) -> World:
+    wallets.top_up(db, f"agent:{agent}", 2_000_000, "matrix-top-up")
+    order = request_drawdown(db, agent, 300_000, 30, "matrix-draw")
+    receive_funding(db, "MATRIX-BANK-1", "T1", order.order_ref, 300_000)
+    paid = repay(db, agent, 1_000, "matrix-repay")
+    receive_funding(db, "MATRIX-BANK-2", "T1", "NO-SUCH-ORDER", 5_000)  # an exception
+    application, line = current_credit(db, agent)
+    assert application is not None and line is not None
+    withdrawal = wallets.request_withdrawal(db, f"agent:{agent}", 100, "matrix-withdrawal")
+
+    def rows(tx: Any) -> tuple[int, int]:
+        # Written directly: a funder may only ask once a loan is in default, which this
+        # world (one day old) has none of; the matrix is about who may decide it.
+        request = FreezeRequest(
+            funder_code="T1",
+            agent_code=agent,
+            note="matrix",
+            status="requested",
+            requested_on=order.requested_on,
+        )
+        tx.session.add(request)
+        tx.session.flush()
+        event = tx.session.scalar(
+            select(func.min(OutboxMessage.id)).where(OutboxMessage.recipient == "funder:T1")
+        )
+        return request.id, event
+
+    freeze_request, event = db.run(rows)
+    return World(
+        agent=agent,
+        other_agent=other,
+        drawdown=order.id,
+        order_ref=order.order_ref,
+        repayment=paid.id,
+        application=application.id,
+        line=line.id,
+        consent=consents_of(db, agent)[0].id,
+        withdrawal=withdrawal.entry_id,
+        receipt=exceptions(db)[0].id,
+        freeze_request=freeze_request,
+        spare_key=issue_api_key(db, "T1", "spare").details.id,
+        event=event,
+        firm=asdict(details),
+    )
+
+
+def expected(roles: frozenset[Role], owner: str | None, who: Who) -> bool:
+    if who.role is None or who.role not in roles:
+        return False
+    if who.role is Role.OPERATOR or owner is None:
+        return True
+    if who.role is Role.AGENT:
+        return who.own and owner in (AGENT_ONLY, PARTY)
+    return who.own and owner in (FUNDER_ONLY, PARTY)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_route_allows_exactly_the_roles_and_owners_it_should(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_lines(backend, tmp_path, 2)
+    db = market.db
+    api = Api(db)
+    a, b = market.code(0), market.code(1)
+    world = build_world(api, db, a, b, market.details(0))
+    people = [
+        Who("nobody", None, False, api.anonymous()),
+        Who("agent B", Role.AGENT, False, api.sign_in("agent", b)),
+        Who("funder T2", Role.FUNDER, False, api.sign_in("funder", "T2")),
+        Who("agent A", Role.AGENT, True, api.sign_in("agent", a)),
+        Who("funder T1", Role.FUNDER, True, api.sign_in("funder", "T1")),
+        Who("operator", Role.OPERATOR, True, api.sign_in("operator", "ops")),
+    ]
+    routes = [r for r in api.app.state.api_routes if access_of(r) is not None]
+    missing = sorted((m, r.path) for r in routes for m in r.methods if (m, r.path) not in TARGETS)
+    assert not missing, f"routes without an authorization matrix entry: {missing}"
+    assert len(routes) > 40
+    wrong: list[str] = []
+    checked = 0
+    for route in routes:
+        access = access_of(route)
+        assert access is not None
+        for method in route.methods:
+            target = TARGETS[(method, route.path)](world)
+            # Denied callers first: a refusal must change nothing the allowed ones see.
+            ordered = sorted(people, key=lambda w: expected(access.roles, target.owner, w))
+            for who in ordered:
+                allow = expected(access.roles, target.owner, who)
+                caller = who.caller
+                if route.path == "/api/v1/auth/logout" and who.role is not None:
+                    caller = api.again(caller)  # a session of its own to end
+                answer = _call(caller, target)
+                checked += 1
+                status = answer.status_code
+                if status >= 500:
+                    wrong.append(f"{who.name} {method} {target.path}: {status} {answer.text}")
+                elif allow and status in (401, 403, 404):
+                    wrong.append(
+                        f"{who.name} {method} {target.path}: denied {status} {answer.text}"
+                    )
+                elif not allow and status not in ((401,) if who.role is None else (403, 404)):
+                    wrong.append(f"{who.name} {method} {target.path}: allowed {status}")
+    assert not wrong, "\n".join(wrong)
+    assert checked >= len(routes) * len(people)
+    db.dispose()
+
+
+_keys = count(1)
+
+
+def _call(caller: Caller, target: Target) -> Any:
+    headers = {**caller.headers, **(target.headers or {})}
+    if target.method != "GET":
+        headers["Idempotency-Key"] = f"matrix-{next(_keys)}"
+    return caller.client.request(
+        target.method, target.path, json=target.json, content=target.content, headers=headers
+    )
