@@ -11,6 +11,7 @@ from yirong.books.cli import app as books_app
 from yirong.credit.cli import consent_app, credit_app, offers, preapproval_app
 from yirong.demo.cli import demo
 from yirong.eod.cli import app as eod_app
+from yirong.events.cli import app as events_app
 from yirong.funders.cli import app as funder_app
 from yirong.infra.cli import app as db_app
 from yirong.ledger.cli import app as ledger_app
@@ -54,6 +55,7 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(credit_app, name="credit")
 app.add_typer(loan_app, name="loan")
 app.add_typer(eod_app, name="eod")
+app.add_typer(events_app, name="events")
 app.command()(schedule)
 app.add_typer(bench_app, name="bench")
 app.command()(demo)
