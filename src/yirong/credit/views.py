@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.access.principals import Principal
 from yirong.agents.service import AgentView, Role
+from yirong.api.fields import Fen
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_in_memory, page_of
 from yirong.api.routing import api_router
 from yirong.api.security import (
@@ -54,11 +55,9 @@ from yirong.credit.queries import (
     list_lines,
 )
 from yirong.infra.db import Database
-from yirong.money import MAX_AMOUNT_FEN
 
 router = api_router("credit")
 
-Fen = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT_FEN, description="Amount in fen (分)")]
 Rate = Annotated[
     Decimal, Field(gt=0, lt=1, description='An annual rate as a decimal string, "0.12" for 12%')
 ]

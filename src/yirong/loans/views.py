@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yirong.access.principals import Principal
 from yirong.agents.service import Role
+from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
@@ -48,7 +49,6 @@ from yirong.money import MAX_AMOUNT_FEN
 
 router = api_router("loans")
 
-Fen = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT_FEN, description="Amount in fen (分)")]
 CODE = r"^[A-Za-z0-9_-]{1,64}$"
 Code = Annotated[str, Field(pattern=CODE)]
 AgentCode = Annotated[str, Path(pattern=CODE, description="The agent's code")]

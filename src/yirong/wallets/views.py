@@ -12,19 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.access.principals import Principal
 from yirong.agents.service import Role
+from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page
 from yirong.api.routing import api_router
 from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, deny
 from yirong.ledger.statement import StatementLine, statement
-from yirong.money import MAX_AMOUNT_FEN
 from yirong.wallets import service
 from yirong.wallets.commissions import CommissionImport, import_commissions
 from yirong.wallets.service import FreezeReason, Movement, WalletView
 
 router = api_router("wallets")
 
-Fen = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT_FEN, description="Amount in fen (分)")]
 Handle = Annotated[
     str,
     Field(pattern=r"^((agent|funder):)?[A-Za-z0-9_-]{1,64}$"),
