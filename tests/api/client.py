@@ -64,7 +64,24 @@ class Api:
         )
         assert answer.status_code == 200, answer.text
         token = answer.json()["access_token"]
-        return Caller(self.client, {"Authorization": f"Bearer {token}"}, f"{role}:{subject}")
+        return Caller(
+            self.client,
+            {"Authorization": f"Bearer {token}"},
+            f"{role}:{subject}",
+            {"username": username, "password": password},
+        )
+
+    def again(self, caller: Caller) -> Caller:
+        """A second session of the same person (sign-in again)."""
+        answer = self.client.post(
+            "/api/v1/auth/token",
+            json={"username": caller.extra["username"], "password": caller.extra["password"]},
+        )
+        assert answer.status_code == 200, answer.text
+        token = answer.json()["access_token"]
+        return Caller(
+            self.client, {"Authorization": f"Bearer {token}"}, caller.handle, caller.extra
+        )
 
     def funder_system(self, funder: str) -> Caller:
         """A funder's system, with an API key."""
