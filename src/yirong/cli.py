@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from yirong.access.cli import key_app, user_app
 from yirong.agents.cli import app as agent_app
 from yirong.api.cli import serve
 from yirong.bench.cli import app as bench_app
@@ -60,6 +61,8 @@ app.command()(schedule)
 app.add_typer(bench_app, name="bench")
 app.command()(demo)
 app.command()(serve)
+app.add_typer(user_app, name="user")
+app.add_typer(key_app, name="api-key")
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 from tests.conftest import FIRST_DAY
 from tests.credit.market import lender
 from yirong.events.delivery import Backoff, DeliveryPolicy, claim, deliver_due, event_id
-from yirong.events.service import list_events, set_events_endpoint
+from yirong.events.service import list_events
+from yirong.funders.public import set_events_endpoint
 from yirong.funders.service import register_funder
 from yirong.infra import signing
 from yirong.infra.db import Database, Tx
@@ -147,7 +148,7 @@ def funders(db: Database, receiver: Receiver, *codes: str, endpoint: bool = True
     for code in codes:
         register_funder(db, lender(code, "0.12", "2")[0])
         if endpoint:
-            receiver.secrets[code] = set_events_endpoint(db, code, receiver.url(code))
+            receiver.secrets[code] = set_events_endpoint(db, code, receiver.url(code)).events_secret
 
 
 def events(db: Database, recipients: list[str]) -> list[str]:
@@ -314,7 +315,9 @@ def test_a_refused_connection_is_recorded_and_retried(
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
-    receiver.secrets["F1"] = set_events_endpoint(db, "F1", f"http://127.0.0.1:{closed}/F1/x")
+    receiver.secrets["F1"] = set_events_endpoint(
+        db, "F1", f"http://127.0.0.1:{closed}/F1/x"
+    ).events_secret
     (eid,) = events(db, ["funder:F1"])
 
     report = deliver_due(db, client=client, now=datetime.now(UTC), policy=FAST)
@@ -323,7 +326,7 @@ def test_a_refused_connection_is_recorded_and_retried(
     row = outbox(db)[eid]
     assert row.attempts == 1 and row.last_error == "connection failed (ConnectError)"
     assert str(closed) not in (row.last_error or "")  # no address (nor secret) in the error
-    receiver.secrets["F1"] = set_events_endpoint(db, "F1", receiver.url("F1"))
+    receiver.secrets["F1"] = set_events_endpoint(db, "F1", receiver.url("F1")).events_secret
     deliver_all(db, client, ("funder:F1",))
     assert receiver.applied["F1"] == [eid] and outbox(db)[eid].attempts == 2
 

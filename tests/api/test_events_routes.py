@@ -10,7 +10,7 @@ from sqlalchemy import update
 from tests.api.client import Api, problem_code
 from tests.conftest import FIRST_DAY
 from tests.credit.market import lender
-from yirong.events.service import set_events_endpoint
+from yirong.funders.public import set_events_endpoint
 from yirong.funders.service import register_funder
 from yirong.infra.db import Database, Tx
 from yirong.infra.outbox import OutboxMessage, tell

@@ -5,11 +5,9 @@ funder's events go."""
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy import select, update
 
@@ -147,28 +145,6 @@ def redeliver(db: Database, outbox_id: int, *, now: datetime) -> EventView:
         )
         tx.session.refresh(message)
         return view(message)
-
-    return db.run(work)
-
-
-def set_events_endpoint(db: Database, funder_code: str, url: str) -> str:
-    """Where the funder's events are pushed; a fresh signing secret, returned once."""
-    parsed = urlparse(url)
-    if (
-        parsed.scheme not in ("http", "https")
-        or not parsed.hostname
-        or len(url) > MAX_URL_LENGTH
-        or not url.isascii()
-        or not url.isprintable()
-    ):
-        raise YirongError("events_url_invalid")
-    secret = secrets.token_urlsafe(32)
-
-    def work(tx: Tx) -> str:
-        funder = funder_row(tx, funder_code)
-        funder.events_url = url
-        funder.events_secret = secret
-        return secret
 
     return db.run(work)
 

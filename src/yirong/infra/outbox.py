@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
@@ -20,6 +20,16 @@ from yirong.ledger.tables import Id
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
+    # What the deliverer and a polling funder look for: a recipient's undelivered events.
+    __table_args__ = (
+        Index(
+            "ix_outbox_undelivered",
+            "recipient",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     recipient: Mapped[str] = mapped_column(String(64), index=True)  # funder:F01

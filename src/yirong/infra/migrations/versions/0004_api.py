@@ -164,6 +164,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("last_error", sa.String(length=200), nullable=True))
+        batch_op.create_index(
+            "ix_outbox_undelivered",
+            ["recipient", "id"],
+            unique=False,
+            postgresql_where=sa.text("delivered_at IS NULL"),
+            sqlite_where=sa.text("delivered_at IS NULL"),
+        )
 
     forbid_changes(APPEND_ONLY)
 
@@ -171,6 +178,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     allow_changes(APPEND_ONLY)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_outbox_undelivered",
+            postgresql_where=sa.text("delivered_at IS NULL"),
+            sqlite_where=sa.text("delivered_at IS NULL"),
+        )
         batch_op.drop_column("last_error")
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("next_attempt_at")
