@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import typer
 
+from yirong.bench import api as api_bench
 from yirong.bench import eod as eod_bench
 from yirong.bench.ledger import bench_ledger
 from yirong.bench.loanbook import MOST_DAYS
@@ -70,6 +75,49 @@ def eod(
     url = _postgres_url(ctx)
     result = eod_bench.bench_eod(url, loans=loans, runs=runs, console=console, schema=pg_schema)
     if not all(r["verify_ok"] for r in result.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def api(
+    ctx: typer.Context,
+    seconds: float = typer.Option(30.0, min=1, help="Length of each timed run."),
+    runs: int = typer.Option(3, min=1, help="Runs of each load (the median is reported)."),
+    clients: int = typer.Option(32, min=1, max=1024, help="Concurrent clients."),
+    agents: int = typer.Option(300, min=1, help="Agents with a credit line in the market."),
+    workers: int = typer.Option(1, min=1, max=32, help="Server processes (yirong serve)."),
+    warmup: float = typer.Option(5.0, min=0, help="Seconds of untimed load first."),
+    generators: int = typer.Option(1, min=1, max=16, help="Load generator processes."),
+    sqlite: bool = typer.Option(
+        False, "--sqlite", help="Serve a new SQLite file instead of PostgreSQL."
+    ),
+    pg_schema: str = typer.Option(
+        api_bench.SCHEMA, help="The PostgreSQL schema it builds in (dropped before and after)."
+    ),
+) -> None:
+    """A mixed load (balances, statements, drawdowns, fundings, repayments) on yirong
+    serve from a load generator on 127.0.0.1, against the same server's GET /healthz
+    as the framework's ceiling; the ledger verified afterwards."""
+    if sqlite:
+        directory = tempfile.mkdtemp(prefix="yirong-bench-api-")
+        url = f"sqlite:///{Path(directory) / 'api.db'}"
+    else:
+        url = _postgres_url(ctx)
+    try:
+        settings_ = api_bench.Settings(
+            seconds=seconds,
+            runs=runs,
+            clients=min(clients, agents),
+            agents=agents,
+            workers=workers,
+            warmup=warmup,
+            generators=generators,
+        )
+        result = api_bench.bench_api(url, settings_, console=console, schema=pg_schema)
+    finally:
+        if sqlite:
+            shutil.rmtree(directory, ignore_errors=True)
+    if not result["verify_ok"] or result["errors"]:
         raise typer.Exit(1)
 
 
