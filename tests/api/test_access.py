@@ -11,6 +11,7 @@ from sqlalchemy import text, update
 
 from tests.api.client import Api, problem_code
 from tests.credit.market import lender
+from yirong.access import recent
 from yirong.access.tables import SessionToken
 from yirong.agents.service import onboard_agents
 from yirong.api.tables import ApiRequest
@@ -67,6 +68,9 @@ def test_forged_expired_and_signed_out_tokens_are_refused(api: Api, db: Database
             update(SessionToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     )
+    # Changed behind the process's back: it is remembered for up to recent.TTL_SECONDS.
+    assert agent.get("/api/v1/wallets/A000001").status_code == 200
+    recent.forget_all()  # as if those seconds had passed
     expired = agent.get("/api/v1/wallets/A000001")
     assert expired.status_code == 401 and problem_code(expired) == "token_invalid"
     again = api.sign_in("agent", "A000002")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from yirong.access import secrets
+from yirong.access import recent, secrets
 from yirong.access.principals import Principal
 from yirong.access.tables import ApiKey, AuditRecord, LoginFailure, SessionToken, User
 from yirong.agents.service import Role
@@ -183,8 +183,12 @@ def sign_in(db: Database, username: str, password: str, client: str) -> IssuedTo
     return IssuedToken(token, "bearer", expires, Role(user.role), user.subject)
 
 
-@transactional
-def sign_out(tx: Tx, token: str) -> None:
+def sign_out(db: Database, token: str) -> None:
+    db.run(lambda tx: _sign_out(tx, token))
+    recent.forget_all()  # after the commit: nothing in this process remembers it now
+
+
+def _sign_out(tx: Tx, token: str) -> None:
     tx.session.execute(
         update(SessionToken)
         .where(SessionToken.token_hash == secrets.digest(token), SessionToken.revoked_at.is_(None))
@@ -192,9 +196,19 @@ def sign_out(tx: Tx, token: str) -> None:
     )
 
 
-@read_only
-def authenticate(tx: Tx, credential: str) -> Principal:
-    """The caller behind a bearer token or an API key, or ``token_invalid``."""
+def authenticate(db: Database, credential: str) -> Principal:
+    """The caller behind a bearer token or an API key, or ``token_invalid``; what this
+    process checked a moment ago is not looked up again (``access.recent``)."""
+    digest = secrets.digest(credential)
+    known = recent.recall(digest)
+    if known is not None:
+        return known
+    principal, expires_at = db.run(lambda tx: _check(tx, credential, digest), readonly=True)
+    recent.remember(digest, principal, expires_at)
+    return principal
+
+
+def _check(tx: Tx, credential: str, digest: str) -> tuple[Principal, datetime | None]:
     moment = now()
     prefix = secrets.api_key_prefix(credential)
     if prefix is not None:
@@ -204,10 +218,10 @@ def authenticate(tx: Tx, credential: str) -> Principal:
             key is None
             or key.revoked_at is not None
             or (expires is not None and expires <= moment)
-            or not _same(key.secret_hash, secrets.digest(credential))
+            or not _same(key.secret_hash, digest)
         ):
             raise YirongError("token_invalid")
-        return Principal(Role(key.role), key.subject, f"api_key:{key.id}")
+        return Principal(Role(key.role), key.subject, f"api_key:{key.id}"), expires
     if not credential.startswith(secrets.SESSION_PREFIX):
         raise YirongError("token_invalid")
     row = tx.session.execute(
@@ -219,11 +233,12 @@ def authenticate(tx: Tx, credential: str) -> Principal:
             User.subject,
         )
         .join(User, User.id == SessionToken.user_id)
-        .where(SessionToken.token_hash == secrets.digest(credential), User.disabled_at.is_(None))
+        .where(SessionToken.token_hash == digest, User.disabled_at.is_(None))
     ).one_or_none()
-    if row is None or row.revoked_at is not None or (_aware(row.expires_at) or moment) <= moment:
+    expires = _aware(row.expires_at) if row is not None else None
+    if row is None or row.revoked_at is not None or expires is None or expires <= moment:
         raise YirongError("token_invalid")
-    return Principal(Role(row.role), row.subject, f"session:{row.id}")
+    return Principal(Role(row.role), row.subject, f"session:{row.id}"), expires
 
 
 def _same(a: str, b: str) -> bool:
@@ -274,9 +289,14 @@ def _own_key(tx: Tx, key_id: int, funder_code: str | None) -> ApiKey:
     return key
 
 
-@transactional
-def rotate_api_key(tx: Tx, key_id: int, *, funder_code: str | None = None) -> IssuedApiKey:
+def rotate_api_key(db: Database, key_id: int, *, funder_code: str | None = None) -> IssuedApiKey:
     """A new key for the same funder; the old one keeps working for a day, then stops."""
+    issued = db.run(lambda tx: _rotate(tx, key_id, funder_code))
+    recent.forget_all()
+    return issued
+
+
+def _rotate(tx: Tx, key_id: int, funder_code: str | None) -> IssuedApiKey:
     old = _own_key(tx, key_id, funder_code)
     if old.revoked_at is not None:
         raise YirongError("api_key_revoked", api_key=key_id)
@@ -288,9 +308,14 @@ def rotate_api_key(tx: Tx, key_id: int, *, funder_code: str | None = None) -> Is
     return issued
 
 
-@transactional
-def revoke_api_key(tx: Tx, key_id: int, *, funder_code: str | None = None) -> ApiKeyView:
+def revoke_api_key(db: Database, key_id: int, *, funder_code: str | None = None) -> ApiKeyView:
     """Stops the key at once; revoking a revoked key changes nothing."""
+    view = db.run(lambda tx: _revoke(tx, key_id, funder_code))
+    recent.forget_all()
+    return view
+
+
+def _revoke(tx: Tx, key_id: int, funder_code: str | None) -> ApiKeyView:
     key = _own_key(tx, key_id, funder_code)
     if key.revoked_at is None:
         key.revoked_at = now()

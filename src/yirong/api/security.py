@@ -12,7 +12,9 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from yirong.access import recent
 from yirong.access.principals import Principal
+from yirong.access.secrets import digest
 from yirong.access.service import authenticate
 from yirong.agents.service import Role
 from yirong.errors import YirongError
@@ -45,7 +47,11 @@ async def principal_of(request: Request) -> Principal | None:
         elif scheme.lower() != "bearer" or not credential.strip():
             raise YirongError("token_invalid")
         else:
-            found = await run_in_threadpool(authenticate, request.app.state.db, credential.strip())
+            given = credential.strip()
+            # A credential seen a moment ago needs no thread and no database.
+            found = recent.recall(digest(given)) or await run_in_threadpool(
+                authenticate, request.app.state.db, given
+            )
         request.state.principal = found
     assert found is None or isinstance(found, Principal)
     return found

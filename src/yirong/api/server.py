@@ -5,20 +5,42 @@ funders' events leave while the server runs."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from importlib import import_module
+from typing import Any
 
+import anyio.to_thread
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from yirong.api.app import create_app
 from yirong.api.observability import configure_logging
+from yirong.events.delivery import run_deliverer
 from yirong.infra.db import Database
 from yirong.infra.migrate import upgrade
 
 DELIVER_ENV = "YIRONG_DELIVER_EVENTS"
+# Route handlers run in AnyIO's thread pool. Its default of 40 threads only adds GIL
+# hand-offs here (the work is CPU and short database round trips): a few threads
+# answered more requests a second, with a much shorter tail (BENCHMARKS.md).
+THREADS_ENV = "YIRONG_API_THREADS"
+DEFAULT_THREADS = 4
+
+
+class NoDelayH11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off. With several workers
+    uvicorn hands each one a shared socket whose protocol asyncio does not know, so it
+    never sets TCP_NODELAY, and a response sent as head then body waits ~40 ms for the
+    client's delayed ACK."""
+
+    def connection_made(self, transport: Any) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def app_from_env() -> FastAPI:
@@ -30,26 +52,32 @@ def app_from_env() -> FastAPI:
         pool_size=int(os.environ.get("YIRONG_POOL_SIZE", "10")),
     )
     app = create_app(db)
-    if os.environ.get(DELIVER_ENV, "1") == "1":
-        app.router.lifespan_context = _delivering(db)
+    app.router.lifespan_context = _lifespan(
+        db,
+        threads=int(os.environ.get(THREADS_ENV, str(DEFAULT_THREADS))),
+        deliver_events=os.environ.get(DELIVER_ENV, "1") == "1",
+    )
     return app
 
 
-def _delivering(db: Database) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    db: Database, *, threads: int, deliver_events: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         stop = threading.Event()
-        # Imported here: the deliverer is the events capability's, and optional.
-        delivery = import_module("yirong.events.delivery")
         worker = threading.Thread(
-            target=delivery.run_deliverer, args=(db, stop), name="outbox-deliverer", daemon=True
+            target=run_deliverer, args=(db, stop), name="outbox-deliverer", daemon=True
         )
-        worker.start()
+        if deliver_events:
+            worker.start()
         try:
             yield
         finally:
             stop.set()
-            worker.join(timeout=5)
+            if deliver_events:
+                worker.join(timeout=5)
             db.dispose()
 
     return lifespan
@@ -80,4 +108,5 @@ def serve(
         log_level=log_level,
         access_log=False,  # our own structured line per request replaces it
         proxy_headers=False,
+        http=NoDelayH11,
     )
