@@ -14,6 +14,7 @@ from yirong.credit.tables import CreditApplication, CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only
+from yirong.infra.paging import page_after
 from yirong.money import ppm_to_rate
 from yirong.policy.service import setting
 
@@ -69,14 +70,16 @@ def list_applications(
     limit: int = 50,
 ) -> list[ApplicationView]:
     """Applications after id ``after``, oldest first, of one agent or funder if given."""
-    query = _applications().where(CreditApplication.id > after)
-    if agent_code is not None:
-        query = query.where(Agent.code == agent_code)
-    if funder_code is not None:
-        query = query.where(Funder.code == funder_code)
-    if status is not None:
-        query = query.where(CreditApplication.status == status)
-    rows = tx.session.execute(query.order_by(CreditApplication.id).limit(limit)).all()
+    query = page_after(
+        _applications(),
+        CreditApplication.id,
+        after,
+        limit,
+        (Agent.code, agent_code),
+        (Funder.code, funder_code),
+        (CreditApplication.status, status),
+    )
+    rows = tx.session.execute(query).all()
     return [_application_view(a, agent, funder) for a, agent, funder in rows]
 
 
@@ -126,14 +129,16 @@ def list_lines(
     limit: int = 50,
 ) -> list[LineView]:
     """Credit lines after id ``after``, oldest first, of one agent or funder if given."""
-    query = _lines().where(CreditLine.id > after)
-    if agent_code is not None:
-        query = query.where(Agent.code == agent_code)
-    if funder_code is not None:
-        query = query.where(Funder.code == funder_code)
-    if status is not None:
-        query = query.where(CreditLine.status == status)
-    rows = tx.session.execute(query.order_by(CreditLine.id).limit(limit)).all()
+    query = page_after(
+        _lines(),
+        CreditLine.id,
+        after,
+        limit,
+        (Agent.code, agent_code),
+        (Funder.code, funder_code),
+        (CreditLine.status, status),
+    )
+    rows = tx.session.execute(query).all()
     return [_line_view(line, agent, funder, product) for line, agent, funder, product in rows]
 
 

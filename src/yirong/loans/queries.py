@@ -18,6 +18,7 @@ from yirong.credit.tables import CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Tx, read_only
+from yirong.infra.paging import page_after
 from yirong.loans.allocation import allocate, parse_order
 from yirong.loans.drawdowns import OPEN
 from yirong.loans.repayments import OUTSTANDING, owed_by
@@ -97,14 +98,16 @@ def list_drawdowns(
     limit: int = 50,
 ) -> list[DrawdownRecord]:
     """Drawdowns in id order after ``after`` (an agent's or a funder's own when given)."""
-    query = _drawdown_query().where(Drawdown.id > after)
-    if agent_code is not None:
-        query = query.where(Agent.code == agent_code)
-    if funder_code is not None:
-        query = query.where(Funder.code == funder_code)
-    if status is not None:
-        query = query.where(Drawdown.status == status)
-    rows = tx.session.execute(query.order_by(Drawdown.id).limit(limit)).all()
+    query = page_after(
+        _drawdown_query(),
+        Drawdown.id,
+        after,
+        limit,
+        (Agent.code, agent_code),
+        (Funder.code, funder_code),
+        (Drawdown.status, status),
+    )
+    rows = tx.session.execute(query).all()
     return [_record(d, agent, funder) for d, agent, funder in rows]
 
 
@@ -143,17 +146,17 @@ def list_repayments(
     limit: int = 50,
 ) -> list[RepaymentRecord]:
     """Repayments in id order after ``after`` (an agent's or a funder's own when given)."""
-    query = (
+    query = page_after(
         select(Repayment, Agent.code, Funder.code)
         .join(Agent, Agent.id == Repayment.agent_id)
-        .join(Funder, Funder.id == Repayment.funder_id)
-        .where(Repayment.id > after)
+        .join(Funder, Funder.id == Repayment.funder_id),
+        Repayment.id,
+        after,
+        limit,
+        (Agent.code, agent_code),
+        (Funder.code, funder_code),
     )
-    if agent_code is not None:
-        query = query.where(Agent.code == agent_code)
-    if funder_code is not None:
-        query = query.where(Funder.code == funder_code)
-    rows = tx.session.execute(query.order_by(Repayment.id).limit(limit)).all()
+    rows = tx.session.execute(query).all()
     return [
         RepaymentRecord(
             r.id,
