@@ -255,9 +255,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "token_invalid": ErrorSpec(401, "The token or API key is unknown, expired or revoked."),
     "access_denied": ErrorSpec(403, "Your role may not do this, or it is not yours."),
     "login_failed": ErrorSpec(401, "Wrong username or password."),
-    "login_throttled": ErrorSpec(
-        429, "Too many failed sign-ins: wait before trying again."
-    ),
+    "login_throttled": ErrorSpec(429, "Too many failed sign-ins: wait before trying again."),
     "username_taken": ErrorSpec(409, "That username is taken."),
     "username_invalid": ErrorSpec(
         422, "A username is 3 to 64 letters, digits, dots, dashes or underscores."
