@@ -9,7 +9,18 @@ YIRONG_BENCH_DATABASE_URL ?= $(PG_URL)
 
 .PHONY: install demo test bench lint postgres clean
 
-$(VENV)/.installed: pyproject.toml
+SWAGGER := src/yirong/api/static/swagger
+
+# The API docs' front-end, from the npm registry at build time (pinned in
+# package-lock.json) and shipped inside the package: nothing is fetched at run time.
+$(SWAGGER)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent --ignore-scripts
+	mkdir -p $(SWAGGER)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(SWAGGER)/
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(SWAGGER)/.installed
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -41,4 +52,4 @@ postgres:
 		for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis yirong-demo.db*
+	rm -rf $(VENV) node_modules $(SWAGGER) .pytest_cache .mypy_cache .ruff_cache .hypothesis yirong-demo.db*

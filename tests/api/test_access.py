@@ -262,3 +262,14 @@ def test_every_route_is_documented_with_its_roles_and_every_problem_code_is_list
     assert {"idempotency_key_reused", "access_denied", "exceeds_credits"} <= codes
     one = api.client.get("/api/v1/problems/exceeds_credits").json()
     assert one["status"] == 409
+
+
+def test_the_docs_are_served_from_the_package_not_a_cdn(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200
+    assert "/static/swagger/swagger-ui-bundle.js" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # nothing remote
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        served = api.client.get(f"/static/swagger/{asset}")
+        assert served.status_code == 200 and len(served.content) > 10_000
+    assert api.client.get("/openapi.json").json()["info"]["title"] == "Yirong (易融) API"

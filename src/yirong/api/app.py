@@ -5,10 +5,14 @@ every refusal, health and readiness, Prometheus metrics, and the browsable docs 
 from __future__ import annotations
 
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
@@ -22,6 +26,7 @@ from yirong.infra.db import Database
 from yirong.infra.migrate import current_revision, head_revision
 
 VERSION = "1"
+SWAGGER_ASSETS = Path(__file__).parent / "static" / "swagger"
 # Each capability's routes, in the order the docs list them.
 VIEWS = (
     "yirong.access.views",
@@ -79,14 +84,15 @@ def create_app(db: Database) -> FastAPI:
         version=VERSION,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served below from the package's own copy of Swagger UI
+        redoc_url=None,
     )
     app.state.db = db
     problems.install(app)
     metrics = Metrics()
     app.add_middleware(RequestMiddleware, db=db, metrics=metrics)
     app.include_router(_service_router(db, metrics))
+    _docs(app)
     routes: list[APIRoute] = []
     for name in VIEWS:
         router: APIRouter = import_module(name).router
@@ -152,6 +158,29 @@ def _service_router(db: Database, metrics: Metrics) -> APIRouter:
         return ProblemType(code=code, status=spec.status, title=spec.message)
 
     return router
+
+
+def _docs(app: FastAPI) -> None:
+    """The browsable docs, with Swagger UI's files shipped inside the package (copied
+    from the npm registry's swagger-ui-dist by ``make install``), never from a CDN."""
+    if SWAGGER_ASSETS.is_dir():
+        app.mount("/static/swagger", StaticFiles(directory=SWAGGER_ASSETS), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        if not (SWAGGER_ASSETS / "swagger-ui-bundle.js").is_file():
+            return HTMLResponse(
+                "<p>The docs' assets are not installed (run <code>make install</code>); "
+                'the schema is at <a href="/openapi.json">/openapi.json</a>.</p>',
+                status_code=503,
+            )
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Yirong (易融) API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
 
 def access_of(route: APIRoute) -> Access | None:

@@ -64,15 +64,17 @@ def demo(
 
 
 def _signins(made: list[SignIn], base: str) -> None:
-    table = Table(title=f"Sign in to the API ({base}/docs): POST /api/v1/auth/token")
-    for column in ("role", "acts for", "username", "password or API key", "note"):
-        table.add_column(column)
+    """One line each, never cut: the passwords and keys are there to be copied."""
+    console.print(f"\n[bold]Sign in to the API[/] ({base}/docs): POST /api/v1/auth/token")
     for s in made:
-        table.add_row(s.role, s.acts_for, s.username or "(API key)", s.secret, s.note)
-    console.print(table)
+        who = f"{s.role} {s.acts_for}"
+        how = f"username {s.username}  password {s.secret}" if s.username else f"API key {s.secret}"
+        console.print(f"  {who:<17} {how}  ({s.note})", soft_wrap=True, highlight=False)
     console.print(
         f"Try: curl -s {base}/api/v1/auth/token -H 'Content-Type: application/json' "
-        f'-d \'{{"username": "{made[0].username}", "password": "{made[0].secret}"}}\''
+        f'-d \'{{"username": "{made[0].username}", "password": "{made[0].secret}"}}\'',
+        soft_wrap=True,
+        highlight=False,
     )
 
 

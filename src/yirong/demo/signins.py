@@ -35,7 +35,7 @@ def create_signins(db: Database) -> list[SignIn]:
     for code in FUNDER_CODES:
         made.append(_person(db, f"funder-{code.lower()}", "funder", code, "the funder's staff"))
         key = issue_api_key(db, code, "demo system")
-        made.append(SignIn("funder", code, None, key.key, "the funder's system (API key)"))
+        made.append(SignIn("funder", code, None, key.key, "the funder's system"))
     return made
 
 
