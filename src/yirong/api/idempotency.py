@@ -22,8 +22,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from yirong.access.principals import Principal
 from yirong.api.problems import MEDIA_TYPE, problem_response, refusal_response
@@ -77,22 +78,31 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def _this(caller: str, key: str) -> ColumnElement[bool]:
+    return and_(ApiRequest.caller == caller, ApiRequest.key == key)
+
+
 def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
-    """A stored answer, or "new" (this request runs), or "reused"."""
+    """A stored answer, or "new" (this request runs), or "reused". (Core statements,
+    not the ORM: this runs twice for every request that moves money.)"""
     moment = _now()
-    row = tx.session.get(ApiRequest, (caller, key), with_for_update=True)
+    c = ApiRequest
+    row = tx.conn.execute(
+        select(c.fingerprint, c.state, c.status_code, c.response, c.started_at)
+        .where(_this(caller, key))
+        .with_for_update()
+    ).one_or_none()
     if row is None:
-        tx.session.add(
-            ApiRequest(
-                caller=caller,
-                key=key,
-                fingerprint=fingerprint,
-                state="in_flight",
-                started_at=moment,
-            )
-        )
         try:
-            tx.session.flush()
+            tx.conn.execute(
+                insert(ApiRequest).values(
+                    caller=caller,
+                    key=key,
+                    fingerprint=fingerprint,
+                    state="in_flight",
+                    started_at=moment,
+                )
+            )
         except IntegrityError as exc:  # a concurrent first request took the key
             raise Retryable from exc
         return "new"
@@ -102,18 +112,21 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
         return _Stored(row.status_code, row.response)
     if moment - _aware(row.started_at) < LEASE:
         return _Stored(None, None)
-    row.started_at = moment  # orphaned by a crash: this request takes it over
+    # Orphaned by a crash: this request takes it over.
+    tx.conn.execute(update(ApiRequest).where(_this(caller, key)).values(started_at=moment))
     return "new"
 
 
 def _finish(tx: Tx, caller: str, key: str, status: int, body: str) -> None:
-    row = tx.session.get(ApiRequest, (caller, key), with_for_update=True)
-    assert row is not None
-    row.state, row.status_code, row.response = "done", status, body
+    tx.conn.execute(
+        update(ApiRequest)
+        .where(_this(caller, key))
+        .values(state="done", status_code=status, response=body)
+    )
 
 
 def _release(tx: Tx, caller: str, key: str) -> None:
-    tx.session.execute(delete(ApiRequest).where(ApiRequest.caller == caller, ApiRequest.key == key))
+    tx.conn.execute(delete(ApiRequest).where(_this(caller, key)))
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
@@ -34,7 +34,7 @@ from yirong.ledger.model import (
     VoidPending,
 )
 from yirong.ledger.service import PostResult
-from yirong.ledger.tables import LedgerEntry, LedgerPosting
+from yirong.ledger.tables import LedgerBalance, LedgerEntry, LedgerPosting
 from yirong.money import check_amount
 from yirong.wallets.tables import Wallet, WalletFreeze
 
@@ -476,19 +476,60 @@ def repay_overdue_from(tx: Tx, credits: Sequence[PostResult]) -> None:
 
 
 def _view(tx: Tx, handle: str) -> WalletView:
-    row = _wallet_row(tx, handle)
-    account = wallet_account(tx, handle)
-    bal = ledger.balance_of(tx, account)
+    """The wallet, its balance (summed over its shards) and its active freezes, in one
+    query: the view every balance read and every freeze answers with."""
+    owner_type, code = parse_handle(handle)
+    b = LedgerBalance
+    active = (
+        select(func.aggregate_strings(WalletFreeze.reason, ","))
+        .where(WalletFreeze.wallet_id == Wallet.id, WalletFreeze.lifted_on.is_(None))
+        .scalar_subquery()
+    )
+    row = tx.conn.execute(
+        select(
+            Wallet.name,
+            Wallet.opened_on,
+            func.min(b.state),
+            func.sum(b.debits_pending),
+            func.sum(b.debits_posted),
+            func.sum(b.credits_pending),
+            func.sum(b.credits_posted),
+            active,
+        )
+        .join(b, b.account_id == Wallet.account_id)
+        .where(Wallet.owner_type == owner_type, Wallet.owner_code == code)
+        .group_by(Wallet.id, Wallet.name, Wallet.opened_on)
+    ).one_or_none()
+    if row is None:
+        raise YirongError("wallet_not_found", wallet=handle)
+    (
+        name,
+        opened_on,
+        state,
+        debits_pending,
+        debits_posted,
+        credits_pending,
+        credits_posted,
+        reasons,
+    ) = row
+    bal = ledger.AccountBalance(
+        wallet_account(tx, handle),
+        AccountState(state),
+        int(debits_pending),
+        int(debits_posted),
+        int(credits_pending),
+        int(credits_posted),
+    )
     return WalletView(
-        handle=f"{row.owner_type}:{row.owner_code}",
-        name=row.name,
-        account_code=account.code,
+        handle=f"{owner_type}:{code}",
+        name=name,
+        account_code=bal.account.code,
         state=bal.state,
         balance=bal.balance,
         available=bal.available,
         held=bal.debits_pending,
-        freezes=tuple(sorted(_active_reasons(tx, row.id))),
-        opened_on=row.opened_on,
+        freezes=tuple(sorted(reasons.split(","))) if reasons else (),
+        opened_on=opened_on,
     )
 
 
