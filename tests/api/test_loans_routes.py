@@ -18,9 +18,9 @@ from tests.api.client import Api, Caller, problem_code
 from tests.credit.market import Market
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line, market_with_lines
+from yirong.api.idempotency import SERVICE_KEY_ROOM, fitted
 from yirong.infra.db import Database
 from yirong.infra.outbox import OutboxMessage
-from yirong.loans.views import fitted
 from yirong.wallets import service as wallets
 
 V1 = "/api/v1"
@@ -373,7 +373,9 @@ def test_a_borrower_in_default_its_standing_and_a_funders_freeze_request(
 
 def test_a_long_service_key_fits_its_column_by_its_digest() -> None:
     short = "agent:A000001:k1"
-    assert fitted(short, 128) == short
+    assert fitted(short) == short
     long = "agent:" + "A" * 64 + ":" + "k" * 64
-    first, second = fitted(long, 51), fitted(long + "x", 51)
-    assert len(first) <= 51 and first == fitted(long, 51) and first != second
+    first, second = fitted(long), fitted(long + "x")
+    assert len(first) <= SERVICE_KEY_ROOM and first == fitted(long) and first != second
+    # The longest a service makes of it still fits its 128-character columns.
+    assert len(f"repay:{'A' * 64}:{first}:share") <= 128

@@ -12,6 +12,7 @@ and the service answers it as the first time."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Coroutine
@@ -58,7 +59,20 @@ def idempotency_key(
 ) -> str:
     """The caller-namespaced key a money-moving service receives."""
     principal: Principal = request.state.principal
-    return f"{principal.handle}:{key}"
+    return fitted(f"{principal.handle}:{key}")
+
+
+# Services prefix the key they are given (``repay:<agent>:<key>:share``, up to 77 more
+# characters) and keep it in 128-character columns: a longer one goes by its digest.
+SERVICE_KEY_ROOM = 48
+
+
+def fitted(key: str) -> str:
+    """The key as it is when short enough, else its digest: as unique and as repeatable."""
+    if len(key) <= SERVICE_KEY_ROOM:
+        return key
+    digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
+    return f"h:{digest[:32].lower()}"
 
 
 ServiceKey = Annotated[str, Depends(idempotency_key)]

@@ -7,8 +7,6 @@ freeze requests (a funder asks, an operator applies or declines)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from datetime import date
 from typing import Annotated, Literal
 
@@ -151,18 +149,6 @@ class RevenueShareStatement(BaseModel):
     lines: list[StatementLine]
 
 
-KEY_COLUMN = 128  # a drawdown's or repayment's request key; a ledger entry's key
-
-
-def fitted(key: str, room: int) -> str:
-    """The service key within ``room`` characters: a long one (a long agent code and
-    a long client key) by its digest, as unique and as repeatable."""
-    if len(key) <= room:
-        return key
-    digest = base64.b32encode(hashlib.sha256(key.encode()).digest()).decode()
-    return f"h:{digest[:32].lower()}"
-
-
 # ---------------------------------------------------------------- drawdowns
 
 
@@ -176,7 +162,7 @@ def draw(
     code: AgentCode, data: NewDrawdown, who: AgentOnly, key: ServiceKey, db: DB
 ) -> DrawdownView:
     own_agent(who, code)
-    return request_drawdown(db, code, data.amount, data.term_days, fitted(key, KEY_COLUMN))
+    return request_drawdown(db, code, data.amount, data.term_days, key)
 
 
 @router.get(
@@ -320,7 +306,7 @@ def repay_loans(
 ) -> RepaymentView:
     own_agent(who, code)
     # The repayment's ledger keys are repay:<agent>:<key>:share and the like.
-    return repay(db, code, data.amount, fitted(key, KEY_COLUMN - len(f"repay:{code}::share")))
+    return repay(db, code, data.amount, key)
 
 
 @router.get(
