@@ -128,6 +128,34 @@ CATALOGUE: dict[str, ErrorSpec] = {
         422, "The commission file has errors; nothing was applied. Each error names its line."
     ),
     "commission_file_empty": ErrorSpec(422, "The commission file has no rows."),
+    # bank statements (银行对账单): a file is imported whole or not at all
+    "statement_format_unknown": ErrorSpec(
+        422,
+        "The file is not a statement layout Yirong reads (camt.053, MT940, 招商银行, "
+        "工商银行 or Yirong's CSV); nothing was imported.",
+    ),
+    "statement_encoding_invalid": ErrorSpec(
+        422, "The file's text is neither UTF-8 nor GBK (GB18030); nothing was imported."
+    ),
+    "statement_malformed": ErrorSpec(
+        422, "The statement file is malformed; nothing was imported. The error names the place."
+    ),
+    "statement_currency_not_cny": ErrorSpec(
+        422, "The statement is in a currency other than CNY; nothing was imported."
+    ),
+    "statement_unbalanced": ErrorSpec(
+        422,
+        "The statement's lines do not lead from its opening balance to its closing balance; "
+        "nothing was imported.",
+    ),
+    "statement_account_unknown": ErrorSpec(
+        422, "The statement is of a bank account the platform does not hold; nothing was imported."
+    ),
+    "statement_line_conflict": ErrorSpec(
+        409,
+        "The bank gave a line with this identity before, with another amount, direction or "
+        "date; nothing was imported.",
+    ),
     # agents (代理商)
     "agent_not_found": ErrorSpec(404, "No such agent."),
     "agent_code_taken": ErrorSpec(409, "An agent with this agent code is already onboarded."),
