@@ -19,6 +19,7 @@ from yirong.ledger.cli import app as ledger_app
 from yirong.loans.cli import app as loan_app
 from yirong.policy.cli import app as policy_app
 from yirong.pricing.cli import schedule
+from yirong.reconciliation.cli import app as recon_app
 from yirong.wallets.cli import app as wallet_app
 from yirong.wallets.cli import commissions_app
 
@@ -56,6 +57,7 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(credit_app, name="credit")
 app.add_typer(loan_app, name="loan")
 app.add_typer(eod_app, name="eod")
+app.add_typer(recon_app, name="recon")
 app.add_typer(events_app, name="events")
 app.command()(schedule)
 app.add_typer(bench_app, name="bench")

@@ -128,6 +128,19 @@ CATALOGUE: dict[str, ErrorSpec] = {
         422, "The commission file has errors; nothing was applied. Each error names its line."
     ),
     "commission_file_empty": ErrorSpec(422, "The commission file has no rows."),
+    "commission_file_not_found": ErrorSpec(404, "No such commission file."),
+    # outbound payments (代付)
+    "payment_not_found": ErrorSpec(404, "No such outbound payment."),
+    "payment_not_open": ErrorSpec(
+        409, "The payment was already settled, returned or refused by the bank."
+    ),
+    # the platform's bank accounts
+    "bank_account_invalid": ErrorSpec(
+        422, "A bank account number is 6 to 34 digits or capital letters."
+    ),
+    "bank_account_taken": ErrorSpec(
+        409, "This bank account is already recorded with another bank or name."
+    ),
     # bank statements (银行对账单): a file is imported whole or not at all
     "statement_format_unknown": ErrorSpec(
         422,
@@ -155,6 +168,39 @@ CATALOGUE: dict[str, ErrorSpec] = {
         409,
         "The bank gave a line with this identity before, with another amount, direction or "
         "date; nothing was imported.",
+    ),
+    "statement_file_not_found": ErrorSpec(404, "No such statement file."),
+    # reconciliation (对账): notices, matching, exceptions
+    "notice_kind_invalid": ErrorSpec(422, "A notice is about a funding, a top-up or a payment."),
+    "match_rule_not_found": ErrorSpec(404, "No matching rule of that name."),
+    "match_rule_invalid": ErrorSpec(
+        422, "A rule's tolerance and days are whole numbers from 0 to 1,000,000,000."
+    ),
+    "exception_resolved": ErrorSpec(409, "The exception was already resolved."),
+    "exception_action_invalid": ErrorSpec(
+        409,
+        "That action does not apply to this exception (a bank line's money can be matched, "
+        "returned, or booked to or released from suspense; a notice or a payment alert "
+        "can be dismissed).",
+    ),
+    "match_target_invalid": ErrorSpec(
+        422,
+        "Say what the money is for: order:<ref>, wallet:<handle> or commission:<ref> for "
+        "money in, payment:<ref> for money out.",
+    ),
+    "match_amount_differs": ErrorSpec(
+        409, "The line's amount differs from what it would pay: nothing was matched."
+    ),
+    "return_needs_counterparty": ErrorSpec(
+        409, "The bank line names no account to send the money back to."
+    ),
+    "approval_pending": ErrorSpec(
+        409, "Another action on this exception is waiting for a second operator's approval."
+    ),
+    "approval_not_found": ErrorSpec(404, "No such approval request."),
+    "approval_decided": ErrorSpec(409, "The approval request was already decided."),
+    "approval_same_operator": ErrorSpec(
+        403, "A second operator must approve: the one who asked cannot."
     ),
     # agents (代理商)
     "agent_not_found": ErrorSpec(404, "No such agent."),
@@ -237,7 +283,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
     "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
-    "exception_not_found": ErrorSpec(404, "No such unmatched receipt."),
+    "exception_not_found": ErrorSpec(404, "No such reconciliation exception."),
     "repayment_not_found": ErrorSpec(404, "No such repayment."),
     "reason_required": ErrorSpec(422, "Say why: a reversal needs a reason for the record."),
     "later_repayment_exists": ErrorSpec(

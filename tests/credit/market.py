@@ -17,7 +17,7 @@ from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, opt_in_prea
 from yirong.demo.identities import firm
 from yirong.funders.service import FunderInput, ProductInput, add_product, register_funder
 from yirong.infra.db import Database
-from yirong.wallets.commissions import import_commissions
+from tests.bank import credit_commissions
 
 TODAY = date(2026, 1, 5)
 TEXT = "2026-01"
@@ -40,7 +40,7 @@ def lender(code: str, rate: str, months: str) -> tuple[FunderInput, ProductInput
             name=f"Lender {code}",
             licence="micro_loan",
             contact=f"{code} desk, 0571-0000",
-            settlement_bank_account="6222000000001",
+            settlement_bank_account=f"6222{sum(map(ord, code)):09d}",
             settlement_bank_name="Bank",
             revenue_share=Decimal("0.2"),
             decision_mode="scorecard",
@@ -93,7 +93,7 @@ def build_market(backend: str, tmp_path: Path, *, agents: int = 6, opted_in: int
     onboard_agents(db, firms)
     advance_to(db, date(2025, 12, 5))
     rows = "".join(f"{f.code},2025-11,{1_000_000 + n * 100_000}\n" for n, f in enumerate(firms))
-    import_commissions(db, f"agent,month,amount\n{rows}".encode(), "nov.csv")
+    credit_commissions(db, f"agent,month,amount\n{rows}".encode(), "nov.csv")
     advance_to(db, TODAY)
     for f in firms[:opted_in]:
         opt_in_preapproval(db, f.code, text_version=TEXT)

@@ -19,7 +19,7 @@ from yirong.demo.identities import firm
 from yirong.features.service import Features
 from yirong.features.tables import AgentFeatures
 from yirong.infra.db import Database, Tx
-from yirong.wallets.commissions import import_commissions
+from tests.bank import credit_commissions
 from yirong.wallets.service import pay_carrier
 
 BOOKS_OPEN = date(2025, 1, 2)
@@ -101,7 +101,7 @@ def play(db: Database, events: Iterable[Event]) -> None:
             rows = "".join(
                 f"{c.agent},{c.month or labels.next(c.agent)},{c.amount}\n" for c in credits
             )
-            import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{day}.csv")
+            credit_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{day}.csv")
         for e in todays:
             if isinstance(e, Prepayment):
                 pay_carrier(db, f"agent:{e.agent}", e.amount, f"prepay-{day}-{next(keys)}")

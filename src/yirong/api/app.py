@@ -35,6 +35,7 @@ VIEWS = (
     "yirong.funders.views",
     "yirong.credit.views",
     "yirong.loans.views",
+    "yirong.reconciliation.views",
     "yirong.eod.views",
     "yirong.ledger.views",
     "yirong.policy.views",

@@ -34,6 +34,18 @@ MAX_BODY_BYTES = 256 * 1024
 # Routes that take a file rather than JSON, and how large it may be.
 RAW_BODIES: dict[str, tuple[tuple[str, ...], int]] = {
     "/api/v1/commissions/files": (("text/csv", "text/plain", "application/octet-stream"), 50 << 20),
+    # A statement of any layout: CSV or MT940 text, camt.053 XML, an XLSX export.
+    "/api/v1/bank-statements": (
+        (
+            "text/csv",
+            "text/plain",
+            "application/xml",
+            "text/xml",
+            "application/octet-stream",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        200 << 20,
+    ),
 }
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("yirong.api")

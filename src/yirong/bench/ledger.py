@@ -133,7 +133,7 @@ def _step(
     if kind == "reserve":
 
         def reserve(n: int) -> int:
-            wallets.top_up(
+            wallets.credit_from_bank(
                 db, f"B{rnd.randrange(WALLETS):06d}", rnd.randint(1, 10_000), f"{tag}:{n}"
             )
             return 1

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import typer
 
 from yirong.books import service
-from yirong.cli_support import console, database, refusals, run
+from yirong.cli_support import console, database, print_json, refusals, run
 from yirong.eod.service import run_eod
 from yirong.errors import YirongError
 
@@ -29,6 +29,48 @@ def open_books(
     """Open the platform's books on their first business date."""
     opened = run(lambda: service.open_books(database(ctx), parse_date(business_date)))
     console.print(f"Books open; business date [bold]{opened}[/].")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON line.")
+) -> None:
+    """The business date and the bank accounts the platform holds."""
+    db = database(ctx)
+    today = run(lambda: service.current_business_date(db))
+    accounts = run(lambda: service.bank_accounts(db))
+    if as_json:
+        print_json(
+            {
+                "business_date": today,
+                "bank_accounts": [
+                    {
+                        "number": a.number,
+                        "bank": a.bank_name,
+                        "name": a.name,
+                        "currency": a.currency,
+                        "ledger_account": a.ledger_account,
+                    }
+                    for a in accounts
+                ],
+            }
+        )
+        return
+    console.print(f"Business date [bold]{today}[/].")
+    for a in accounts:
+        console.print(f"  {a.bank_name} {a.number} ({a.name}, {a.currency}) = {a.ledger_account}")
+
+
+@app.command("add-bank-account")
+def add_bank_account(
+    ctx: typer.Context,
+    number: str,
+    bank: str = typer.Option(..., help="The bank's name."),
+    name: str = typer.Option(..., help="The account's name at the bank (户名)."),
+) -> None:
+    """Record a bank account the platform holds: its statements can then be imported."""
+    a = run(lambda: service.add_bank_account(database(ctx), number, bank, name))
+    console.print(f"{a.bank_name} {a.number} is {a.ledger_account} in the books.")
 
 
 @app.command()

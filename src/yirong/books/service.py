@@ -4,11 +4,13 @@ decides money reads the wall clock."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
-from yirong.books.tables import BusinessCalendar
+from yirong.books.tables import BankAccount, BusinessCalendar
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.ledger import service as ledger
@@ -88,3 +90,89 @@ def next_business_day_in(tx: Tx) -> date:
 
 
 next_business_day = transactional(next_business_day_in)
+
+
+# ---------------------------------------------------------------- bank accounts
+
+_ACCOUNT_NUMBER = re.compile(r"^[0-9A-Z]{6,34}$")
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccountView:
+    id: int
+    number: str
+    bank_name: str
+    name: str
+    currency: str
+    purpose: str
+    ledger_account: str
+    opened_on: date
+
+
+def _bank_view(row: BankAccount) -> BankAccountView:
+    return BankAccountView(
+        row.id,
+        row.number,
+        row.bank_name,
+        row.name,
+        row.currency,
+        row.purpose,
+        row.ledger_account,
+        row.opened_on,
+    )
+
+
+def normalize_account_number(number: str) -> str:
+    """As banks print it, without the spaces and dashes people add."""
+    return re.sub(r"[\s-]", "", number).upper()
+
+
+@transactional
+def add_bank_account(tx: Tx, number: str, bank_name: str, name: str) -> BankAccountView:
+    """Record a bank account the platform holds. The first is the reserve account the
+    books opened with (``platform:reserve``); each later one gets a ledger account of
+    its own, so that every bank account is reconciled against its own balance.
+    Adding the same account again returns it."""
+    number = normalize_account_number(number)
+    if not _ACCOUNT_NUMBER.match(number):
+        raise YirongError("bank_account_invalid", number=number)
+    if not bank_name.strip() or not name.strip():
+        raise YirongError("name_invalid")
+    found = tx.session.scalars(select(BankAccount).where(BankAccount.number == number)).first()
+    if found is not None:
+        if (found.bank_name, found.name) != (bank_name, name):
+            raise YirongError("bank_account_taken", number=number)
+        return _bank_view(found)
+    today = business_date_of(tx)
+    first = tx.session.scalar(select(BankAccount.id).limit(1)) is None
+    code = RESERVE if first else f"platform:bank:{number}"
+    if not first:
+        ledger.open_account(
+            tx,
+            code,
+            book=PLATFORM_BOOK,
+            kind=AccountKind.ASSET,
+            name=f"Reserve account at {bank_name} {number}"[:200],
+            opened_on=today,
+            owner_type="platform",
+            shards=HOT_SHARDS,
+        )
+    row = BankAccount(
+        number=number,
+        bank_name=bank_name,
+        name=name,
+        currency="CNY",
+        purpose="reserve",
+        ledger_account=code,
+        opened_on=today,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    return _bank_view(row)
+
+
+def bank_accounts_in(tx: Tx) -> list[BankAccountView]:
+    return [_bank_view(r) for r in tx.session.scalars(select(BankAccount).order_by(BankAccount.id))]
+
+
+bank_accounts = read_only(bank_accounts_in)

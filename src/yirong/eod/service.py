@@ -9,7 +9,8 @@ postings (per funder and product) and the portfolio snapshot (per funder, produc
 and bucket); the loans that fall overdue today are marked and their wallets frozen
 a chunk of agents at a time (each funder told of its loans that fell overdue, in the
 same transaction), and only the wallets that hold money are swept one agent at a
-time."""
+time. Funders are paid out (instructions the bank's statement will settle), and
+money still waiting (notices without it, payments not yet debited) is listed."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.interest import charged_sql
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
+from yirong.payments.service import Payee
+from yirong.reconciliation.ageing import age_in
 from yirong.wallets.service import (
     FreezeReason,
     freeze_all_in,
@@ -63,6 +66,7 @@ def steps() -> list[tuple[str, Callable[[Database, date], dict[str, Any]]]]:
         ("accrue_and_snapshot", _accrue_and_snapshot),
         ("overdue", _overdue),
         ("payouts", _payouts),
+        ("reconciliation", _waiting_money),
         ("advance", _advance),
     ]
 
@@ -350,14 +354,30 @@ def _payouts(db: Database, day: date) -> dict[str, Any]:
 
     def work(tx: Tx) -> dict[str, Any]:
         paid = {}
-        for code in tx.session.scalars(select(Funder.code).order_by(Funder.code)):
-            available = ledger.balance_of(tx, wallet_account(tx, f"funder:{code}")).available
+        for funder in tx.session.scalars(select(Funder).order_by(Funder.code)):
+            handle = f"funder:{funder.code}"
+            available = ledger.balance_of(tx, wallet_account(tx, handle)).available
             if available > 0:
-                request_withdrawal_in(tx, f"funder:{code}", available, f"payout:{code}:{day}")
-                paid[code] = available
+                request_withdrawal_in(
+                    tx,
+                    handle,
+                    available,
+                    f"payout:{funder.code}:{day}",
+                    kind="payout",
+                    payee=Payee(
+                        funder.name, funder.settlement_bank_account, funder.settlement_bank_name
+                    ),
+                )
+                paid[funder.code] = available
         return _record(tx, day, "payouts", {"funders": paid})
 
     return db.run(work)
+
+
+def _waiting_money(db: Database, day: date) -> dict[str, Any]:
+    """对账: notices still without money, payments the bank has not debited, and parts
+    of orders that closed without the rest become exceptions for an operator."""
+    return db.run(lambda tx: _record(tx, day, "reconciliation", age_in(tx, day)))
 
 
 def _advance(db: Database, day: date) -> dict[str, Any]:

@@ -14,7 +14,9 @@ from yirong.infra import outbox as outbox_tables
 from yirong.infra.base import Base
 from yirong.ledger import tables as ledger_tables
 from yirong.loans import tables as loans_tables
+from yirong.payments import tables as payments_tables
 from yirong.policy import tables as policy_tables
+from yirong.reconciliation import tables as reconciliation_tables
 from yirong.wallets import tables as wallets_tables
 
 metadata = Base.metadata
@@ -32,6 +34,8 @@ __all__ = [
     "loans_tables",
     "metadata",
     "outbox_tables",
+    "payments_tables",
     "policy_tables",
+    "reconciliation_tables",
     "wallets_tables",
 ]

@@ -1,4 +1,5 @@
-"""``yirong loan``: drawdowns, the funder's money, repayments and exceptions."""
+"""``yirong loan``: drawdowns, repayments, statements and a funder's book (the funder's
+money arrives on bank statements: ``yirong recon``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from rich.table import Table
 from yirong.books.service import current_business_date
 from yirong.cli_support import console, database, print_json, run
 from yirong.loans.drawdowns import cancel_drawdown, request_drawdown
-from yirong.loans.funding import exceptions, receive_funding, return_to_funder
 from yirong.loans.repayments import repay
 from yirong.loans.reversals import reverse_repayment
 from yirong.loans.standing import agent_standing, funder_portfolio, past_due_loans
@@ -40,19 +40,6 @@ def draw(
 def cancel(ctx: typer.Context, agent: str, drawdown: int) -> None:
     d = run(lambda: cancel_drawdown(database(ctx), agent, drawdown))
     console.print(f"Order {d.order_ref} is {d.status}.")
-
-
-@app.command()
-def fund(
-    ctx: typer.Context,
-    bank_ref: str,
-    funder: str = typer.Option(...),
-    reference: str = typer.Option(..., help="The order reference the funder quoted."),
-    amount: str = typer.Option(..., help="Yuan."),
-) -> None:
-    """Book money a funder sent to the reserve account, as the bank statement shows it."""
-    r = run(lambda: receive_funding(database(ctx), bank_ref, funder, reference, parse_yuan(amount)))
-    console.print(f"Receipt {r.id} ({r.bank_ref}): {r.outcome}.")
 
 
 @app.command("repay")
@@ -177,20 +164,3 @@ def portfolio(ctx: typer.Context, funder: str) -> None:
             f"{loan.order_ref} {loan.agent_code}: {loan.days_past_due} days past due "
             f"({loan.bucket}), owes {format_fen(loan.owed.total)}"
         )
-
-
-@app.command("exceptions")
-def list_exceptions(ctx: typer.Context) -> None:
-    """Money in suspense that matched no live order."""
-    for e in run(lambda: exceptions(database(ctx))):
-        console.print(
-            f"{e.id}: {e.bank_ref} {format_fen(e.amount)} from {e.funder_code} quoting "
-            f"{e.reference!r} on {e.received_on}: {e.outcome}"
-        )
-
-
-@app.command("return")
-def return_command(ctx: typer.Context, receipt: int) -> None:
-    """Send an unmatched receipt back to the funder's payment account."""
-    r = run(lambda: return_to_funder(database(ctx), receipt))
-    console.print(f"Receipt {r.id}: {r.resolution}.")

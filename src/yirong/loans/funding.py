@@ -1,158 +1,73 @@
-"""Matching the funder's money to the order (资金流 to 信息流).
+"""Lending the funder's money once the bank shows it (资金流 matched to 信息流).
 
-The bank reports money in the reserve account quoting a reference. Matched to a live
-order of that funder for exactly its amount, it lands in the funder's payment account
-and moves on to the agent's wallet (less the upfront fee, which the funder keeps),
-and interest starts that day. Anything else (late, short, over, a second payment,
-an unknown reference) is held in suspense and listed; it never reaches a wallet."""
+The reconciliation matches a bank line of a reserve account to a live order of the
+line's funder for exactly its amount; then the money lands in the funder's payment
+account and moves on to the agent's wallet (less the upfront fee, which the funder
+keeps), and interest starts that day. Anything else (late, short, over, a second
+payment, an unknown reference) is the reconciliation's exception, never a wallet's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from yirong.agents.tables import Agent
-from yirong.books.service import RESERVE, SUSPENSE, business_date_of
+from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
-from yirong.funders.tables import Funder
-from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.db import Tx
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.interest import Clock
-from yirong.loans.tables import Drawdown, FundingReceipt
-from yirong.money import check_amount
+from yirong.loans.tables import Drawdown
 from yirong.wallets.service import wallet_account
 
-EXCEPTIONS = ("late", "short", "over", "duplicate", "unknown")
+
+def order_by_reference(tx: Tx, reference: str, *, lock: bool = True) -> Drawdown | None:
+    """The drawdown whose order quotes ``reference`` (locked: its money is being
+    matched), or None."""
+    query = select(Drawdown).where(Drawdown.order_ref == reference)
+    return tx.session.scalars(query.with_for_update() if lock else query).one_or_none()
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiptView:
-    id: int
-    bank_ref: str
-    funder_code: str
-    reference: str
-    amount: int
-    received_on: date
-    outcome: str  # matched | late | short | over | duplicate | unknown
-    drawdown_id: int | None
-    resolution: str | None
-
-
-def _view(r: FundingReceipt) -> ReceiptView:
-    return ReceiptView(
-        r.id,
-        r.bank_ref,
-        r.funder_code,
-        r.reference,
-        r.amount,
-        r.received_on,
-        r.outcome,
-        r.drawdown_id,
-        r.resolution,
+def fund_order_in(
+    tx: Tx, drawdown: Drawdown, funder_code: str, *, key: str, sources: Mapping[str, int]
+) -> None:
+    """The bank's statements show the funder's money for this live order, in full
+    (``sources``: the ledger account of each reserve account it reached, and how much):
+    it lands in the funder's payment account and moves on to the agent's wallet (less
+    the upfront fee, which the funder keeps), and interest starts today. Only the
+    reconciliation's matcher calls this, for bank lines it matched; a funder's own
+    notice never does."""
+    if drawdown.status not in LIVE_ORDER:
+        raise YirongError("drawdown_not_pending", order=drawdown.order_ref)
+    if sum(sources.values()) != drawdown.amount:
+        raise YirongError("exists_with_different_amount", order=drawdown.order_ref)
+    debits = tuple(
+        Leg(ledger.account_by_code(tx, code).id, Side.DEBIT, amount)
+        for code, amount in sorted(sources.items())
     )
-
-
-@transactional
-def receive_funding(
-    tx: Tx, bank_ref: str, funder_code: str, reference: str, amount: int
-) -> ReceiptView:
-    """Book a funder's payment as the bank reported it (once per statement line)."""
-    amount = check_amount(amount)
-    earlier = tx.session.scalars(
-        select(FundingReceipt).where(FundingReceipt.bank_ref == bank_ref)
-    ).one_or_none()
-    if earlier is not None:
-        if (earlier.amount, earlier.funder_code, earlier.reference) != (
-            amount,
-            funder_code,
-            reference,
-        ):
-            raise YirongError("exists_with_different_amount", bank_ref=bank_ref)
-        return _view(earlier)
-    today = business_date_of(tx)
-    drawdown = tx.session.scalars(
-        select(Drawdown).where(Drawdown.order_ref == reference).with_for_update()
-    ).one_or_none()
-    funder = tx.session.scalars(select(Funder).where(Funder.code == funder_code)).one_or_none()
-    outcome = _outcome(drawdown, funder, amount, today)
-    reserve = ledger.account_by_code(tx, RESERVE)
-    key = f"funding:{bank_ref}"
-    if outcome != "matched":
-        entry = ledger.post(
-            tx,
-            NewEntry(
-                key,
-                "loan.funding_suspense",
-                (
-                    Leg(reserve.id, Side.DEBIT, amount),
-                    Leg(ledger.account_by_code(tx, SUSPENSE).id, Side.CREDIT, amount),
-                ),
-                memo=f"{outcome}: {funder_code} quoting {reference}"[:200],
-            ),
-        )
-        receipt = _record(tx, bank_ref, funder_code, reference, amount, today, outcome, entry)
-        receipt.drawdown_id = drawdown.id if drawdown is not None else None
-        return _view(receipt)
-    assert drawdown is not None and funder is not None
-    entry = ledger.post(
+    ledger.post(
         tx,
         NewEntry(
             key,
             "loan.funding",
             (
-                Leg(reserve.id, Side.DEBIT, amount),
-                Leg(wallet_account(tx, f"funder:{funder_code}").id, Side.CREDIT, amount),
+                *debits,
+                Leg(
+                    wallet_account(tx, f"funder:{funder_code}").id,
+                    Side.CREDIT,
+                    drawdown.amount,
+                ),
             ),
             memo=drawdown.order_ref,
         ),
     )
-    receipt = _record(tx, bank_ref, funder_code, reference, amount, today, "matched", entry)
-    receipt.drawdown_id = drawdown.id
-    _lend(tx, drawdown, funder_code, today)
-    return _view(receipt)
-
-
-def _outcome(drawdown: Drawdown | None, funder: Funder | None, amount: int, today: date) -> str:
-    if drawdown is None or funder is None or drawdown.funder_id != funder.id:
-        return "unknown"
-    if drawdown.status not in LIVE_ORDER:
-        return "duplicate" if drawdown.credited_on or drawdown.status == "funded" else "late"
-    if drawdown.fund_by < today:
-        return "late"  # the end of day will expire it
-    if amount != drawdown.amount:
-        return "short" if amount < drawdown.amount else "over"
-    return "matched"
-
-
-def _record(
-    tx: Tx,
-    bank_ref: str,
-    funder_code: str,
-    reference: str,
-    amount: int,
-    today: date,
-    outcome: str,
-    entry: ledger.PostResult,
-) -> FundingReceipt:
-    assert entry.entry_id is not None
-    receipt = FundingReceipt(
-        bank_ref=bank_ref,
-        funder_code=funder_code,
-        reference=reference[:64],
-        amount=amount,
-        received_on=today,
-        outcome=outcome,
-        entry_id=entry.entry_id,
-    )
-    tx.session.add(receipt)
-    tx.session.flush()
-    return receipt
+    _lend(tx, drawdown, funder_code, business_date_of(tx))
 
 
 def _lend(tx: Tx, d: Drawdown, funder_code: str, today: date) -> None:
@@ -216,47 +131,3 @@ def _lend(tx: Tx, d: Drawdown, funder_code: str, today: date) -> None:
 def _agent_handle(tx: Tx, agent_id: int) -> str:
     code = tx.session.scalar(select(Agent.code).where(Agent.id == agent_id))
     return f"agent:{code}"
-
-
-@transactional
-def return_to_funder(tx: Tx, receipt_id: int) -> ReceiptView:
-    """An operator resolves an exception: the money in suspense goes back to the
-    funder's payment account (from where a payout sends it to the funder's bank)."""
-    receipt = tx.session.get(FundingReceipt, receipt_id, with_for_update=True)
-    if receipt is None or receipt.outcome == "matched":
-        raise YirongError("exception_not_found", receipt=receipt_id)
-    if receipt.resolution is not None:
-        return _view(receipt)
-    ledger.post(
-        tx,
-        NewEntry(
-            f"funding:{receipt.bank_ref}:return",
-            "loan.funding_returned",
-            (
-                Leg(ledger.account_by_code(tx, SUSPENSE).id, Side.DEBIT, receipt.amount),
-                Leg(
-                    wallet_account(tx, f"funder:{receipt.funder_code}").id,
-                    Side.CREDIT,
-                    receipt.amount,
-                ),
-            ),
-        ),
-    )
-    receipt.resolution, receipt.resolved_on = "returned", business_date_of(tx)
-    return _view(receipt)
-
-
-@read_only
-def exceptions(tx: Tx, *, after: int = 0, limit: int | None = None) -> list[ReceiptView]:
-    """Money in suspense, not yet resolved, oldest first (ids after ``after``)."""
-    rows = tx.session.scalars(
-        select(FundingReceipt)
-        .where(
-            FundingReceipt.outcome != "matched",
-            FundingReceipt.resolution.is_(None),
-            FundingReceipt.id > after,
-        )
-        .order_by(FundingReceipt.id)
-        .limit(limit)
-    )
-    return [_view(r) for r in rows]

@@ -77,26 +77,6 @@ class Drawdown(Base):
     accrual_open: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class FundingReceipt(Base):
-    """Money a funder sent to the reserve account, as the bank reported it. Matched to
-    a live order, it funds the drawdown; otherwise it waits in suspense, listed as an
-    exception (late, short, over, duplicate, unknown) until an operator returns it."""
-
-    __tablename__ = "funding_receipts"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    bank_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the statement line
-    funder_code: Mapped[str] = mapped_column(String(32))
-    reference: Mapped[str] = mapped_column(String(64))  # the order the payer quoted
-    amount: Mapped[int] = mapped_column(BigInteger)
-    received_on: Mapped[date] = mapped_column(Date)
-    outcome: Mapped[str] = mapped_column(String(16), index=True)  # matched | late | ...
-    drawdown_id: Mapped[int | None] = mapped_column(BigInteger)
-    entry_id: Mapped[int] = mapped_column(BigInteger)
-    resolved_on: Mapped[date | None] = mapped_column(Date)
-    resolution: Mapped[str | None] = mapped_column(String(16))  # returned
-
-
 class Repayment(Base):
     """Money from an agent's wallet to its funder: asked for, or swept while overdue."""
 

@@ -1,6 +1,5 @@
 """Routes: drawdowns (the agent asks; the funder may reject; the agent may cancel),
-the funder's money for them (a funder's system confirms a payment into the reserve
-account; operators return what matched no order), repayments (a preview, the
+repayments (a preview, the
 repayment itself, an operator's reversal), how an agent stands (days past due,
 bucket, freezes), a funder's book, statements and past-due loans, and contractual
 freeze requests (a funder asks, an operator applies or declines)."""
@@ -37,7 +36,6 @@ from yirong.errors import YirongError
 from yirong.loans import freeze_requests, queries
 from yirong.loans.drawdowns import DrawdownView, cancel_drawdown, reject_drawdown, request_drawdown
 from yirong.loans.freeze_requests import FreezeRequestView
-from yirong.loans.funding import ReceiptView, exceptions, receive_funding, return_to_funder
 from yirong.loans.queries import DrawdownRecord, RepaymentPreview, RepaymentRecord, StandingView
 from yirong.loans.repayments import RepaymentView, repay
 from yirong.loans.reversals import reverse_repayment
@@ -222,55 +220,6 @@ def cancel(drawdown_id: Id, who: AgentOnly, db: DB) -> DrawdownView:
 def reject(drawdown_id: Id, data: Reason, who: FunderOnly, db: DB) -> DrawdownView:
     _own_drawdown(who, db, drawdown_id)  # a funder: only an order made to it
     return reject_drawdown(db, who.subject, drawdown_id, data.reason)
-
-
-# ---------------------------------------------------------------- the funder's money
-
-
-@router.post(
-    "/fundings",
-    response_model=ReceiptView,
-    status_code=201,
-    summary="The funder paid into the reserve account: matched to the order (outcome "
-    "matched: the agent's wallet is credited, interest starts today) or held in suspense",
-)
-def fund(data: Funding, who: FunderOrOperator, _key: ServiceKey, db: DB) -> ReceiptView:
-    if who.role is Role.FUNDER:
-        if data.funder_code not in (None, who.subject):
-            raise deny()
-        funder = who.subject
-    elif data.funder_code is None:
-        raise YirongError(
-            "request_invalid",
-            "Operators say whose money it is: funder_code.",
-            errors=[{"loc": ["body", "funder_code"], "message": "Field required"}],
-        )
-    else:
-        funder = data.funder_code
-    return receive_funding(db, data.bank_ref, funder, data.order_ref, data.amount)
-
-
-@router.get(
-    "/funding-exceptions",
-    response_model=Page[ReceiptView],
-    summary="Money in suspense that matched no live order (late, short, over, duplicate, "
-    "unknown), oldest first",
-)
-def funding_exceptions(
-    _who: Operator, db: DB, limit: Limit = 50, cursor: Cursor = None
-) -> Page[ReceiptView]:
-    found = exceptions(db, after=after_of(cursor), limit=limit + 1)
-    return page_of(found, limit, lambda r: r.id)
-
-
-@router.post(
-    "/funding-receipts/{receipt_id}/return",
-    response_model=ReceiptView,
-    summary="Return an unmatched receipt to the funder's payment account (paid out with "
-    "the end of day's payouts)",
-)
-def return_receipt(receipt_id: Id, _who: Operator, _key: ServiceKey, db: DB) -> ReceiptView:
-    return return_to_funder(db, receipt_id)
 
 
 # ---------------------------------------------------------------- repayments

@@ -51,6 +51,12 @@ RULES: dict[str, Rule] = {
     "preapproval_consent_days": Rule(
         "365", _positive_int, "how long an opt-in to pre-approval lasts (days)"
     ),
+    # Maker-checker (四眼原则) on the reconciliation's hand matches and returns.
+    "recon_approval_threshold_fen": Rule(
+        "5000000",
+        lambda v: check_amount(int(v)),
+        "a hand match or return of at least this many fen needs a second operator",
+    ),
 }
 
 

@@ -26,7 +26,8 @@ HANDLE = typer.Argument(
 def _show(view: WalletView) -> None:
     freezes = f" frozen for: {', '.join(view.freezes)}" if view.freezes else ""
     console.print(
-        f"[bold]{view.handle}[/] {view.name} [{view.state.value}]{freezes}\n"
+        f"[bold]{view.handle}[/] {view.name} [{view.state.value}]{freezes}"
+        f"  pay-in code YT{view.pay_in_code}\n"
         f"  balance {format_fen(view.balance)}  available {format_fen(view.available)}"
         f"  held {format_fen(view.held)}"
     )
@@ -54,45 +55,16 @@ def show(ctx: typer.Context, handle: str = HANDLE) -> None:
 
 
 @app.command()
-def topup(
-    ctx: typer.Context,
-    handle: str = HANDLE,
-    amount: str = typer.Argument(..., help="Yuan."),
-    key: str = KEY,
-    bank_ref: str = typer.Option(None, help="The bank's reference."),
-) -> None:
-    """Credit money that arrived in the reserve account for this wallet."""
-    _moved(
-        "top-up",
-        run(
-            lambda: service.top_up(
-                database(ctx), handle, parse_yuan(amount), key, bank_ref=bank_ref
-            )
-        ),
-    )
-
-
-@app.command()
 def withdraw(
     ctx: typer.Context,
     handle: str = HANDLE,
     amount: str = typer.Argument(..., help="Yuan."),
     key: str = KEY,
 ) -> None:
-    """Hold money for a withdrawal until the bank confirms or fails it."""
+    """Withdraw to the bank: held until the bank's statement shows it paid."""
     _moved(
         "withdrawal held",
         run(lambda: service.request_withdrawal(database(ctx), handle, parse_yuan(amount), key)),
-    )
-
-
-@app.command("confirm-withdrawal")
-def confirm_withdrawal(
-    ctx: typer.Context, withdrawal: int = typer.Argument(...), key: str = KEY
-) -> None:
-    """The bank paid the withdrawal out."""
-    _moved(
-        "withdrawal paid", run(lambda: service.confirm_withdrawal(database(ctx), withdrawal, key))
     )
 
 
@@ -100,14 +72,11 @@ def confirm_withdrawal(
 def fail_withdrawal(
     ctx: typer.Context,
     withdrawal: int = typer.Argument(...),
-    key: str = KEY,
     reason: str = typer.Option(..., help="Why the bank refused."),
 ) -> None:
-    """The bank refused the withdrawal: release the hold."""
-    _moved(
-        "withdrawal released",
-        run(lambda: service.fail_withdrawal(database(ctx), withdrawal, key, reason=reason)),
-    )
+    """The bank refused the withdrawal before paying it: release the hold."""
+    p = run(lambda: service.fail_withdrawal(database(ctx), withdrawal, reason=reason))
+    console.print(f"withdrawal {p.withdrawal_id} ({p.reference}): {p.status}, the money stays.")
 
 
 @app.command("pay-carrier")
@@ -173,17 +142,14 @@ def close(ctx: typer.Context, handle: str = HANDLE, note: str = typer.Option(...
 def import_file(
     ctx: typer.Context, path: Path = typer.Argument(..., exists=True, dir_okay=False)
 ) -> None:
-    """Credit a commission file (agent,month,amount in fen): all rows or none, once."""
+    """Record a commission file (agent,month,amount in fen): all rows or none, once.
+    It is credited when the carrier's payment of its total is on a bank statement."""
     result = run(
         lambda: commissions.import_commissions(database(ctx), path.read_bytes(), path.name)
     )
-    if result.status == "created":
-        console.print(
-            f"Applied {result.rows} commissions, {format_fen(result.total_fen)} yuan, "
-            f"as file {result.file_id} on {result.business_date}."
-        )
-    else:
-        console.print(
-            f"This file was already applied (file {result.file_id} on "
-            f"{result.business_date}); nothing moved again."
-        )
+    again = "" if result.status == "created" else " (this file was recorded before)"
+    console.print(
+        f"File {result.file_id}{again}: {result.rows} commissions, "
+        f"{format_fen(result.total_fen)} yuan, {result.state}; the carrier pays it quoting "
+        f"[bold]{result.reference}[/]."
+    )

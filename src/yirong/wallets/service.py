@@ -1,5 +1,6 @@
-"""Wallet use cases, one transaction each: open, top up, withdraw (a hold the bank
-confirms or fails), pay the carrier, move money between wallets, freeze and unfreeze.
+"""Wallet use cases, one transaction each: open, credit what the bank shows arrived,
+withdraw (a hold the bank's statement settles), pay the carrier, move money between
+wallets, freeze and unfreeze.
 
 Every money-moving call takes the client's idempotency key: repeating it returns the
 first result and moves nothing. A wallet is addressed by its handle,
@@ -12,11 +13,10 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import exists, func, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, insert, select, update
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
@@ -29,18 +29,18 @@ from yirong.ledger.model import (
     AccountState,
     Leg,
     NewEntry,
-    PostPending,
     Side,
-    VoidPending,
 )
 from yirong.ledger.service import PostResult
-from yirong.ledger.tables import LedgerBalance, LedgerEntry, LedgerPosting
+from yirong.ledger.tables import LedgerBalance
 from yirong.money import check_amount
+from yirong.payments import service as payments
+from yirong.payments.service import Payee, PaymentView
+from yirong.wallets.pay_in import pay_in_code
 from yirong.wallets.tables import Wallet, WalletFreeze
 
 OWNER_TYPES = ("agent", "funder")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-DEFAULT_WITHDRAWAL_HOLD_DAYS = 3
 
 
 class FreezeReason(StrEnum):
@@ -61,6 +61,7 @@ class WalletView:
     held: int
     freezes: tuple[str, ...]
     opened_on: date
+    pay_in_code: str  # quoted as YT<code> on a transfer, or the virtual account's suffix
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,90 +171,74 @@ def open_wallet_in(tx: Tx, handle: str, name: str, today: date) -> bool:
     return True
 
 
-@transactional
-def top_up(tx: Tx, handle: str, amount: int, key: str, *, bank_ref: str | None = None) -> Movement:
-    """Bank money arrived in the reserve account for this wallet: credit it. A frozen
-    wallet takes it too (credits are always allowed)."""
+def credit_from_bank_in(
+    tx: Tx,
+    handle: str,
+    amount: int,
+    key: str,
+    *,
+    bank_account: str = RESERVE,
+    memo: str | None = None,
+) -> Movement:
+    """The bank's statement shows money that arrived in a reserve account for this
+    wallet (a top-up the reconciliation matched to it): credit it. Only a matched bank
+    line calls this; nobody's notice does. A frozen wallet takes it too (credits are
+    always allowed), and one frozen for an overdue loan repays with it at once."""
     amount = check_amount(amount)
     wallet = wallet_account(tx, handle)
-    reserve = ledger.account_by_code(tx, RESERVE)
+    reserve = ledger.account_by_code(tx, bank_account)
     posted = ledger.post(
         tx,
         NewEntry(
             key,
             "wallet.top_up",
             (Leg(reserve.id, Side.DEBIT, amount), Leg(wallet.id, Side.CREDIT, amount)),
-            memo=_memo(bank_ref=bank_ref),
+            memo=memo,
         ),
-        final=True,
     )
     repay_overdue_from(tx, [posted])
     return Movement.of(posted)
 
 
+# Tests and the benchmarks stand in for the bank with this; the edges (API, CLI, demo)
+# never call it: their top-ups are notices, and money comes from a bank statement.
+credit_from_bank = transactional(credit_from_bank_in)
+
+
 def request_withdrawal_in(
-    tx: Tx, handle: str, amount: int, key: str, *, hold_days: int = DEFAULT_WITHDRAWAL_HOLD_DAYS
+    tx: Tx,
+    handle: str,
+    amount: int,
+    key: str,
+    *,
+    kind: str = "withdrawal",
+    payee: Payee | None = None,
 ) -> Movement:
-    """Hold the amount until the bank confirms the payout (or fails it). The hold's
-    entry id is the withdrawal's id; unconfirmed holds expire after ``hold_days``."""
+    """Hold the amount and instruct the bank to pay it out (代付). The hold's entry id
+    is the withdrawal's id; it is settled only when the bank's statement shows the
+    debit, and released when the bank returns or refuses the payment."""
     amount = check_amount(amount)
-    wallet = wallet_account(tx, handle)
-    reserve = ledger.account_by_code(tx, RESERVE)
-    # The expiry is derived from the day it was first asked: a retry on a later day is
-    # the same request (the ledger answers it as the first time), not a different one.
-    first_asked = tx.session.scalar(
-        select(LedgerEntry.business_date).where(LedgerEntry.idempotency_key == key)
+    _, posted = payments.instruct_in(
+        tx, kind=kind, source=wallet_account(tx, handle), amount=amount, key=key, payee=payee
     )
-    expires_on = (first_asked or business_date_of(tx)) + timedelta(days=hold_days)
-    return Movement.of(
-        ledger.post(
-            tx,
-            NewEntry(
-                key,
-                "wallet.withdrawal",
-                (Leg(wallet.id, Side.DEBIT, amount), Leg(reserve.id, Side.CREDIT, amount)),
-                pending=True,
-                expires_on=expires_on,
-            ),
-            final=True,
-        )
-    )
+    return Movement.of(posted)
 
 
 request_withdrawal = transactional(request_withdrawal_in)
 
 
 @transactional
-def confirm_withdrawal(tx: Tx, withdrawal_id: int, key: str) -> Movement:
-    """The bank paid the withdrawal out: post the hold."""
-    _check_withdrawal(tx, withdrawal_id)
-    return Movement.of(
-        ledger.post(tx, PostPending(key, "wallet.withdrawal.confirm", withdrawal_id), final=True)
-    )
-
-
-@transactional
-def fail_withdrawal(tx: Tx, withdrawal_id: int, key: str, *, reason: str) -> Movement:
-    """The bank refused the payout: release the hold, the money stays in the wallet."""
-    _check_withdrawal(tx, withdrawal_id)
-    return Movement.of(
-        ledger.post(
-            tx,
-            VoidPending(
-                key,
-                "wallet.withdrawal.fail",
-                withdrawal_id,
-                memo=_memo(reason=reason),
-            ),
-            final=True,
-        )
-    )
-
-
-def _check_withdrawal(tx: Tx, withdrawal_id: int) -> None:
-    hold = ledger.entry(tx, withdrawal_id)
-    if hold is None or hold.code != "wallet.withdrawal":
+def fail_withdrawal(tx: Tx, withdrawal_id: int, *, reason: str) -> PaymentView:
+    """The bank refused the payout before paying it (its answer to our payment file):
+    the hold is released and the money stays in the wallet. A payment the bank has
+    debited is settled, and can only come back by a return line on its statement."""
+    payment = payments.payment_row(tx, hold_id=withdrawal_id)
+    if payment.kind not in ("withdrawal", "payout"):
         raise YirongError("withdrawal_not_found", withdrawal=withdrawal_id)
+    if payment.status == "failed":
+        return payments.view(payment)
+    payments.void_in(tx, payment, status="failed", note=reason)
+    return payments.view(payment)
 
 
 @transactional
@@ -424,26 +409,16 @@ def wallet(tx: Tx, handle: str) -> WalletView:
     return _view(tx, handle)
 
 
-@read_only
-def open_withdrawals(tx: Tx, handle: str) -> list[int]:
-    """The wallet's withdrawals the bank has not answered yet (their ids), oldest
-    first: what the day's bank file is reconciled against."""
-    account = wallet_account(tx, handle)
-    answer = aliased(LedgerEntry)
-    return list(
-        tx.session.scalars(
-            select(LedgerEntry.id)
-            .join(LedgerPosting, LedgerPosting.entry_id == LedgerEntry.id)
-            .where(
-                LedgerPosting.account_id == account.id,
-                LedgerPosting.side == "D",
-                LedgerEntry.code == "wallet.withdrawal",
-                LedgerEntry.phase == "pending",
-                ~exists().where(answer.pending_id == LedgerEntry.id),
-            )
-            .order_by(LedgerEntry.id)
+def handles_of(tx: Tx, wallet_ids: Sequence[int]) -> dict[int, str]:
+    """The handle of each wallet id that exists (a pay-in code names a wallet by id)."""
+    if not wallet_ids:
+        return {}
+    rows = tx.conn.execute(
+        select(Wallet.id, Wallet.owner_type, Wallet.owner_code).where(
+            Wallet.id.in_(sorted(set(wallet_ids)))
         )
     )
+    return {wallet_id: f"{owner_type}:{code}" for wallet_id, owner_type, code in rows}
 
 
 # ---------------------------------------------------------------- helpers
@@ -487,6 +462,7 @@ def _view(tx: Tx, handle: str) -> WalletView:
     )
     row = tx.conn.execute(
         select(
+            Wallet.id,
             Wallet.name,
             Wallet.opened_on,
             func.min(b.state),
@@ -503,6 +479,7 @@ def _view(tx: Tx, handle: str) -> WalletView:
     if row is None:
         raise YirongError("wallet_not_found", wallet=handle)
     (
+        wallet_id,
         name,
         opened_on,
         state,
@@ -530,6 +507,7 @@ def _view(tx: Tx, handle: str) -> WalletView:
         held=bal.debits_pending,
         freezes=tuple(sorted(reasons.split(","))) if reasons else (),
         opened_on=opened_on,
+        pay_in_code=pay_in_code(wallet_id),
     )
 
 

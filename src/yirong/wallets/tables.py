@@ -65,7 +65,10 @@ class WalletFreeze(Base):
 
 
 class CommissionFile(Base):
-    """A carrier's monthly commission file, applied once (its SHA-256 is the key)."""
+    """A carrier's monthly commission file, recorded once (its SHA-256 is the key) and
+    credited when the carrier's payment of its total reaches a reserve account.
+
+    state: awaiting_funds -> applied."""
 
     __tablename__ = "commission_files"
 
@@ -75,4 +78,17 @@ class CommissionFile(Base):
     rows: Mapped[int] = mapped_column(Integer)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     business_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    applied_on: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class CommissionFileRow(Base):
+    """One agent's commission for one month, in exactly one file."""
+
+    __tablename__ = "commission_file_rows"
+
+    agent: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("commission_files.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)

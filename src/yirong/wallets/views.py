@@ -1,6 +1,7 @@
-"""Routes: a wallet's balance and statement, top-up notices from the bank (operators),
-withdrawals (the owner asks, operators record the bank's answer), pre-paying the
-carrier, freezes (operators) and commission files (operators)."""
+"""Routes: a wallet's balance and statement, withdrawals (the owner asks; the bank's
+statement settles them; operators record a refusal), pre-paying the carrier, freezes
+(operators) and commission files (operators). Top-ups arrive as bank lines (their
+notices are the reconciliation's routes)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from yirong.api.pages import Cursor, Limit, Page
 from yirong.api.routing import api_router
 from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, deny
 from yirong.ledger.statement import StatementLine, statement
+from yirong.payments.service import PaymentView
 from yirong.wallets import service
 from yirong.wallets.commissions import CommissionImport, import_commissions
 from yirong.wallets.service import FreezeReason, Movement, WalletView
@@ -34,13 +36,6 @@ class Amount(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Fen
-
-
-class TopUp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    amount: Fen
-    bank_ref: str | None = Field(None, min_length=1, max_length=64, description="The bank line")
 
 
 class Failure(BaseModel):
@@ -90,43 +85,26 @@ def wallet_statement(
 
 
 @router.post(
-    "/wallets/{handle}/top-ups",
-    response_model=Movement,
-    status_code=201,
-    summary="The bank says money arrived for this wallet (a top-up notice)",
-)
-def top_up(handle: str, data: TopUp, _who: Operator, key: ServiceKey, db: DB) -> Movement:
-    return service.top_up(db, handle, data.amount, key, bank_ref=data.bank_ref)
-
-
-@router.post(
     "/wallets/{handle}/withdrawals",
     response_model=Movement,
     status_code=201,
-    summary="Withdraw to the bank card: held until the bank pays (entry_id is its id)",
+    summary="Withdraw to the bank card: held until the bank's statement shows it paid "
+    "(entry_id is its id)",
 )
 def withdraw(handle: str, data: Amount, who: Anyone, key: ServiceKey, db: DB) -> Movement:
     return service.request_withdrawal(db, own_wallet(who, handle), data.amount, key)
 
 
 @router.post(
-    "/withdrawals/{withdrawal_id}/confirm",
-    response_model=Movement,
-    summary="The bank paid the withdrawal out",
-)
-def confirm_withdrawal(withdrawal_id: int, _who: Operator, key: ServiceKey, db: DB) -> Movement:
-    return service.confirm_withdrawal(db, withdrawal_id, key)
-
-
-@router.post(
     "/withdrawals/{withdrawal_id}/fail",
     response_model=Movement,
-    summary="The bank refused the payout: the money stays in the wallet",
+    summary="The bank refused the payout before paying it (its answer to our payment "
+    "file): the hold is released, the money stays in the wallet",
 )
 def fail_withdrawal(
-    withdrawal_id: int, data: Failure, _who: Operator, key: ServiceKey, db: DB
-) -> Movement:
-    return service.fail_withdrawal(db, withdrawal_id, key, reason=data.reason)
+    withdrawal_id: int, data: Failure, _who: Operator, _key: ServiceKey, db: DB
+) -> PaymentView:
+    return service.fail_withdrawal(db, withdrawal_id, reason=data.reason)
 
 
 @router.post(
@@ -157,7 +135,8 @@ def unfreeze(handle: str, data: FreezeChange, who: Operator, db: DB) -> WalletVi
     "/commissions/files",
     response_model=CommissionImport,
     status_code=201,
-    summary="Apply the carrier's monthly commission file (CSV body)",
+    summary="Record the carrier's monthly commission file (CSV body): credited when the "
+    "carrier's payment of its total (quoting its reference YC...) is on a bank statement",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -1,0 +1,415 @@
+"""Matching new bank lines and posting their money, within the caller's transaction.
+
+For a chunk of lines, the facts their references name are read in a few queries, each
+line is decided by ``reconciliation.model.decide`` in booking order (the facts updated
+after each, so that a second payment of one order is a duplicate), and then applied:
+the order is funded, the wallet credited, the file's commissions paid, our payment
+settled or voided; or the money is held in suspense, as part of an order paid in
+several lines or as an exception. Every posting is keyed by the line, so that it is
+made once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select, update
+
+from yirong.bankfiles.model import BankLine as ParsedLine
+from yirong.bankfiles.model import Direction
+from yirong.books.service import BankAccountView, business_date_of
+from yirong.books.tables import BankAccount
+from yirong.funders.tables import Funder
+from yirong.infra.db import Tx
+from yirong.ledger import service as ledger
+from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans.funding import fund_order_in, order_by_reference
+from yirong.loans.tables import Drawdown
+from yirong.payments import service as payments
+from yirong.payments.tables import Payment
+from yirong.reconciliation import model, suspense
+from yirong.reconciliation.model import Decision, ExceptionKind, Facts, Outcome, Rule, Target
+from yirong.reconciliation.tables import BankLine, Notice, ReconException
+from yirong.wallets import commissions
+from yirong.wallets.pay_in import references_in, wallet_of_virtual_account
+from yirong.wallets.service import credit_from_bank_in, handles_of, repay_overdue_from
+from yirong.wallets.tables import CommissionFile, Wallet
+
+OPERATIONS = "operations"  # who owns a new exception until someone takes it
+
+
+@dataclass(slots=True)
+class Taken:
+    """A new line of the chunk, as the matcher works on it."""
+
+    id: int
+    account: BankAccountView
+    parsed: ParsedLine
+    status: str = "exception"
+    target: str | None = None
+    target_ref: str | None = None
+    matched_by: str | None = None
+    suspense_entry_id: int | None = None
+    suspense_moves: int = 0
+
+    def as_model(self) -> model.Line:
+        p = self.parsed
+        refs = model.references(p.memo, p.end_to_end_ref)
+        wallet_id = None
+        if p.virtual_account:
+            wallet_id = wallet_of_virtual_account(p.virtual_account, self.account.number)
+        if wallet_id is None and refs.pay_ins:
+            found = references_in(" ".join(refs.pay_ins))
+            wallet_id = found[0] if found else None
+        return model.Line(
+            self.id,
+            p.direction,
+            p.amount,
+            p.booking_date,
+            p.counterparty_account,
+            refs,
+            wallet_id,
+        )
+
+
+def match_lines_in(tx: Tx, taken: Sequence[Taken], rules: Mapping[str, Rule]) -> None:
+    """Decide and apply every line of the chunk, then record how each ended."""
+    if not taken:
+        return
+    today = business_date_of(tx)
+    lines = [t.as_model() for t in taken]
+    facts = gather_facts(tx, lines)
+    for t, line in zip(taken, lines, strict=True):
+        decision = model.decide(line, facts, rules, today)
+        apply_in(tx, t, decision, facts)
+    tx.conn.execute(
+        update(BankLine)
+        .where(BankLine.id == bindparam("line_id"))
+        .values(
+            status=bindparam("status"),
+            target=bindparam("target"),
+            target_ref=bindparam("target_ref"),
+            matched_by=bindparam("matched_by"),
+            matched_on=bindparam("matched_on"),
+            suspense_entry_id=bindparam("suspense_entry_id"),
+            suspense_moves=bindparam("suspense_moves"),
+        ),
+        [
+            {
+                "line_id": t.id,
+                "status": t.status,
+                "target": t.target,
+                "target_ref": t.target_ref,
+                "matched_by": t.matched_by,
+                "matched_on": today if t.status == "matched" else None,
+                "suspense_entry_id": t.suspense_entry_id,
+                "suspense_moves": t.suspense_moves,
+            }
+            for t in taken
+            if t.status != "partial"  # written when held (a later line may complete it)
+        ],
+    )
+
+
+# ---------------------------------------------------------------- facts
+
+
+def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
+    """What the chunk's references name, in one query per kind."""
+    facts = Facts()
+    order_refs = sorted({r for line in lines for r in line.refs.orders})
+    if order_refs:
+        parts = dict(
+            tx.conn.execute(
+                select(BankLine.target_ref, func.sum(BankLine.amount))
+                .where(BankLine.status == "partial", BankLine.target_ref.in_(order_refs))
+                .group_by(BankLine.target_ref)
+            ).all()
+        )
+        for ref, funder, amount, status, fund_by in tx.conn.execute(
+            select(
+                Drawdown.order_ref, Funder.code, Drawdown.amount, Drawdown.status, Drawdown.fund_by
+            )
+            .join(Funder, Funder.id == Drawdown.funder_id)
+            .where(Drawdown.order_ref.in_(order_refs))
+        ):
+            facts.orders[ref] = model.OrderFacts(
+                ref, funder, amount, status, fund_by, int(parts.get(ref) or 0)
+            )
+    file_refs = {r for line in lines for r in line.refs.commissions}
+    ids = {commissions.file_ids_in(r)[0]: r for r in file_refs}
+    if ids:
+        for file_id, total, state in tx.conn.execute(
+            select(CommissionFile.id, CommissionFile.total_fen, CommissionFile.state).where(
+                CommissionFile.id.in_(list(ids))
+            )
+        ):
+            ref = commissions.reference_for(file_id)
+            if ref in file_refs:
+                facts.files[ref] = model.FileFacts(ref, total, state)
+    payment_refs = sorted({r for line in lines for r in line.refs.payments})
+    payees = sorted(
+        {
+            line.counterparty_account
+            for line in lines
+            if line.direction is Direction.DEBIT
+            and not line.refs.payments
+            and line.counterparty_account
+        }
+    )
+    query = select(
+        Payment.reference,
+        Payment.amount,
+        Payment.status,
+        Payment.payee_account,
+        Payment.instructed_on,
+    )
+    if payment_refs:
+        for row in tx.conn.execute(query.where(Payment.reference.in_(payment_refs))):
+            facts.payments[row[0]] = model.PaymentFacts(*row)
+    if payees:
+        for row in tx.conn.execute(
+            query.where(Payment.status == "instructed", Payment.payee_account.in_(payees))
+        ):
+            found = facts.payments.setdefault(row[0], model.PaymentFacts(*row))
+            facts.open_payments_by_payee.setdefault(row[3] or "", []).append(found)
+    wallet_ids = sorted({line.wallet_id for line in lines if line.wallet_id is not None})
+    if wallet_ids:
+        facts.wallets = set(tx.conn.scalars(select(Wallet.id).where(Wallet.id.in_(wallet_ids))))
+    # An account several funders name tells us no sender.
+    owners: dict[str, set[str]] = {}
+    for account, code in tx.conn.execute(select(Funder.settlement_bank_account, Funder.code)):
+        owners.setdefault(account, set()).add(code)
+    facts.senders = {account: codes.pop() for account, codes in owners.items() if len(codes) == 1}
+    if any(line.direction is Direction.CREDIT and not line.refs.any for line in lines):
+        facts.notices = [
+            model.NoticeFacts(*row)
+            for row in tx.conn.execute(
+                select(
+                    Notice.id,
+                    Notice.kind,
+                    Notice.party,
+                    Notice.target,
+                    Notice.amount,
+                    Notice.value_date,
+                )
+                .where(Notice.status.in_(("open", "unfunded")), Notice.kind != "payment")
+                .order_by(Notice.id)
+            )
+        ]
+    return facts
+
+
+# ---------------------------------------------------------------- applying
+
+
+def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
+    """Post what ``decision`` says about line ``t`` and note it on ``t`` and ``facts``."""
+    if decision.outcome is Outcome.EXCEPTION:
+        assert decision.exception is not None
+        open_exception(tx, t, decision.exception, decision.detail, decision.proposal)
+        return
+    if decision.outcome is Outcome.PARTIAL:
+        _hold_part(tx, t, decision.refs[0], facts)
+        return
+    assert decision.target is not None
+    pay(tx, t, decision.target, decision.refs, returned=decision.returned)
+    t.status, t.matched_by = "matched", f"rule:{decision.rule}"
+    _update_facts(decision, facts)
+
+
+def pay(tx: Tx, t: Taken, target: Target, refs: Sequence[str], *, returned: bool = False) -> None:
+    """The line's money goes where ``target`` and ``refs`` say (the line not in
+    suspense: its money is still on the reserve account in the books)."""
+    t.target = target.value
+    match target:
+        case Target.ORDER:
+            _fund(tx, t, refs)
+            t.target_ref = ",".join(refs)
+        case Target.WALLET:
+            handle = handles_of(tx, [int(refs[0])])[int(refs[0])] if refs[0].isdigit() else refs[0]
+            credit_from_bank_in(
+                tx,
+                handle,
+                t.parsed.amount,
+                f"bank:{t.id}",
+                bank_account=t.account.ledger_account,
+                memo=f"bank line {t.id} {t.parsed.bank_serial}".strip()[:200],
+            )
+            t.target_ref = handle
+            _close_notices(tx, "top_up", handle, t, amount=t.parsed.amount)
+        case Target.COMMISSION:
+            record = commissions.file_for_payment(tx, commissions.file_ids_in(refs[0])[0])
+            assert record is not None
+            commissions.apply_commission_file_in(tx, record, bank_account=t.account.ledger_account)
+            t.target_ref = refs[0]
+        case Target.PAYMENT:
+            payment = payments.payment_row(tx, reference=refs[0])
+            if returned:
+                _returned(tx, t, payment)
+            else:
+                payments.settle_in(tx, payment, line_id=t.id)
+                _close_notices(tx, "payment", payment.reference, t)
+                _resolve_waiting(tx, payment_id=payment.id, line_id=t.id)
+            t.target_ref = refs[0]
+
+
+def _fund(tx: Tx, t: Taken, refs: Sequence[str]) -> None:
+    """Fund each order the line pays: a line paying several orders is split by their
+    amounts; the last part of an order paid in several lines brings the earlier parts
+    out of suspense."""
+    for ref in refs:
+        drawdown = order_by_reference(tx, ref)
+        assert drawdown is not None
+        funder = tx.conn.scalar(select(Funder.code).where(Funder.id == drawdown.funder_id))
+        assert funder is not None
+        sources: dict[str, int] = {}
+        for part in tx.session.scalars(
+            select(BankLine)
+            .where(BankLine.status == "partial", BankLine.target_ref == ref)
+            .order_by(BankLine.id)
+            .with_for_update()
+        ):
+            assert part.suspense_entry_id is not None
+            suspense.release(tx, part.id, part.suspense_entry_id, part.suspense_moves)
+            code = _ledger_account_of(tx, part.bank_account_id)
+            sources[code] = sources.get(code, 0) + part.amount
+            part.status, part.matched_by, part.matched_on = (
+                "matched",
+                "rule:order_in_parts",
+                business_date_of(tx),
+            )
+            part.target, part.suspense_entry_id = Target.ORDER.value, None
+            part.suspense_moves += 1
+        rest = drawdown.amount - sum(sources.values())
+        if len(refs) == 1:
+            assert rest == t.parsed.amount
+        code = t.account.ledger_account
+        sources[code] = sources.get(code, 0) + rest
+        fund_order_in(tx, drawdown, funder, key=f"bank:{t.id}:{ref}", sources=sources)
+        _close_notices(tx, "funding", ref, t)
+
+
+def _ledger_account_of(tx: Tx, bank_account_id: int) -> str:
+    code = tx.conn.scalar(
+        select(BankAccount.ledger_account).where(BankAccount.id == bank_account_id)
+    )
+    assert code is not None
+    return code
+
+
+def _returned(tx: Tx, t: Taken, payment: Payment) -> None:
+    """The bank sent our payment back: a payment still open is released; one already
+    debited comes back to where it left from."""
+    if payment.status == "instructed":
+        payments.void_in(tx, payment, status="returned", note="returned by the bank", line_id=t.id)
+        return
+    source = ledger.account_by_code(tx, payment.source)
+    posted = ledger.post(
+        tx,
+        NewEntry(
+            f"bank:{t.id}",
+            "bank.payment_returned",
+            (
+                Leg(
+                    ledger.account_by_code(tx, t.account.ledger_account).id,
+                    Side.DEBIT,
+                    t.parsed.amount,
+                ),
+                Leg(source.id, Side.CREDIT, t.parsed.amount),
+            ),
+            memo=payment.reference,
+        ),
+    )
+    payment.status, payment.returned_on, payment.return_line_id = (
+        "returned",
+        business_date_of(tx),
+        t.id,
+    )
+    repay_overdue_from(tx, [posted])
+
+
+def _hold_part(tx: Tx, t: Taken, ref: str, facts: Facts) -> None:
+    t.suspense_entry_id = suspense.book(
+        tx, t.id, t.parsed.direction.value, t.parsed.amount, t.account.ledger_account, 0
+    )
+    t.suspense_moves = 1
+    t.status, t.target, t.target_ref = "partial", Target.ORDER.value, ref
+    facts.orders[ref].paid_in_parts += t.parsed.amount
+    tx.conn.execute(
+        update(BankLine)
+        .where(BankLine.id == t.id)
+        .values(
+            status=t.status,
+            target=t.target,
+            target_ref=ref,
+            suspense_entry_id=t.suspense_entry_id,
+            suspense_moves=t.suspense_moves,
+        )
+    )
+
+
+def open_exception(
+    tx: Tx, t: Taken, kind: ExceptionKind, detail: str, proposal: str | None
+) -> None:
+    """The line matched nothing: its money is held in suspense (labelled, never
+    silently anywhere) and it is listed for an operator."""
+    t.suspense_entry_id = suspense.book(
+        tx, t.id, t.parsed.direction.value, t.parsed.amount, t.account.ledger_account, 0
+    )
+    t.suspense_moves, t.status = 1, "exception"
+    tx.session.add(
+        ReconException(
+            kind=kind.value,
+            line_id=t.id,
+            direction=t.parsed.direction.value,
+            amount=t.parsed.amount,
+            detail=detail[:300],
+            proposal=proposal,
+            opened_on=business_date_of(tx),
+            owner=OPERATIONS,
+            status="open",
+        )
+    )
+    tx.session.flush()
+
+
+def _update_facts(decision: Decision, facts: Facts) -> None:
+    for ref in decision.refs:
+        if decision.target is Target.ORDER and ref in facts.orders:
+            facts.orders[ref].status, facts.orders[ref].paid_in_parts = "credited", 0
+        elif decision.target is Target.COMMISSION and ref in facts.files:
+            facts.files[ref].state = "applied"
+        elif decision.target is Target.PAYMENT and ref in facts.payments:
+            facts.payments[ref].status = "returned" if decision.returned else "settled"
+
+
+def _close_notices(tx: Tx, kind: str, target: str, t: Taken, *, amount: int | None = None) -> None:
+    """Notices about what this line paid are matched, and their exceptions (no money
+    yet) resolved: the information flow has met its fund flow."""
+    query = select(Notice).where(
+        Notice.kind == kind, Notice.target == target, Notice.status.in_(("open", "unfunded"))
+    )
+    if amount is not None:
+        query = query.where(Notice.amount == amount)
+    today = business_date_of(tx)
+    for notice in tx.session.scalars(query.order_by(Notice.id).with_for_update()):
+        notice.status, notice.line_id, notice.closed_on = "matched", t.id, today
+        _resolve_waiting(tx, notice_id=notice.id, line_id=t.id)
+        if amount is not None:
+            break  # one top-up notice per top-up line
+
+
+def _resolve_waiting(
+    tx: Tx, *, line_id: int, notice_id: int | None = None, payment_id: int | None = None
+) -> None:
+    """An exception that waited for money (a notice unfunded, a payment not debited)
+    is resolved by the line that came."""
+    query = select(ReconException).where(ReconException.status == "open")
+    if notice_id is not None:
+        query = query.where(ReconException.notice_id == notice_id)
+    else:
+        query = query.where(ReconException.payment_id == payment_id)
+    for exc in tx.session.scalars(query.with_for_update()):
+        exc.status, exc.resolution = "resolved", "matched"
+        exc.resolved_on, exc.resolved_by = business_date_of(tx), f"bank line {line_id}"

@@ -1,0 +1,179 @@
+"""Notices (信息流): what someone says about money. A funder says "we paid order X",
+an operator passes on "agent A topped up" or "the bank paid withdrawal W". A notice is
+recorded and moves nothing: money moves when a bank line is matched, and the notice
+is then matched with it. A notice with no money after the wait becomes an exception
+(``reconciliation.ageing``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from yirong.books.service import business_date_of
+from yirong.errors import YirongError
+from yirong.funders.tables import Funder
+from yirong.infra.db import Tx, read_only, transactional
+from yirong.loans.tables import Drawdown
+from yirong.money import check_amount
+from yirong.payments.tables import Payment
+from yirong.reconciliation.tables import BankLine, Notice
+from yirong.wallets.service import parse_handle, wallet_account
+
+KINDS = ("funding", "top_up", "payment")
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    id: int
+    kind: str
+    party: str
+    recorded_by: str
+    target: str
+    amount: int
+    their_ref: str
+    value_date: date
+    said_on: date
+    status: str  # open | matched | unfunded | dismissed
+    line_id: int | None
+    closed_on: date | None
+    outcome: str = "created"  # created | exists (the same notice again)
+    moved_money: bool = False  # always False: a notice never moves money
+
+
+def _view(n: Notice, outcome: str = "exists") -> NoticeView:
+    return NoticeView(
+        n.id,
+        n.kind,
+        n.party,
+        n.recorded_by,
+        n.target,
+        n.amount,
+        n.their_ref,
+        n.value_date,
+        n.said_on,
+        n.status,
+        n.line_id,
+        n.closed_on,
+        outcome,
+    )
+
+
+@transactional
+def record_notice(
+    tx: Tx,
+    *,
+    kind: str,
+    recorded_by: str,
+    key: str,
+    target: str,
+    amount: int | None = None,
+    their_ref: str = "",
+    value_date: date | None = None,
+    funder: str | None = None,
+) -> NoticeView:
+    """Record what ``recorded_by`` says. ``target``: the order a funding pays, the
+    wallet a top-up is for, the payment reference (or withdrawal id) the bank paid.
+    The same key with the same notice answers ``exists``; with another, it is refused."""
+    if kind not in KINDS:
+        raise YirongError("notice_kind_invalid", kind=kind, kinds=list(KINDS))
+    today = business_date_of(tx)
+    target, party, expected = _target(tx, kind, target, funder)
+    amount = check_amount(amount if amount is not None else expected)
+    earlier = tx.session.scalars(
+        select(Notice).where(Notice.recorded_by == recorded_by, Notice.request_key == key)
+    ).one_or_none()
+    if earlier is not None:
+        if (earlier.kind, earlier.target, earlier.amount, earlier.their_ref) != (
+            kind,
+            target,
+            amount,
+            their_ref,
+        ):
+            raise YirongError("exists_with_different_request", key=key)
+        return _view(earlier)
+    notice = Notice(
+        kind=kind,
+        party=party,
+        recorded_by=recorded_by,
+        request_key=key,
+        target=target,
+        amount=amount,
+        their_ref=their_ref[:80],
+        value_date=value_date or today,
+        said_on=today,
+        status="open",
+    )
+    tx.session.add(notice)
+    tx.session.flush()
+    _already_paid(tx, notice)
+    return _view(notice, "created")
+
+
+def _target(tx: Tx, kind: str, target: str, funder: str | None) -> tuple[str, str, int | None]:
+    """The notice's target as stored, whose money it speaks of, and the amount it
+    implies (a payment's)."""
+    if kind == "funding":
+        row = tx.conn.execute(
+            select(Funder.code)
+            .join(Drawdown, Drawdown.funder_id == Funder.id)
+            .where(Drawdown.order_ref == target)
+        ).one_or_none()
+        if row is None:
+            raise YirongError("drawdown_not_found", order=target)
+        if funder is not None and row[0] != funder:
+            raise YirongError("not_your_funder", order=target)
+        return target, f"funder:{row[0]}", None
+    if kind == "top_up":
+        owner_type, code = parse_handle(target)
+        handle = f"{owner_type}:{code}"
+        wallet_account(tx, handle)  # wallet_not_found
+        return handle, handle, None
+    payment = tx.session.scalars(
+        select(Payment).where(
+            Payment.reference == target
+            if not target.isdigit()
+            else Payment.hold_entry_id == int(target)
+        )
+    ).one_or_none()
+    if payment is None:
+        raise YirongError("payment_not_found", reference=target)
+    return payment.reference, payment.source, payment.amount
+
+
+def _already_paid(tx: Tx, notice: Notice) -> None:
+    """A notice that comes after its money (the bank's line was matched first) is
+    matched at once."""
+    line_id: int | None = None
+    if notice.kind == "funding":
+        line_id = tx.conn.scalar(
+            select(BankLine.id)
+            .where(BankLine.target == "order", BankLine.target_ref.contains(notice.target))
+            .where(BankLine.status == "matched")
+            .order_by(BankLine.id.desc())
+            .limit(1)
+        )
+    elif notice.kind == "payment":
+        line_id = tx.conn.scalar(
+            select(Payment.bank_line_id).where(Payment.reference == notice.target)
+        )
+    if line_id is not None:
+        notice.status, notice.line_id, notice.closed_on = "matched", line_id, notice.said_on
+
+
+@read_only
+def notices(
+    tx: Tx,
+    *,
+    party: str | None = None,
+    status: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[NoticeView]:
+    query = select(Notice).where(Notice.id > after).order_by(Notice.id).limit(limit)
+    if party is not None:
+        query = query.where(Notice.party == party)
+    if status is not None:
+        query = query.where(Notice.status == status)
+    return [_view(n) for n in tx.session.scalars(query)]

@@ -1,0 +1,363 @@
+"""Importing a bank statement file: all of it, once, and resumable.
+
+The file is parsed and proved first (its lines lead from its opening to its closing
+balance, it is CNY, of an account we hold, and no line contradicts one the bank gave
+before): anything wrong refuses the whole file and nothing is written. Then the raw
+file is stored with its hash and its lines are taken in chunks, each chunk one
+transaction holding the lines and everything their matching posted. A crash leaves
+whole chunks; the same command again resumes after the last one, so that the result
+is exactly that of one uninterrupted import. The same file again adds nothing; a line
+seen before (in another file) is a duplicate and adds nothing either."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, insert, select, tuple_
+
+from yirong.bankfiles.model import BankLine as ParsedLine
+from yirong.bankfiles.model import BankStatement
+from yirong.bankfiles.parse import parse_statements
+from yirong.books.service import BankAccountView, bank_accounts_in, business_date_of
+from yirong.errors import YirongError
+from yirong.infra.db import Database, Tx, read_only
+from yirong.reconciliation.matching import Taken, match_lines_in
+from yirong.reconciliation.rules import rules_in
+from yirong.reconciliation.tables import BankLine, Statement, StatementFile
+
+CHUNK = 2_000
+_CHECK_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    status: str  # created | exists (this very file was imported before)
+    file_id: int
+    format: str
+    statements: int
+    lines: int  # lines in the file
+    new: int  # lines the bank had not given before
+    duplicates: int  # lines given before (in another file, or twice in this one)
+    matched: int  # new lines whose money was posted where it belongs
+    partial: int  # new lines paying part of an order, waiting for the rest
+    exceptions: int  # new lines listed for an operator
+    received_on: date
+
+
+Progress = Callable[[int, int], None]  # (lines done, lines in all)
+
+
+def import_statement_file(
+    db: Database,
+    content: bytes,
+    *,
+    filename: str,
+    fmt: str = "auto",
+    actor: str = "operator",
+    progress: Progress | None = None,
+    chunk: int = CHUNK,
+) -> ImportResult:
+    """Import a statement file (see the module's docstring)."""
+    parsed = parse_statements(content, filename=filename, fmt=fmt)
+    digest = hashlib.sha256(content).hexdigest()
+    file_id, done = db.run(
+        lambda tx: _begin(tx, parsed, digest, content, filename, actor),
+    )
+    if not done:
+        work = list(_lines_in_order(parsed))
+        total = len(work)
+        if progress is not None:
+            progress(0, total)
+        for n, part in enumerate(_chunks(work, chunk)):
+            db.run(lambda tx, part=part: _take(tx, file_id, part))  # type: ignore[misc]
+            if progress is not None:
+                progress(min((n + 1) * chunk, total), total)
+    return db.run(lambda tx: _finish(tx, file_id))
+
+
+def _lines_in_order(
+    parsed: Sequence[BankStatement],
+) -> Iterator[tuple[int, BankStatement, ParsedLine]]:
+    for n, stmt in enumerate(parsed):
+        for line in stmt.lines:
+            yield n, stmt, line
+
+
+def _chunks(
+    items: list[tuple[int, BankStatement, ParsedLine]], size: int
+) -> Iterator[list[tuple[int, BankStatement, ParsedLine]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _accounts_for(tx: Tx, parsed: Sequence[BankStatement]) -> list[BankAccountView]:
+    held = {a.number: a for a in bank_accounts_in(tx)}
+    found = []
+    for stmt in parsed:
+        account = held.get(stmt.account_number)
+        if account is None:
+            raise YirongError(
+                "statement_account_unknown",
+                account=stmt.account_number,
+                held=sorted(held),
+            )
+        found.append(account)
+    return found
+
+
+def _begin(
+    tx: Tx,
+    parsed: Sequence[BankStatement],
+    digest: str,
+    content: bytes,
+    filename: str,
+    actor: str,
+) -> tuple[int, bool]:
+    """The file's record (new, or the one a crashed import left), after proving that
+    nothing in it contradicts what the bank said before. Returns (file id, done)."""
+    existing = tx.session.scalars(
+        select(StatementFile).where(StatementFile.sha256 == digest)
+    ).one_or_none()
+    if existing is not None:
+        return existing.id, existing.state == "imported"
+    accounts = _accounts_for(tx, parsed)
+    _check_conflicts(tx, parsed, accounts)
+    record = StatementFile(
+        sha256=digest,
+        filename=filename[:255],
+        format=parsed[0].format if parsed else "",
+        size=len(content),
+        content=content,
+        state="importing",
+        statements=len(parsed),
+        lines=sum(len(s.lines) for s in parsed),
+        received_on=business_date_of(tx),
+        received_by=actor[:80],
+    )
+    tx.session.add(record)
+    tx.session.flush()
+    for stmt, account in zip(parsed, accounts, strict=True):
+        tx.session.add(
+            Statement(
+                file_id=record.id,
+                bank_account_id=account.id,
+                bank_statement_id=stmt.statement_id[:80],
+                from_date=stmt.from_date,
+                to_date=stmt.to_date,
+                opening_balance=stmt.opening_balance,
+                closing_balance=stmt.closing_balance,
+                credits=stmt.credits,
+                debits=stmt.debits,
+                lines=len(stmt.lines),
+            )
+        )
+    tx.session.flush()
+    return record.id, False
+
+
+def _check_conflicts(
+    tx: Tx, parsed: Sequence[BankStatement], accounts: Sequence[BankAccountView]
+) -> None:
+    """A line the bank gave before (same account, same identity) must say the same:
+    amount, direction and booking date. One that does not refuses the file."""
+    seen: dict[tuple[int, str], tuple[int, str, date]] = {}
+    for stmt, account in zip(parsed, accounts, strict=True):
+        for line in stmt.lines:
+            key = (account.id, line.identity)
+            facts = (line.amount, line.direction.value, line.booking_date)
+            if seen.setdefault(key, facts) != facts:
+                raise _conflict(account, line.identity, seen[key], facts)
+    keys = list(seen)
+    for start in range(0, len(keys), _CHECK_BATCH):
+        batch = keys[start : start + _CHECK_BATCH]
+        for account_id, identity, amount, direction, booked in tx.conn.execute(
+            select(
+                BankLine.bank_account_id,
+                BankLine.identity,
+                BankLine.amount,
+                BankLine.direction,
+                BankLine.booking_date,
+            ).where(tuple_(BankLine.bank_account_id, BankLine.identity).in_(batch))
+        ):
+            if seen[(account_id, identity)] != (amount, direction, booked):
+                account = next(a for a in accounts if a.id == account_id)
+                raise _conflict(
+                    account, identity, (amount, direction, booked), seen[(account_id, identity)]
+                )
+
+
+def _conflict(
+    account: BankAccountView,
+    identity: str,
+    before: tuple[int, str, date],
+    now: tuple[int, str, date],
+) -> YirongError:
+    return YirongError(
+        "statement_line_conflict",
+        account=account.number,
+        line=identity,
+        before={"amount": before[0], "direction": before[1], "booking_date": before[2]},
+        now={"amount": now[0], "direction": now[1], "booking_date": now[2]},
+    )
+
+
+def _take(tx: Tx, file_id: int, part: list[tuple[int, BankStatement, ParsedLine]]) -> None:
+    """One chunk: its new lines stored and matched, in one transaction. Lines already
+    stored (by an earlier run of this import, or from another file) are skipped."""
+    accounts = {a.number: a for a in bank_accounts_in(tx)}
+    statement_ids = list(
+        tx.conn.scalars(
+            select(Statement.id).where(Statement.file_id == file_id).order_by(Statement.id)
+        )
+    )
+    wanted = {(accounts[s.account_number].id, line.identity) for _, s, line in part}
+    known: set[tuple[int, str]] = {
+        (account_id, identity)
+        for account_id, identity in tx.conn.execute(
+            select(BankLine.bank_account_id, BankLine.identity).where(
+                tuple_(BankLine.bank_account_id, BankLine.identity).in_(list(wanted))
+            )
+        )
+    }
+    rows = []
+    fresh: list[tuple[BankAccountView, ParsedLine]] = []
+    for n, stmt, line in part:
+        account = accounts[stmt.account_number]
+        if (account.id, line.identity) in known:
+            continue
+        known.add((account.id, line.identity))  # twice in this file: the second is a duplicate
+        fresh.append((account, line))
+        rows.append(_row(file_id, statement_ids[n], account, line))
+    if not rows:
+        return
+    ids = list(
+        tx.conn.scalars(insert(BankLine).returning(BankLine.id, sort_by_parameter_order=True), rows)
+    )
+    taken = [
+        Taken(line_id, account, line) for line_id, (account, line) in zip(ids, fresh, strict=True)
+    ]
+    match_lines_in(tx, taken, rules_in(tx))
+
+
+def _row(
+    file_id: int, statement_id: int, account: BankAccountView, line: ParsedLine
+) -> dict[str, object]:
+    return {
+        "bank_account_id": account.id,
+        "identity": line.identity[:80],
+        "file_id": file_id,
+        "statement_id": statement_id,
+        "booking_date": line.booking_date,
+        "value_date": line.value_date,
+        "direction": line.direction.value,
+        "amount": line.amount,
+        "counterparty_name": line.counterparty_name[:200],
+        "counterparty_account": line.counterparty_account[:40],
+        "counterparty_bank": line.counterparty_bank[:100],
+        "memo": line.memo[:500],
+        "bank_serial": line.bank_serial[:80],
+        "end_to_end_ref": line.end_to_end_ref[:80],
+        "virtual_account": line.virtual_account[:40],
+        "balance_after": line.balance_after,
+        "booked_at": line.booked_at.isoformat() if line.booked_at else None,
+        "reversal": line.reversal,
+        "status": "new",
+        "suspense_moves": 0,
+    }
+
+
+def _finish(tx: Tx, file_id: int) -> ImportResult:
+    record = tx.session.get(StatementFile, file_id, with_for_update=True)
+    assert record is not None
+    if record.state == "imported":
+        return _result(record, "exists")
+    counts = dict(
+        tx.conn.execute(
+            select(BankLine.status, func.count())
+            .where(BankLine.file_id == file_id)
+            .group_by(BankLine.status)
+        ).all()
+    )
+    new = sum(counts.values())
+    record.new_lines, record.duplicate_lines = new, record.lines - new
+    record.matched_lines = counts.get("matched", 0)
+    record.partial_lines = counts.get("partial", 0)
+    record.exception_lines = counts.get("exception", 0)
+    record.state = "imported"
+    return _result(record, "created")
+
+
+def _result(record: StatementFile, status: str) -> ImportResult:
+    return ImportResult(
+        status,
+        record.id,
+        record.format,
+        record.statements,
+        record.lines,
+        record.new_lines or 0,
+        record.duplicate_lines or 0,
+        record.matched_lines or 0,
+        record.partial_lines or 0,
+        record.exception_lines or 0,
+        record.received_on,
+    )
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFileView:
+    id: int
+    filename: str
+    format: str
+    sha256: str
+    size: int
+    state: str
+    statements: int
+    lines: int
+    received_on: date
+    received_by: str
+    result: ImportResult | None
+
+
+@read_only
+def statement_files(tx: Tx, *, after: int = 0, limit: int = 50) -> list[StatementFileView]:
+    rows = tx.session.scalars(
+        select(StatementFile)
+        .where(StatementFile.id > after)
+        .order_by(StatementFile.id)
+        .limit(limit)
+    )
+    return [_file_view(r) for r in rows]
+
+
+def _file_view(r: StatementFile) -> StatementFileView:
+    return StatementFileView(
+        r.id,
+        r.filename,
+        r.format,
+        r.sha256,
+        r.size,
+        r.state,
+        r.statements,
+        r.lines,
+        r.received_on,
+        r.received_by,
+        _result(r, "exists") if r.state == "imported" else None,
+    )
+
+
+@read_only
+def statement_file(tx: Tx, file_id: int) -> tuple[StatementFileView, bytes]:
+    """A file as it was received (its bytes, which still hash to its SHA-256)."""
+    found = tx.session.get(StatementFile, file_id)
+    if found is None:
+        raise YirongError("statement_file_not_found", file=file_id)
+    return _file_view(found), found.content
