@@ -40,9 +40,14 @@ class Bank:
     number: str = RESERVE_NUMBER
     lines: list[BankLine] = field(default_factory=list)
     statements: int = 0
+    # The bank's own running balance, when it keeps one (a bank outside the platform);
+    # otherwise the last statement the platform received says where it stands.
+    running: int | None = None
+    register: bool = True  # record the account in the platform's books directly
 
     def __post_init__(self) -> None:
-        open_reserve(self.db, self.number)
+        if self.register:
+            open_reserve(self.db, self.number)
 
     def _serial(self) -> str:
         return f"TB{self.number[-4:]}{next(_SERIALS):08d}"
@@ -58,8 +63,11 @@ class Bank:
         e2e: str = "",
         virtual_account: str = "",
         on: date | None = None,
+        serial: str = "",
     ) -> BankLine:
-        return self._line(Direction.CREDIT, amount, memo, name, account, bank, e2e, virtual_account, on)
+        return self._line(
+            Direction.CREDIT, amount, memo, name, account, bank, e2e, virtual_account, on, serial
+        )
 
     def debit(
         self,
@@ -71,8 +79,9 @@ class Bank:
         bank: str = "",
         e2e: str = "",
         on: date | None = None,
+        serial: str = "",
     ) -> BankLine:
-        return self._line(Direction.DEBIT, amount, memo, name, account, bank, e2e, "", on)
+        return self._line(Direction.DEBIT, amount, memo, name, account, bank, e2e, "", on, serial)
 
     def _line(
         self,
@@ -85,8 +94,9 @@ class Bank:
         e2e: str,
         virtual_account: str,
         on: date | None,
+        serial: str = "",
     ) -> BankLine:
-        serial = self._serial()
+        serial = serial or self._serial()
         day = on or current_business_date(self.db)
         line = BankLine(
             booking_date=day,
@@ -106,6 +116,9 @@ class Bank:
         return line
 
     def opening_balance(self) -> int:
+        if self.running is not None:
+            return self.running
+
         def last(tx: object) -> int:
             found = tx.conn.scalar(  # type: ignore[attr-defined]
                 select(Statement.closing_balance)
@@ -121,8 +134,8 @@ class Bank:
     def statement_bytes(self) -> bytes:
         """Today's statement, written as the bank would (and the lines forgotten)."""
         opening = self.opening_balance()
-        signed = sum(l.amount if l.direction is Direction.CREDIT else -l.amount for l in self.lines)
-        days = [l.booking_date for l in self.lines] or [current_business_date(self.db)]
+        signed = sum(line.signed for line in self.lines)
+        days = [line.booking_date for line in self.lines] or [current_business_date(self.db)]
         self.statements += 1
         stmt = BankStatement(
             format="csv",
@@ -137,6 +150,8 @@ class Bank:
             lines=tuple(self.lines),
         )
         self.lines = []
+        if self.running is not None:
+            self.running = stmt.closing_balance
         return write_csv(stmt)
 
     def close_day(self) -> ImportResult:

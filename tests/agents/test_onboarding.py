@@ -35,7 +35,7 @@ def test_onboarding_opens_the_agents_wallet(db: Database) -> None:
     wallet = wallets.wallet(db, data.code)
     assert (wallet.handle, wallet.name, wallet.balance) == (f"agent:{data.code}", data.name, 0)
     assert wallet.opened_on == FIRST_DAY
-    wallets.top_up(db, data.code, 100, "first-top-up")  # the wallet takes money
+    wallets.credit_from_bank(db, data.code, 100, "first-top-up")  # the wallet takes money
     assert wallets.wallet(db, f"agent:{data.code}").balance == 100
 
 

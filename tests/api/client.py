@@ -99,3 +99,14 @@ def problem_code(response: httpx.Response) -> str:
     assert body["status"] == response.status_code
     code: str = body["code"]
     return code
+
+
+def upload_statement(ops: Caller, content: bytes, filename: str) -> httpx.Response:
+    """An operator imports a bank statement file through the API."""
+    return ops.post(
+        "/api/v1/bank-statements",
+        key="auto",
+        params={"filename": filename},
+        content=content,
+        headers={"Content-Type": "application/octet-stream"},
+    )

@@ -18,6 +18,7 @@ from yirong.api.tables import ApiRequest
 from yirong.demo.identities import firm
 from yirong.funders.service import register_funder
 from yirong.infra.db import Database
+from yirong.wallets.service import credit_from_bank
 
 
 @pytest.fixture
@@ -126,27 +127,34 @@ def test_operator_actions_are_audited_in_an_append_only_log(api: Api, db: Databa
     assert len(ops.get("/api/v1/audit").json()["items"]) == 2  # the read above, now audited
 
 
-def test_a_repeat_replays_and_moves_nothing_a_changed_body_is_refused(api: Api) -> None:
+def test_a_repeat_replays_and_moves_nothing_a_changed_body_is_refused(
+    api: Api, db: Database
+) -> None:
     ops = api.sign_in("operator", "ops")
-    first = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 700}, key="same")
-    again = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 700}, key="same")
+    credit_from_bank(db, "A000001", 1_000, "bank-1")  # what the bank's statement showed
+    url = "/api/v1/wallets/A000001/carrier-prepayments"
+    first = ops.post(url, json={"amount": 700}, key="same")
+    again = ops.post(url, json={"amount": 700}, key="same")
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
-    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 700
-    changed = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 701}, key="same")
+    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 300
+    changed = ops.post(url, json={"amount": 701}, key="same")
     assert changed.status_code == 422 and problem_code(changed) == "idempotency_key_reused"
-    other_wallet = ops.post("/api/v1/wallets/A000002/top-ups", json={"amount": 700}, key="same")
+    other_wallet = ops.post(
+        "/api/v1/wallets/A000002/carrier-prepayments", json={"amount": 700}, key="same"
+    )
     assert problem_code(other_wallet) == "idempotency_key_reused"
-    missing = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 700})
+    missing = ops.post(url, json={"amount": 700})
     assert missing.status_code == 428 and problem_code(missing) == "idempotency_key_required"
-    spaced = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 700}, key="a b")
+    spaced = ops.post(url, json={"amount": 700}, key="a b")
     assert problem_code(spaced) == "idempotency_key_invalid"
-    # A refusal is stored too: the same key answers the same refusal, even after top-up.
+    # A refusal is stored too: the same key answers the same refusal, even after the
+    # bank shows money for the wallet.
     agent = api.sign_in("agent", "A000002")
     short = agent.post("/api/v1/wallets/A000002/carrier-prepayments", json={"amount": 900}, key="p")
     assert short.status_code == 409 and problem_code(short) == "exceeds_credits"
-    ops.post("/api/v1/wallets/A000002/top-ups", json={"amount": 5000}, key="fund-2")
+    credit_from_bank(db, "A000002", 5_000, "bank-2")
     replay = agent.post(
         "/api/v1/wallets/A000002/carrier-prepayments", json={"amount": 900}, key="p"
     )
@@ -158,12 +166,26 @@ def test_a_repeat_replays_and_moves_nothing_a_changed_body_is_refused(api: Api) 
     assert mine.status_code == 201
 
 
+def test_a_notice_repeated_is_the_same_notice_and_never_money(api: Api) -> None:
+    ops = api.sign_in("operator", "ops")
+    first = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 700}, key="same")
+    again = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 700}, key="same")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    assert (first.json()["status"], first.json()["moved_money"]) == ("open", False)
+    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 0  # someone's word
+    changed = ops.post("/api/v1/wallets/A000001/top-ups", json={"amount": 701}, key="same")
+    assert problem_code(changed) == "idempotency_key_reused"
+
+
 def test_a_repeat_while_the_first_is_in_flight_gets_a_conflict_and_an_orphan_is_taken_over(
     api: Api, db: Database
 ) -> None:
     ops = api.sign_in("operator", "ops")
+    credit_from_bank(db, "A000001", 1_000, "bank-1")
+    url = "/api/v1/wallets/A000001/carrier-prepayments"
     body = {"amount": 300}
-    ops.post("/api/v1/wallets/A000001/top-ups", json=body, key="probe")
+    ops.post(url, json=body, key="probe")
     fingerprint = db.run(
         lambda tx: tx.session.get(ApiRequest, ("operator:ops", "probe"))
     ).fingerprint  # what this very request's fingerprint is
@@ -184,10 +206,10 @@ def test_a_repeat_while_the_first_is_in_flight_gets_a_conflict_and_an_orphan_is_
 
     # The fingerprint covers the path: "busy" is for the same route and body as "probe".
     in_flight(datetime.now(UTC))
-    busy = ops.post("/api/v1/wallets/A000001/top-ups", json=body, key="busy")
+    busy = ops.post(url, json=body, key="busy")
     assert busy.status_code == 409 and problem_code(busy) == "idempotency_request_in_flight"
     assert busy.headers["retry-after"] == "1"
-    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 300
+    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 700
     # A request in flight for longer than the lease was orphaned (its process died):
     # the repeat takes it over and runs it once.
     db.run(
@@ -197,9 +219,9 @@ def test_a_repeat_while_the_first_is_in_flight_gets_a_conflict_and_an_orphan_is_
             .values(started_at=datetime.now(UTC) - timedelta(minutes=5))
         )
     )
-    taken = ops.post("/api/v1/wallets/A000001/top-ups", json=body, key="busy")
+    taken = ops.post(url, json=body, key="busy")
     assert taken.status_code == 201
-    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 600
+    assert ops.get("/api/v1/wallets/A000001").json()["balance"] == 400
 
 
 def test_oversized_bodies_wrong_types_and_unknown_fields_are_refused_cleanly(api: Api) -> None:

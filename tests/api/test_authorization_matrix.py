@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.client import Api, Caller
+from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_lines
 from yirong.access.service import issue_api_key
@@ -33,9 +34,9 @@ from yirong.demo.identities import firm
 from yirong.infra.db import Database
 from yirong.infra.outbox import OutboxMessage
 from yirong.loans.drawdowns import request_drawdown
-from yirong.loans.funding import exceptions, receive_funding
 from yirong.loans.repayments import repay
 from yirong.loans.tables import FreezeRequest
+from yirong.reconciliation.tables import ReconApproval, ReconException, StatementFile
 from yirong.wallets import service as wallets
 
 AGENT_ONLY, FUNDER_ONLY, PARTY = "agent", "funder", "party"
@@ -54,7 +55,9 @@ class World:
     line: int
     consent: int
     withdrawal: int
-    receipt: int
+    exception: int
+    approval: int
+    statement: int
     freeze_request: int
     spare_key: int
     event: int
@@ -123,7 +126,7 @@ TARGETS: dict[tuple[str, str], T] = {
         "/api/v1/wallets/{w.agent}/withdrawals", AGENT_ONLY, {"amount": 100}
     ),
     ("POST", "/api/v1/withdrawals/{withdrawal_id}/confirm"): post(
-        "/api/v1/withdrawals/{w.withdrawal}/confirm", AGENT_ONLY
+        "/api/v1/withdrawals/{w.withdrawal}/confirm"
     ),
     ("POST", "/api/v1/withdrawals/{withdrawal_id}/fail"): post(
         "/api/v1/withdrawals/{w.withdrawal}/fail", AGENT_ONLY, {"reason": "bank said no"}
@@ -246,16 +249,68 @@ TARGETS: dict[tuple[str, str], T] = {
     ("POST", "/api/v1/drawdowns/{drawdown_id}/reject"): post(
         "/api/v1/drawdowns/{w.drawdown}/reject", FUNDER_ONLY, {"reason": "matrix"}
     ),
-    # Any funder may report its own payment (a wrong one lands in the exception queue).
+    # reconciliation: a funder says it paid its own order (a notice); operators import
+    # statements and work the exception queue.
     ("POST", "/api/v1/fundings"): lambda w: Target(
         "POST",
         "/api/v1/fundings",
-        None,
+        FUNDER_ONLY,
         {"order_ref": w.order_ref, "amount": 300_000, "bank_ref": "MATRIX-BANK-1"},
     ),
-    ("GET", "/api/v1/funding-exceptions"): get("/api/v1/funding-exceptions"),
-    ("POST", "/api/v1/funding-receipts/{receipt_id}/return"): post(
-        "/api/v1/funding-receipts/{w.receipt}/return"
+    ("GET", "/api/v1/notices"): get("/api/v1/notices"),
+    ("GET", "/api/v1/payments"): get("/api/v1/payments"),
+    ("GET", "/api/v1/bank-accounts"): get("/api/v1/bank-accounts"),
+    ("POST", "/api/v1/bank-accounts"): post(
+        "/api/v1/bank-accounts",
+        None,
+        {"number": "6222000011112222", "bank_name": "工商银行", "name": "易融支付"},
+    ),
+    ("POST", "/api/v1/bank-statements"): lambda w: Target(
+        "POST",
+        "/api/v1/bank-statements?filename=matrix.csv",
+        None,
+        content=b"not a statement",
+        headers={"Content-Type": "application/octet-stream"},
+    ),
+    ("GET", "/api/v1/bank-statements"): get("/api/v1/bank-statements"),
+    ("GET", "/api/v1/bank-statements/{file_id}/raw"): get(
+        "/api/v1/bank-statements/{w.statement}/raw"
+    ),
+    ("GET", "/api/v1/recon/exceptions"): get("/api/v1/recon/exceptions"),
+    ("GET", "/api/v1/recon/exceptions/{exception_id}"): get(
+        "/api/v1/recon/exceptions/{w.exception}"
+    ),
+    ("POST", "/api/v1/recon/exceptions/{exception_id}/assign"): post(
+        "/api/v1/recon/exceptions/{w.exception}/assign", None, {"owner": "desk-2"}
+    ),
+    ("POST", "/api/v1/recon/exceptions/{exception_id}/release"): post(
+        "/api/v1/recon/exceptions/{w.exception}/release"
+    ),
+    ("POST", "/api/v1/recon/exceptions/{exception_id}/suspense"): post(
+        "/api/v1/recon/exceptions/{w.exception}/suspense"
+    ),
+    ("POST", "/api/v1/recon/exceptions/{exception_id}/dismiss"): post(
+        "/api/v1/recon/exceptions/{w.exception}/dismiss", None, {"reason": "matrix"}
+    ),
+    ("POST", "/api/v1/recon/exceptions/{exception_id}/match"): lambda w: Target(
+        "POST",
+        f"/api/v1/recon/exceptions/{w.exception}/match",
+        None,
+        {"target": f"wallet:agent:{w.agent}"},
+    ),
+    ("POST", "/api/v1/recon/exceptions/{exception_id}/return"): post(
+        "/api/v1/recon/exceptions/{w.exception}/return"
+    ),
+    ("GET", "/api/v1/recon/approvals"): get("/api/v1/recon/approvals"),
+    ("POST", "/api/v1/recon/approvals/{approval_id}/refuse"): post(
+        "/api/v1/recon/approvals/{w.approval}/refuse", None, {"reason": "matrix"}
+    ),
+    ("POST", "/api/v1/recon/approvals/{approval_id}/approve"): post(
+        "/api/v1/recon/approvals/{w.approval}/approve"
+    ),
+    ("GET", "/api/v1/recon/rules"): get("/api/v1/recon/rules"),
+    ("PUT", "/api/v1/recon/rules/{name}"): put(
+        "/api/v1/recon/rules/funding_notice", None, {"days_after": 4}
     ),
     ("GET", "/api/v1/agents/{code}/repayments/preview"): get(
         "/api/v1/agents/{w.agent}/repayments/preview", AGENT_ONLY
@@ -318,16 +373,16 @@ class Who:
 
 
 def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDetails) -> World:
-    wallets.top_up(db, f"agent:{agent}", 2_000_000, "matrix-top-up")
+    wallets.credit_from_bank(db, f"agent:{agent}", 2_000_000, "matrix-top-up")
     order = request_drawdown(db, agent, 300_000, 30, "matrix-draw")
-    receive_funding(db, "MATRIX-BANK-1", "T1", order.order_ref, 300_000)
+    fund(db, "T1", order.order_ref, 300_000)
     paid = repay(db, agent, 1_000, "matrix-repay")
-    receive_funding(db, "MATRIX-BANK-2", "T1", "NO-SUCH-ORDER", 5_000)  # an exception
+    fund(db, "T1", "NO-SUCH-ORDER", 5_000)  # an exception
     application, line = current_credit(db, agent)
     assert application is not None and line is not None
     withdrawal = wallets.request_withdrawal(db, f"agent:{agent}", 100, "matrix-withdrawal")
 
-    def rows(tx: Any) -> tuple[int, int]:
+    def rows(tx: Any) -> tuple[int, int, int, int, int]:
         # Written directly: a funder may only ask once a loan is in default, which this
         # world (one day old) has none of; the matrix is about who may decide it.
         request = FreezeRequest(
@@ -342,9 +397,24 @@ def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDet
         event = tx.session.scalar(
             select(func.min(OutboxMessage.id)).where(OutboxMessage.recipient == "funder:T1")
         )
-        return request.id, event
+        [exception] = tx.session.scalars(select(ReconException)).all()
+        # A match waiting for a second operator (one above the threshold, made by
+        # another operator): written directly, the matrix is about who may decide it.
+        approval = ReconApproval(
+            exception_id=exception.id,
+            action="match",
+            target="order:YR0",
+            amount=exception.amount,
+            maker="operator:maker",
+            made_on=order.requested_on,
+            status="pending",
+        )
+        tx.session.add(approval)
+        tx.session.flush()
+        statement = tx.session.scalar(select(func.min(StatementFile.id)))
+        return request.id, event, exception.id, approval.id, statement
 
-    freeze_request, event = db.run(rows)
+    freeze_request, event, exception, approval, statement = db.run(rows)
     return World(
         agent=agent,
         other_agent=other,
@@ -355,7 +425,9 @@ def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDet
         line=line.id,
         consent=consents_of(db, agent)[0].id,
         withdrawal=withdrawal.entry_id,
-        receipt=exceptions(db)[0].id,
+        exception=exception,
+        approval=approval,
+        statement=statement,
         freeze_request=freeze_request,
         spare_key=issue_api_key(db, "T1", "spare").details.id,
         event=event,

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.client import Api, problem_code
+from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
 from yirong.infra.outbox import OutboxMessage
 from yirong.loans.drawdowns import request_drawdown
-from yirong.loans.funding import receive_funding
 from yirong.loans.repayments import repay
 
 V1 = "/api/v1"
@@ -35,7 +35,7 @@ def test_operators_close_the_day_and_prove_the_books(backend: str, tmp_path: Pat
         api.funder_system("T1"),
     )
     order = request_drawdown(db, market.code(0), 360_000, 30, "a")
-    receive_funding(db, "B1", "T1", order.order_ref, 360_000)
+    fund(db, "T1", order.order_ref, 360_000)
     for caller in (agent, t1):
         assert problem_code(caller.post(f"{V1}/eod/runs", {}, key="auto")) == "access_denied"
         assert caller.get(f"{V1}/eod/status").status_code == 403
@@ -52,7 +52,14 @@ def test_operators_close_the_day_and_prove_the_books(backend: str, tmp_path: Pat
     report = closed.json()
     assert (report["business_date"], report["next_business_date"]) == ("2026-01-05", "2026-01-06")
     assert report["done"]["accrue_and_snapshot"]["accrued"] == 120  # one day at 120 fen
-    assert set(report["done"]) == {"expire", "accrue_and_snapshot", "overdue", "payouts", "advance"}
+    assert set(report["done"]) == {
+        "expire",
+        "accrue_and_snapshot",
+        "overdue",
+        "payouts",
+        "reconciliation",
+        "advance",
+    }
     assert report["skipped"] == []
     # Retried with its key: the first answer, and no second day closed.
     again = ops.post(f"{V1}/eod/runs", {"business_date": "2026-01-05"}, key="eod-0105")
@@ -81,7 +88,7 @@ def test_closing_a_month_tells_each_funder_once_its_statement_is_ready(
     market = market_with_line(backend, tmp_path)
     db, code = market.db, market.code(0)
     order = request_drawdown(db, code, 360_000, 30, "a")
-    receive_funding(db, "B1", "T1", order.order_ref, 360_000)
+    fund(db, "T1", order.order_ref, 360_000)
     close_days_until(market, date(2026, 1, 15))
     paid = repay(db, code, None, "all")  # ten days of interest: 1,200 fen, share 240
 

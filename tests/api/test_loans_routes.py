@@ -1,6 +1,7 @@
 """The loan routes over HTTP, on both databases: a loan's life (drawn, funded by the
-funder's system, credited, previewed, repaid, reversed by an operator), idempotency
-of the money-moving routes, who may see and do what, funding exceptions, and a
+bank's statement after the funder's notice, credited, previewed, repaid, reversed by
+an operator), idempotency of the money-moving routes, who may see and do what, money
+quoting a closed order (an exception, returned), and a
 borrower in default: its standing, the funder's freeze request and the operator's
 decision (audited)."""
 
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.api.client import Api, Caller, problem_code
+from tests.api.client import Api, Caller, problem_code, upload_statement
+from tests.bank import Bank, funder_account
 from tests.credit.market import Market
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line, market_with_lines
@@ -47,14 +49,26 @@ def draw(agent: Caller, code: str, amount: int, days: int, key: str = "auto") ->
     return body
 
 
-def fund(funder: Caller, order: dict[str, Any], bank_ref: str) -> dict[str, Any]:
-    answer = funder.post(
+def fund(
+    funder: Caller, ops: Caller, db: Database, order: dict[str, Any], bank_ref: str
+) -> dict[str, Any]:
+    """The funder's system says it paid (a notice: nothing moves), then the operator
+    imports the bank's statement that shows the money quoting the order."""
+    said = funder.post(
         f"{V1}/fundings",
         {"order_ref": order["order_ref"], "amount": order["amount"], "bank_ref": bank_ref},
         key="auto",
     )
-    assert answer.status_code == 201, answer.text
-    body: dict[str, Any] = answer.json()
+    assert said.status_code == 201, said.text
+    assert (said.json()["status"], said.json()["moved_money"]) == ("open", False)
+    bank = Bank(db)
+    code = funder.handle.split(":")[1]
+    bank.credit(
+        order["amount"], memo=f"放款 {order['order_ref']}", account=funder_account(db, code)
+    )
+    imported = upload_statement(ops, bank.statement_bytes(), f"{bank_ref}.csv")
+    assert imported.status_code == 201, imported.text
+    body: dict[str, Any] = imported.json()
     return body
 
 
@@ -86,10 +100,23 @@ def test_a_loan_through_http_draw_fund_preview_repay_and_reverse(
     assert [d["id"] for d in listed["items"]] == [order["id"]]
     assert listed["next_cursor"] is None
 
-    # The funder's system confirms its payment: matched, the wallet credited.
+    # The funder's system says it paid: nothing moves until the bank's statement shows
+    # the money; then the order is matched and the wallet credited.
     before = wallets.wallet(db, f"agent:{code}").balance
-    receipt = fund(t1, order, "BANK-1")
-    assert (receipt["outcome"], receipt["drawdown_id"]) == ("matched", order["id"])
+    said = t1.post(
+        f"{V1}/fundings",
+        {"order_ref": order["order_ref"], "amount": 360_000, "bank_ref": "NO-SUCH-LINE"},
+        key="said-1",
+    )
+    assert said.status_code == 201 and said.json()["moved_money"] is False
+    assert wallets.wallet(db, f"agent:{code}").balance == before
+    assert agent.get(f"{V1}/drawdowns/{order['id']}").json()["status"] == "requested"
+    imported = fund(t1, ops, db, order, "BANK-1")
+    assert (imported["new"], imported["matched"], imported["exceptions"]) == (1, 1, 0)
+    assert [n["status"] for n in t1.get(f"{V1}/notices").json()["items"]] == [
+        "matched",
+        "matched",
+    ]
     assert wallets.wallet(db, f"agent:{code}").balance == before + 360_000 - order["fee"]
     loan = agent.get(f"{V1}/drawdowns/{order['id']}").json()
     assert (loan["status"], loan["principal"], loan["credited_on"]) == (
@@ -186,7 +213,6 @@ def test_each_caller_sees_and_does_only_its_own(backend: str, tmp_path: Path) ->
     denied(t2.get(f"{V1}/funders/T1/statements/2026-01"))
     denied(t2.get(f"{V1}/funders/T1/past-due"))
     denied(agent.get(f"{V1}/funders/T1/portfolio"))
-    denied(agent.get(f"{V1}/funding-exceptions"))
     denied(t1.post(f"{V1}/repayments/1/reverse", {"reason": "x"}, key="auto"))
     denied(
         t2.post(
@@ -227,32 +253,37 @@ def test_each_caller_sees_and_does_only_its_own(backend: str, tmp_path: Path) ->
     ]
 
     # Money quoting a closed order is held in suspense; an operator returns it.
-    late = fund(t1, order, "BANK-LATE")
-    assert late["outcome"] == "duplicate" or late["outcome"] == "late"
-    held = ops.get(f"{V1}/funding-exceptions").json()["items"]
-    assert [r["bank_ref"] for r in held] == ["BANK-LATE"]
-    returned = ops.post(f"{V1}/funding-receipts/{late['id']}/return", key="ret-1")
-    assert returned.status_code == 200 and returned.json()["resolution"] == "returned"
-    assert ops.get(f"{V1}/funding-exceptions").json()["items"] == []
-    # An operator posts a funder's bank line naming the funder, and must name it.
+    late = fund(t1, ops, db, order, "BANK-LATE")
+    assert (late["matched"], late["exceptions"]) == (0, 1)
+    [held] = ops.get(f"{V1}/recon/exceptions").json()["items"]
+    assert (held["kind"], held["amount"], held["line"]["in_suspense"]) == ("late", 100_000, True)
+    denied(agent.get(f"{V1}/recon/exceptions"))
+    denied(t1.get(f"{V1}/recon/exceptions"))
+    returned = ops.post(f"{V1}/recon/exceptions/{held['id']}/return", key="ret-1")
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["exception"]["resolution"] == "returned"
+    assert ops.get(f"{V1}/recon/exceptions").json()["items"] == []
+    # An operator passes on a funder's notice naming the funder, and must name it.
     unnamed = ops.post(
         f"{V1}/fundings", {"order_ref": "YR0", "amount": 5, "bank_ref": "B-OPS"}, key="auto"
     )
     assert unnamed.status_code == 422 and problem_code(unnamed) == "request_invalid"
     named = ops.post(
         f"{V1}/fundings",
-        {"order_ref": "YR0", "amount": 5, "bank_ref": "B-OPS", "funder_code": "T2"},
+        {"order_ref": order["order_ref"], "amount": 5, "bank_ref": "B-OPS", "funder_code": "T2"},
         key="auto",
     )
-    assert named.status_code == 201 and named.json()["outcome"] == "unknown"
-    assert named.json()["funder_code"] == "T2"
+    assert named.status_code == 403 and problem_code(named) == "not_your_funder"
+    # A funder sees its own notices only.
+    assert {n["party"] for n in t1.get(f"{V1}/notices").json()["items"]} == {"funder:T1"}
+    assert t2.get(f"{V1}/notices").json()["items"] == []
 
 
-def lent_and_spent(market: Market, agent: Caller, funder: Caller) -> dict[str, Any]:
+def lent_and_spent(market: Market, agent: Caller, funder: Caller, ops: Caller) -> dict[str, Any]:
     """A 7-day loan (due 2026-01-12), the wallet then emptied at the carrier."""
     code = market.code(0)
     order = draw(agent, code, 360_000, 7)
-    fund(funder, order, "BANK-1")
+    fund(funder, ops, market.db, order, "BANK-1")
     handle = f"agent:{code}"
     wallets.pay_carrier(market.db, handle, wallets.wallet(market.db, handle).balance, "spend")
     return order
@@ -267,7 +298,7 @@ def test_a_borrower_in_default_its_standing_and_a_funders_freeze_request(
     api = Api(db)
     agent, t1, t2 = api.sign_in("agent", code), api.funder_system("T1"), api.funder_system("T2")
     ops = api.sign_in("operator", "ops")
-    order = lent_and_spent(market, agent, t1)
+    order = lent_and_spent(market, agent, t1, ops)
     ask = {"agent": code, "note": "seven days unpaid"}
     early = t1.post(f"{V1}/freeze-requests", ask)
     assert early.status_code == 409 and problem_code(early) == "borrower_not_in_default"

@@ -8,6 +8,7 @@ on 2025-12-01, and the first operator's sign-in (someone must hold the first key
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -18,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.client import Api, Caller, problem_code
+from tests.api.client import Api, Caller, problem_code, upload_statement
+from tests.bank import RESERVE_NUMBER, Bank
 from tests.credit.market import card
 from tests.databases import BACKENDS, fresh_database
 from yirong.agents.service import AgentInput
@@ -33,6 +35,7 @@ LIMIT_ROUNDING = 10_000  # a scorecard's limit is a whole hundred yuan
 SHARE = Decimal("0.2")  # T1's and T2's revenue share
 # T1 lends at 12% (two months of income), T2 at 15% (one month): both on 360 days.
 LENDERS = {"T1": ("0.12", 2), "T2": ("0.15", 1)}
+ACCOUNTS = {"T1": "3301040160000001111", "T2": "3301040160000002222"}  # their banks' accounts
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -77,6 +80,9 @@ class Story:
 
     def __init__(self, api: Api, ops: Caller) -> None:
         self.api, self.ops = api, ops
+        # The reserve account's bank, outside the platform: it keeps its own balance
+        # and writes statements that an operator uploads.
+        self.bank = Bank(api.db, running=0, register=False)
         self.firms: list[AgentInput] = [firm(n, carrier_since=date(2024, 1, 1)) for n in range(4)]
         self.agents: dict[str, Caller] = {}
         self.systems: dict[str, Caller] = {}
@@ -101,6 +107,7 @@ class Story:
     def close_days_until(self, day: date) -> None:
         today = self.today()
         while today < day:
+            self.bank_pays()
             run = ok(
                 self.ops.post(f"{V1}/eod/runs", {"business_date": str(today)}, key="auto"), 201
             )
@@ -132,8 +139,36 @@ class Story:
         assert (order["status"], order["amount"], order["fee"]) == ("requested", amount, 0)
         return order
 
+    def bank_pays(self) -> None:
+        """The bank pays what the platform instructed (the funders' payouts of the day
+        before), and the day's statement shows it."""
+        waiting = self.pages(self.ops, f"{V1}/payments", status="instructed")
+        for p in waiting:
+            self.bank.debit(
+                p["amount"],
+                memo=f"代付 {p['reference']}",
+                name=p["payee_name"] or "",
+                account=p["payee_account"] or "",
+                on=self.today(),
+            )
+        if waiting:
+            assert self.close_bank_day()["matched"] == len(waiting)
+
+    def close_bank_day(self) -> dict[str, Any]:
+        """The bank's statement of today, uploaded by the operator."""
+        content = self.bank.statement_bytes()
+        imported: dict[str, Any] = ok(
+            upload_statement(self.ops, content, f"{self.today()}-{self.bank.statements}.csv"),
+            201,
+        )
+        return imported
+
     def fund(self, funder: str, order: dict[str, Any], bank_ref: str) -> dict[str, Any]:
-        receipt: dict[str, Any] = ok(
+        """The funder's system says it paid (a notice: the wallet does not move), then the
+        bank's statement shows the money quoting the order and it is matched."""
+        agent = self.agent_of(order)
+        before = self.wallet(agent)["balance"]
+        notice: dict[str, Any] = ok(
             self.systems[funder].post(
                 f"{V1}/fundings",
                 {"order_ref": order["order_ref"], "amount": order["amount"], "bank_ref": bank_ref},
@@ -141,8 +176,26 @@ class Story:
             ),
             201,
         )
-        assert (receipt["outcome"], receipt["drawdown_id"]) == ("matched", order["id"])
-        return receipt
+        assert (notice["status"], notice["moved_money"]) == ("open", False)
+        assert self.wallet(agent)["balance"] == before  # a funder's word is not money
+        self.bank.credit(
+            order["amount"],
+            memo=f"放款 {order['order_ref']}",
+            name=f"Lender {funder}",
+            account=ACCOUNTS[funder],
+            on=self.today(),
+        )
+        imported = self.close_bank_day()
+        assert (imported["new"], imported["matched"], imported["exceptions"]) == (1, 1, 0)
+        [seen] = [
+            n for n in self.pages(self.systems[funder], f"{V1}/notices") if n["id"] == notice["id"]
+        ]
+        assert seen["status"] == "matched"
+        return seen
+
+    def agent_of(self, order: dict[str, Any]) -> str:
+        record = ok(self.ops.get(f"{V1}/drawdowns/{order['id']}"))
+        return f"agent:{record['agent_code']}"
 
     def pay_carrier(self, n: int, amount: int) -> httpx.Response:
         return self.agent(n).post(
@@ -150,15 +203,18 @@ class Story:
         )
 
     def top_up(self, n: int, amount: int, bank_ref: str) -> dict[str, Any]:
-        found: dict[str, Any] = ok(
-            self.ops.post(
-                f"{V1}/wallets/agent:{self.code(n)}/top-ups",
-                {"amount": amount, "bank_ref": bank_ref},
-                key="auto",
-            ),
-            201,
+        """The agent pays into the reserve account quoting its pay-in code."""
+        code = self.wallet(f"agent:{self.code(n)}", self.agent(n))["pay_in_code"]
+        self.bank.credit(
+            amount,
+            memo=f"充值 YT{code}",
+            account=self.firms[n].bank_card,
+            serial=bank_ref,
+            on=self.today(),
         )
-        return found
+        imported = self.close_bank_day()
+        assert (imported["new"], imported["matched"]) == (1, 1)
+        return imported
 
     def pages(self, caller: Caller, url: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a paged list, following next_cursor."""
@@ -186,7 +242,7 @@ def build_market(s: Story) -> None:
                     "name": f"Lender {code}",
                     "licence": "micro_loan",
                     "contact": f"{code} desk, 0571-0000",
-                    "settlement_bank_account": "6222000000001",
+                    "settlement_bank_account": ACCOUNTS[code],
                     "settlement_bank_name": "Bank",
                     "revenue_share": str(SHARE),
                     "decision_mode": "scorecard",
@@ -280,15 +336,23 @@ def carrier_pays_commissions(s: Story) -> None:
     url = f"{V1}/commissions/files?filename=nov.csv"
     headers = {"Content-Type": "text/csv"}
     applied = ok(s.ops.post(url, content=csv, headers=headers, key="auto"), 201)
-    assert (applied["status"], applied["rows"], applied["total_fen"]) == (
+    assert (applied["status"], applied["rows"], applied["total_fen"], applied["state"]) == (
         "created",
         4,
         sum(COMMISSIONS),
+        "awaiting_funds",
     )
     assert applied["business_date"] == "2025-12-05"
-    # The same file again (another request) pays nobody twice.
+    # The same file again (another request) is the same file.
     again = ok(s.ops.post(url, content=csv, headers=headers, key="auto"), 201)
     assert (again["status"], again["file_id"]) == ("exists", applied["file_id"])
+    # The carrier's word moves nothing: its payment of the total, on the bank's
+    # statement quoting the file, credits every row.
+    assert [s.wallet(f"agent:{f.code}")["balance"] for f in s.firms] == [0] * 4
+    s.bank.credit(
+        sum(COMMISSIONS), memo=f"11月佣金 {applied['reference']}", name="运营商", on=s.today()
+    )
+    assert s.close_bank_day()["matched"] == 1
     balances = [s.wallet(f"agent:{f.code}")["balance"] for f in s.firms]
     assert balances == list(COMMISSIONS)
     assert s.balance(0) == COMMISSIONS[0]  # as the agent itself sees it
@@ -714,25 +778,29 @@ def reconcile(s: Story) -> None:
     assert all(c["ok"] for c in verified["checks"])
     refused(t1.get(f"{V1}/ledger/verify"), 403, "access_denied")
 
+    # Money from T1's account quoting no order: held in suspense, listed, returned to
+    # the account it came from; the bank's debit of the return settles it.
     before = s.wallet("funder:T1", t1)["balance"]
-    stray = ok(
-        t1.post(
-            f"{V1}/fundings",
-            {"order_ref": "YR-NO-SUCH-ORDER", "amount": 12_345, "bank_ref": "BANK-T1-STRAY"},
-            key="auto",
-        ),
-        201,
-    )
-    assert (stray["outcome"], stray["drawdown_id"], stray["resolution"]) == ("unknown", None, None)
-    held = ok(ops.get(f"{V1}/funding-exceptions"))["items"]
-    assert [(r["id"], r["bank_ref"], r["amount"]) for r in held] == [
-        (stray["id"], "BANK-T1-STRAY", 12_345)
-    ]
+    s.bank.credit(12_345, memo="YR-NO-SUCH-ORDER", account=ACCOUNTS["T1"], on=s.today())
+    stray = s.close_bank_day()
+    assert (stray["matched"], stray["exceptions"]) == (0, 1)
+    [held] = ok(ops.get(f"{V1}/recon/exceptions"))["items"]
+    assert (held["kind"], held["amount"], held["line"]["in_suspense"]) == ("unknown", 12_345, True)
     assert s.wallet("funder:T1", t1)["balance"] == before  # held in suspense, not the funder's
-    returned = ok(ops.post(f"{V1}/funding-receipts/{stray['id']}/return", key="auto"))
-    assert returned["resolution"] == "returned"
-    assert ok(ops.get(f"{V1}/funding-exceptions"))["items"] == []
-    assert s.wallet("funder:T1", t1)["balance"] == before + 12_345
+    refused(t1.get(f"{V1}/recon/exceptions"), 403, "access_denied")
+    returned = ok(ops.post(f"{V1}/recon/exceptions/{held['id']}/return", key="auto"))
+    assert returned["exception"]["resolution"] == "returned"
+    assert ok(ops.get(f"{V1}/recon/exceptions"))["items"] == []
+    [action] = ok(ops.get(f"{V1}/recon/exceptions/{held['id']}"))["actions"]
+    assert (action["action"], action["actor"]) == ("return", "operator:ops")
+    reference = action["detail"]["payment"]
+    s.bank.debit(12_345, memo=f"退回 {reference}", account=ACCOUNTS["T1"], on=s.today())
+    assert s.close_bank_day()["matched"] == 1
+    assert s.wallet("funder:T1", t1)["balance"] == before
+    # Every file the bank sent can be read back as it came.
+    files = s.pages(ops, f"{V1}/bank-statements")
+    raw = ops.get(f"{V1}/bank-statements/{files[-1]['id']}/raw")
+    assert raw.status_code == 200 and hashlib.sha256(raw.content).hexdigest() == files[-1]["sha256"]
     again = ok(ops.get(f"{V1}/ledger/verify"))
     assert again["ok"] is True and again["entries"] > verified["entries"]
 
@@ -747,6 +815,16 @@ def test_the_seed_story_through_http(backend: str, tmp_path: Path) -> None:
     open_books(db, OPENED)
     api = Api(db)
     s = Story(api, api.sign_in("operator", "ops"))
+
+    # The reserve account at the bank, recorded by the operator.
+    account = ok(
+        s.ops.post(
+            f"{V1}/bank-accounts",
+            {"number": RESERVE_NUMBER, "bank_name": "招商银行", "name": "易融支付备付金"},
+        ),
+        201,
+    )
+    assert account["ledger_account"] == "platform:reserve"
 
     # 1. Business data: the market, then November's commissions in the wallets.
     build_market(s)

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from tests.bank import credit_commissions
 from tests.databases import fresh_database
 from yirong.agents.service import AgentInput, onboard_agents
 from yirong.books.service import current_business_date, next_business_day, open_books
@@ -17,7 +18,6 @@ from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, opt_in_prea
 from yirong.demo.identities import firm
 from yirong.funders.service import FunderInput, ProductInput, add_product, register_funder
 from yirong.infra.db import Database
-from tests.bank import credit_commissions
 
 TODAY = date(2026, 1, 5)
 TEXT = "2026-01"

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.bank import credit_commissions
 from tests.conftest import FIRST_DAY
 from tests.credit.fake_funder import (
     Behaviour,
@@ -71,7 +72,6 @@ from yirong.infra import signing
 from yirong.infra.db import Database, Tx
 from yirong.money import rate_to_ppm
 from yirong.policy.service import set_setting
-from yirong.wallets.commissions import import_commissions
 
 HTTP = "H01"
 SCORECARD = "F02"  # the demo's broad lender
@@ -579,7 +579,7 @@ def build_world(db: Database, url: str) -> None:
         rows = "".join(
             f"{f.code},2025-{month:02d},{income(n, month)}\n" for n, f in enumerate(FIRMS)
         )
-        import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month}.csv")
+        credit_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month}.csv")
     advance(db, today, FIRST_DAY)
     [(scorecard_funder, scorecard_products)] = [(f, ps) for f, ps in FUNDERS if f.code == SCORECARD]
     register_funder(db, scorecard_funder)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from tests.bank import credit_commissions
 from tests.credit.market import advance_to
 from tests.databases import BACKENDS, fresh_database
 from yirong.agents.service import onboard_agents
@@ -26,7 +27,6 @@ from yirong.funders import scorecard
 from yirong.funders.service import FunderInput, ProductInput, add_product, register_funder
 from yirong.money import rate_to_ppm
 from yirong.policy.service import set_setting
-from yirong.wallets.commissions import import_commissions
 
 CARD = {
     "product": "LINE",
@@ -98,7 +98,7 @@ def test_sql_and_python_scorecards_make_the_same_offers(backend: str, tmp_path: 
             for f in firms
             if rnd.random() < 0.8
         )
-        import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month}.csv")
+        credit_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month}.csv")
     advance_to(db, date(2026, 1, 5))
     for f in firms[:36]:
         opt_in_preapproval(db, f.code, text_version="2026-01")

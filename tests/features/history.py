@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from sqlalchemy import select
 
+from tests.bank import credit_commissions
 from yirong.agents.service import onboard_agents
 from yirong.agents.tables import Agent
 from yirong.books.service import advance_business_date, business_date_of
@@ -19,7 +20,6 @@ from yirong.demo.identities import firm
 from yirong.features.service import Features
 from yirong.features.tables import AgentFeatures
 from yirong.infra.db import Database, Tx
-from tests.bank import credit_commissions
 from yirong.wallets.service import pay_carrier
 
 BOOKS_OPEN = date(2025, 1, 2)

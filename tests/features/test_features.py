@@ -90,7 +90,7 @@ def test_each_feature_follows_its_definition(
     onboard(db, {**SINCE, "QUIET": date(2020, 2, 29)})
     play(db, [e for e in HISTORY if e.day <= date(2025, 12, 20)])
     # Money that is neither a commission nor a pre-payment: not in the features.
-    wallets.top_up(db, "HAND", 123_456, "top-up")
+    wallets.credit_from_bank(db, "HAND", 123_456, "top-up")
     wallets.transfer(db, "HAND", "QUIET", 3_000, "transfer")
     play(db, [e for e in HISTORY if e.day > date(2025, 12, 20)])
     advance_to(db, date(2026, 2, 3))

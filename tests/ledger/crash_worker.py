@@ -8,7 +8,7 @@ import sys
 
 from yirong.infra.db import Database
 from yirong.wallets import service as wallets
-from yirong.wallets.commissions import import_commissions
+from yirong.wallets.commissions import apply_commission_file, import_commissions
 
 WALLETS = [f"K{n}" for n in range(5)]
 
@@ -22,12 +22,17 @@ def main(url: str, run: str, seed: int) -> None:
             # A many-entry operation: one commission file, one row per wallet.
             month = f"{2000 + n // 12 + seed * 10:04d}-{n % 12 + 1:02d}"
             rows = "".join(f"{w},{month},{rnd.randint(1, 999)}\n" for w in WALLETS)
-            import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{run}-{n}.csv")
+            # Recorded, then credited as when the carrier's payment is matched: a kill
+            # between the two leaves it recorded and not credited, never half credited.
+            recorded = import_commissions(
+                db, f"agent,month,amount\n{rows}".encode(), f"{run}-{n}.csv"
+            )
+            apply_commission_file(db, recorded.file_id)
             print(f"ACK file {month}", flush=True)
             continue
         key = f"{run}-{n}"
         if kind < 0.5:
-            wallets.top_up(db, rnd.choice(WALLETS), rnd.randint(1, 5_000), key)
+            wallets.credit_from_bank(db, rnd.choice(WALLETS), rnd.randint(1, 5_000), key)
         else:
             source, target = rnd.sample(WALLETS, 2)
             try:

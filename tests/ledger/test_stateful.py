@@ -1,9 +1,11 @@
 """Random sequences of every wallet operation, against a plain in-memory model.
 
 After every step the books must verify and every wallet must match the model:
-balance, money held, state and freezes. Keys are reused on purpose (true retries,
-and the same key for another request), amounts are sometimes bad, holds expire,
-commission files overlap, wallets freeze and unfreeze."""
+balance, money held, state and freezes; the reserve account and suspense must be
+what the bank's statements did. Keys are reused on purpose (true retries, and the
+same key for another request), amounts are sometimes bad, the bank pays or refuses
+withdrawals (and now and then pays one twice, or one it refused), commission files
+overlap and are paid by the carrier, wallets freeze and unfreeze."""
 
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from hypothesis.stateful import (
     rule,
 )
 
+from tests.bank import Bank, line_outcome, pay_out
 from tests.databases import fresh_database
-from yirong.books.service import CARRIER, RESERVE, advance_business_date, open_books
+from yirong.books.service import CARRIER, RESERVE, SUSPENSE, advance_business_date, open_books
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.ledger import service as ledger
@@ -36,7 +39,6 @@ from yirong.wallets.commissions import import_commissions
 WALLETS = ("A1", "A2", "A3")
 REASONS = ("risk", "legal_order")
 START = date(2026, 1, 5)
-HOLD_DAYS = 3
 amounts = st.one_of(st.integers(1, 5_000), st.sampled_from([0, -7, 10**15 + 1]))
 new_keys = st.uuids().map(lambda u: f"k-{u.hex[:12]}")
 
@@ -45,7 +47,6 @@ new_keys = st.uuids().map(lambda u: f"k-{u.hex[:12]}")
 class Hold:
     wallet: str
     amount: int
-    expires_on: date
 
 
 @dataclass
@@ -53,8 +54,10 @@ class Model:
     balance: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WALLETS, 0))
     freezes: dict[str, set[str]] = field(default_factory=lambda: {w: set() for w in WALLETS})
     holds: dict[int, Hold] = field(default_factory=dict)  # open withdrawals
-    resolved: dict[int, str] = field(default_factory=dict)  # withdrawal -> refusal code
+    # withdrawal -> how the bank answered it (settled or failed), and its amount
+    paid_or_failed: dict[int, tuple[str, int]] = field(default_factory=dict)
     reserve: int = 0
+    suspense: int = 0  # (signed) what the bank did that matched nothing
     carrier: int = 0
     day: date = START
     # key -> (request signature, None if it succeeded, else the refusal recorded)
@@ -154,7 +157,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.attempt(
             ("top_up", wallet, amount),
             key,
-            lambda: wallets.top_up(self.db, wallet, amount, key),
+            lambda: wallets.credit_from_bank(self.db, wallet, amount, key),
             effect,
             None,
             amount,
@@ -200,9 +203,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=withdrawals, wallet=st.sampled_from(WALLETS), amount=amounts, key=keys)
     def withdraw(self, wallet: str, amount: int, key: str) -> Any:
         def effect(result: Any) -> None:
-            self.model.holds[result.entry_id] = Hold(
-                wallet, amount, self.model.day + timedelta(days=HOLD_DAYS)
-            )
+            self.model.holds[result.entry_id] = Hold(wallet, amount)
 
         result = self.attempt(
             ("withdraw", wallet, amount),
@@ -214,40 +215,34 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         return multiple(result.entry_id) if result is not None else multiple()
 
-    def resolution_refusal(self, withdrawal: int) -> str | None:
-        if withdrawal in self.model.holds:
-            return None
-        return self.model.resolved[withdrawal]
+    @rule(withdrawal=withdrawals)
+    def bank_pays(self, withdrawal: int) -> None:
+        """The bank's statement shows the payment leave (the books follow the bank
+        even when it pays what was refused or already paid: that is an exception)."""
+        open_hold = self.model.holds.pop(withdrawal, None)
+        amount = open_hold.amount if open_hold else self.model.paid_or_failed[withdrawal][1]
+        outcome = pay_out(self.db, withdrawal)
+        self.model.reserve -= amount
+        if open_hold is not None:
+            assert outcome == "matched"
+            self.model.balance[open_hold.wallet] -= amount
+            self.model.paid_or_failed[withdrawal] = ("settled", amount)
+        else:
+            expected = {"settled": "duplicate", "failed": "unordered_debit"}
+            assert outcome == expected[self.model.paid_or_failed[withdrawal][0]]
+            self.model.suspense -= amount
 
-    @rule(withdrawal=withdrawals, key=keys)
-    def confirm(self, withdrawal: int, key: str) -> None:
-        def effect(_: Any) -> None:
-            hold = self.model.holds.pop(withdrawal)
-            self.model.resolved[withdrawal] = "pending_entry_already_posted"
-            self.model.balance[hold.wallet] -= hold.amount
-            self.model.reserve -= hold.amount
-
-        self.attempt(
-            ("confirm", withdrawal),
-            key,
-            lambda: wallets.confirm_withdrawal(self.db, withdrawal, key),
-            effect,
-            self.resolution_refusal(withdrawal),
-        )
-
-    @rule(withdrawal=withdrawals, key=keys)
-    def fail(self, withdrawal: int, key: str) -> None:
-        def effect(_: Any) -> None:
-            self.model.holds.pop(withdrawal)
-            self.model.resolved[withdrawal] = "pending_entry_already_voided"
-
-        self.attempt(
-            ("fail", withdrawal),
-            key,
-            lambda: wallets.fail_withdrawal(self.db, withdrawal, key, reason="bank"),
-            effect,
-            self.resolution_refusal(withdrawal),
-        )
+    @rule(withdrawal=withdrawals)
+    def bank_refuses(self, withdrawal: int) -> None:
+        open_hold = self.model.holds.pop(withdrawal, None)
+        if open_hold is None and self.model.paid_or_failed[withdrawal][0] == "settled":
+            with pytest.raises(YirongError) as refused:
+                wallets.fail_withdrawal(self.db, withdrawal, reason="bank")
+            assert refused.value.code == "payment_not_open"
+            return
+        assert wallets.fail_withdrawal(self.db, withdrawal, reason="bank").status == "failed"
+        if open_hold is not None:
+            self.model.paid_or_failed[withdrawal] = ("failed", open_hold.amount)
 
     @rule(
         rows=st.lists(
@@ -271,7 +266,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 import_commissions(self.db, content, "bad.csv")
             assert refused.value.code == "commission_file_invalid"
             return
-        assert import_commissions(self.db, content, "file.csv").status == "created"
+        recorded = import_commissions(self.db, content, "file.csv")
+        assert recorded.status == "created"
+        bank = Bank(self.db)  # the carrier pays the file's total, quoting it
+        line = bank.credit(recorded.total_fen, memo=f"佣金 {recorded.reference}", name="运营商")
+        bank.close_day()
+        assert line_outcome(self.db, line.bank_serial) == "matched"
         self.model.files.add(content)
         for wallet, month, amount in rows:
             self.model.commissions[(wallet, month)] = amount
@@ -299,10 +299,6 @@ class LedgerMachine(RuleBasedStateMachine):
     def next_day(self) -> None:
         self.model.day += timedelta(days=1)
         self.db.run(lambda tx: advance_business_date(tx, self.model.day))
-        for withdrawal, hold in list(self.model.holds.items()):
-            if hold.expires_on < self.model.day:
-                del self.model.holds[withdrawal]
-                self.model.resolved[withdrawal] = "pending_entry_expired"
 
     # ------------------------------------------------------------ invariants
 
@@ -321,13 +317,13 @@ class LedgerMachine(RuleBasedStateMachine):
             assert view.state is (AccountState.DEBIT_BLOCKED if frozen else AccountState.ACTIVE)
             assert set(view.freezes) == self.model.freezes[wallet]
         house = self.db.run(
-            lambda tx: (
-                ledger.balance_of(tx, ledger.account_by_code(tx, RESERVE)).balance,
-                ledger.balance_of(tx, ledger.account_by_code(tx, CARRIER)).balance,
+            lambda tx: tuple(
+                ledger.balance_of(tx, ledger.account_by_code(tx, code)).balance
+                for code in (RESERVE, CARRIER, SUSPENSE)
             ),
             readonly=True,
         )
-        assert house == (self.model.reserve, self.model.carrier)
+        assert house == (self.model.reserve, self.model.carrier, self.model.suspense)
 
     @invariant()
     def books_verify(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_line
 from yirong.books.service import current_business_date
@@ -18,7 +19,6 @@ from yirong.infra.db import Database
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import request_drawdown
-from yirong.loans.funding import receive_funding
 
 
 def memo_interest(db: Database) -> int:
@@ -29,7 +29,7 @@ def memo_interest(db: Database) -> int:
 
 def lend(db: Database, agent: str) -> None:
     order = request_drawdown(db, agent, 360_000, 30, "a")
-    receive_funding(db, "B1", "T1", order.order_ref, 360_000)
+    fund(db, "T1", order.order_ref, 360_000)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_lines
 from yirong.books.service import business_date_of, current_business_date
@@ -27,7 +28,6 @@ from yirong.eod import service as eod
 from yirong.infra.db import Database, Tx
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import request_drawdown
-from yirong.loans.funding import receive_funding
 from yirong.wallets import service as wallets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def market_closing_soon(backend: str, directory: Path) -> Database:
     for n, (amount, term, keep) in enumerate(LOANS):
         agent, handle = market.code(n), f"agent:{market.code(n)}"
         order = request_drawdown(db, agent, amount, term, "loan")
-        assert receive_funding(db, f"BANK-{n}", "T1", order.order_ref, amount).outcome == "matched"
+        assert fund(db, "T1", order.order_ref, amount) == "matched"
         if keep is not None:
             wallets.pay_carrier(db, handle, wallets.wallet(db, handle).balance - keep, f"spend-{n}")
     close_days(db, CRASH_FROM - timedelta(days=1))
@@ -160,6 +160,19 @@ def outcome(db: Database) -> dict[str, Any]:
                 " ORDER BY business_date, funder_id, product_id, bucket"
             ),
             "outbox": Counter(rows("SELECT recipient, topic, business_date, payload FROM outbox")),
+            "payments": Counter(
+                (r[0], key(r[1]), *r[2:])
+                for r in rows(
+                    "SELECT kind, hold_entry_id, source, amount, payee_account, status,"
+                    " instructed_on FROM payments"
+                )
+            ),
+            "recon_exceptions": Counter(
+                rows(
+                    "SELECT kind, payment_id IS NOT NULL, amount, detail, opened_on, status"
+                    " FROM recon_exceptions"
+                )
+            ),
         }
 
     return db.run(read, readonly=True)
@@ -226,11 +239,13 @@ def test_kill_minus_nine_in_the_end_of_day_then_run_again_is_a_run_never_interru
     statuses = drawdown_statuses(reference_db)
     reference_db.dispose()
     # The story is worth telling: loans fell overdue, wallets were frozen and swept
-    # (one of them whole, its freeze lifted), holds expired and an order too.
+    # (one of them whole, its freeze lifted), an order expired, and the funder's
+    # payouts, which no bank statement showed leaving, were listed as exceptions.
     assert statuses == {"overdue": 3, "repaid": 1, "credited": 1, "expired": 1}, statuses
     assert [r[3] for r in reference["repayments"]] == ["sweep"] * 3, reference["repayments"]
     assert sum(1 for f in reference["freezes"] if f[5] is None) == 3
-    assert any(k.startswith("expire:payout:") for k in reference["entries"])
+    assert any(k.startswith("payout:") for k in reference["entries"])
+    assert any(e[0] == "payment_not_debited" for e in reference["recon_exceptions"])
 
     db = market_closing_soon(backend, tmp_path / "crashed")
     url = db.url.render_as_string(hide_password=False)

@@ -1,5 +1,6 @@
-"""Drawdown orders against the line's limit, and the funder's money: matched only to
-a live order of that funder for its exact amount; everything else held in suspense."""
+"""Drawdown orders against the line's limit; repaying within what is owed; closing a
+line only without debt. (How the funder's money is matched to an order:
+``tests/reconciliation``.)"""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
@@ -15,7 +17,6 @@ from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import cancel_drawdown, drawdowns_of, request_drawdown
-from yirong.loans.funding import exceptions, receive_funding, return_to_funder
 from yirong.loans.repayments import repay
 from yirong.wallets import service as wallets
 
@@ -30,43 +31,6 @@ def suspense(db) -> int:  # type: ignore[no-untyped-def]
     return db.run(
         lambda tx: ledger.balance_of(tx, ledger.account_by_code(tx, "platform:suspense")).balance
     )
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_money_that_matches_no_live_order_waits_in_suspense(backend: str, tmp_path: Path) -> None:
-    market = market_with_line(backend, tmp_path)
-    db, agent = market.db, market.code(0)
-    wallet_before = wallets.wallet(db, f"agent:{agent}").balance
-    first = request_drawdown(db, agent, 200_000, 30, "a")
-    second = request_drawdown(db, agent, 100_000, 30, "b")
-    outcomes = [
-        receive_funding(db, "B1", "T1", first.order_ref, 199_999).outcome,  # short
-        receive_funding(db, "B2", "T1", first.order_ref, 200_001).outcome,  # over
-        receive_funding(db, "B3", "T1", "YR-NO-SUCH-ORDER", 5_000).outcome,  # unknown
-        receive_funding(db, "B4", "T2", first.order_ref, 200_000).outcome,  # not its funder
-        receive_funding(db, "B5", "T1", first.order_ref, 200_000).outcome,  # matched
-        receive_funding(db, "B6", "T1", first.order_ref, 200_000).outcome,  # twice
-    ]
-    assert outcomes == ["short", "over", "unknown", "unknown", "matched", "duplicate"]
-    # The same statement line again is the same receipt, not new money.
-    assert receive_funding(db, "B1", "T1", first.order_ref, 199_999).outcome == "short"
-    assert refused(receive_funding, db, "B1", "T1", first.order_ref, 1) == (
-        "exists_with_different_amount"
-    )
-    assert wallets.wallet(db, f"agent:{agent}").balance == wallet_before + 200_000
-    assert suspense(db) == 199_999 + 200_001 + 5_000 + 200_000 + 200_000
-    # The second order is not funded in time: expired at the end of its second day.
-    close_days_until(market, current_business_date(db).replace(day=7))
-    assert {d.id: d.status for d in drawdowns_of(db, agent)}[second.id] == "expired"
-    assert receive_funding(db, "B7", "T1", second.order_ref, 100_000).outcome == "late"
-    listed = exceptions(db)
-    assert [e.bank_ref for e in listed] == ["B1", "B2", "B3", "B4", "B6", "B7"]
-    # An operator returns one to the funder's payment account; it leaves the list.
-    return_to_funder(db, listed[0].id)
-    return_to_funder(db, listed[0].id)  # twice: once
-    assert [e.bank_ref for e in exceptions(db)] == ["B2", "B3", "B4", "B6", "B7"]
-    assert suspense(db) == 200_001 + 5_000 + 200_000 + 200_000 + 100_000
-    assert verify(db).ok
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -103,7 +67,7 @@ def test_repaying_more_than_owed_or_without_the_money_moves_nothing(
     market = market_with_line(backend, tmp_path)
     db, agent = market.db, market.code(0)
     order = request_drawdown(db, agent, 300_000, 30, "a")
-    receive_funding(db, "B1", "T1", order.order_ref, 300_000)
+    fund(db, "T1", order.order_ref, 300_000)
     close_days_until(market, current_business_date(db).replace(day=15))
     wallet = wallets.wallet(db, f"agent:{agent}")
     assert refused(repay, db, agent, 10**9, "too-much") == "exceeds_owed"
@@ -124,7 +88,7 @@ def test_a_line_closes_only_when_nothing_is_owed_on_it(backend: str, tmp_path: P
     assert line is not None
     order = request_drawdown(db, agent, 100_000, 30, "a")
     assert refused(close_line, db, line.id, reason="switch") == "line_has_debt"  # an order
-    receive_funding(db, "B1", "T1", order.order_ref, 100_000)
+    fund(db, "T1", order.order_ref, 100_000)
     close_days_until(market, current_business_date(db).replace(day=9))
     assert refused(close_line, db, line.id, reason="switch") == "line_has_debt"  # a loan
     repay(db, agent, None, "all")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.bank import fund
 from tests.credit.market import Market
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
@@ -21,7 +22,6 @@ from yirong.ledger import service as ledger
 from yirong.ledger.tables import LedgerEntry
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
-from yirong.loans.funding import receive_funding
 from yirong.loans.repayments import owed_now, repay
 from yirong.loans.reversals import reverse_repayment
 from yirong.loans.standing import agent_standing, funder_portfolio, past_due_loans
@@ -43,7 +43,7 @@ def entries(db: Database) -> int:
 def lent(market: Market, amount: int = 360_000, days: int = 30) -> str:
     agent = market.code(0)
     order = request_drawdown(market.db, agent, amount, days, f"dd-{amount}-{days}")
-    receive_funding(market.db, f"BANK-{amount}-{days}", "T1", order.order_ref, amount)
+    fund(market.db, "T1", order.order_ref, amount)
     return agent
 
 
@@ -55,7 +55,7 @@ def fail_payout(db: Database, day: date) -> None:
         )
     )
     assert hold is not None
-    wallets.fail_withdrawal(db, hold, f"fail:{day}", reason="account closed")
+    wallets.fail_withdrawal(db, hold, reason="account closed")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -209,7 +209,7 @@ def test_reversing_a_sweep_freezes_the_wallet_again_and_the_next_credit_sweeps(
     handle = f"agent:{agent}"
     wallets.pay_carrier(db, handle, wallets.wallet(db, handle).balance, "spend")
     close_days_until(market, date(2026, 1, 14))
-    wallets.top_up(db, handle, 500_000, "t1")  # sweeps everything owed; unfrozen
+    wallets.credit_from_bank(db, handle, 500_000, "t1")  # sweeps everything owed; unfrozen
     assert owed_now(db, agent) == [] and wallets.wallet(db, handle).freezes == ()
     swept = db.run(
         lambda tx: tx.session.scalar(
@@ -222,7 +222,7 @@ def test_reversing_a_sweep_freezes_the_wallet_again_and_the_next_credit_sweeps(
     [owed] = owed_now(db, agent)
     assert owed.principal == 360_000
     owed_again = owed.total
-    wallets.top_up(db, handle, 1, "t2")  # the next credit sweeps what the wallet holds
+    wallets.credit_from_bank(db, handle, 1, "t2")  # the next credit sweeps what the wallet holds
     assert owed_now(db, agent) == []
     after = wallets.wallet(db, handle)
     assert after.balance == 500_001 - owed_again and after.freezes == ()

@@ -7,7 +7,8 @@ After every step the books verify and the loans agree with them: a loan's princi
 outstanding and paid make its amount; a wallet is frozen for an overdue loan exactly
 while its agent owes on one; the revenue share booked is the sum of the repayments'
 shares; each funder's memo book holds the principal its loans owe; suspense holds the
-money matched to no order. A refusal changes nothing."""
+bank lines matched to nothing (and parts of orders paid in parts). A refusal changes
+nothing. The funder's money and the carrier's commissions arrive on bank statements."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 from sqlalchemy import select, text
 
+from tests.bank import Bank, funder_account, line_outcome
 from tests.loans.story import market_with_lines
 from yirong.books.service import REVENUE, SUSPENSE, business_date_of
 from yirong.eod.service import run_eod
@@ -31,9 +33,9 @@ from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import DrawdownView, cancel_drawdown, request_drawdown
-from yirong.loans.funding import receive_funding
 from yirong.loans.repayments import owed_by, owed_now, repay
 from yirong.loans.tables import Drawdown
+from yirong.reconciliation.statements import import_statement_file
 from yirong.wallets import service as wallets
 from yirong.wallets.commissions import import_commissions
 
@@ -119,7 +121,7 @@ class LoansMachine(RuleBasedStateMachine):
                     "SELECT (SELECT COUNT(*) FROM ledger_entries WHERE phase <> 'rejected'),"
                     " (SELECT COUNT(*) FROM ledger_postings),"
                     " (SELECT COUNT(*) FROM repayments),"
-                    " (SELECT COUNT(*) FROM funding_receipts),"
+                    " (SELECT COUNT(*) FROM bank_lines),"
                     " (SELECT COUNT(*) FROM wallet_freezes),"
                     " (SELECT COUNT(*) FROM ledger_state_changes)"
                 )
@@ -131,11 +133,11 @@ class LoansMachine(RuleBasedStateMachine):
 
         return self.db.run(read, readonly=True)
 
-    def attempt(self, call: Any, *args: Any) -> Any:
+    def attempt(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Run the use case; a refusal (YirongError) is allowed and changes nothing."""
         before = self.state()
         try:
-            return call(self.db, *args)
+            return call(self.db, *args, **kwargs)
         except YirongError as exc:
             assert self.state() == before, f"{call.__name__} refused ({exc.code}) yet changed"
             event(f"refused: {exc.code}")
@@ -188,29 +190,54 @@ class LoansMachine(RuleBasedStateMachine):
         bank_ref=bank_refs,
     )
     def fund(self, order: tuple[int, DrawdownView], how: str, bank_ref: str) -> None:
+        """The bank's statement shows money quoting the order (or not quite): a line
+        given again with the same serial is the same line; with another amount the
+        whole statement is refused."""
         agent, view = order
-        amount = view.amount + {"short": -1, "over": 1}.get(how, 0)
+        due = view.amount - self.paid_in_parts(view.order_ref)
+        amount = due + {"short": -1, "over": 1}.get(how, 0)
         funder = "T2" if how == "other funder" else "T1"
         reference = "YR-NO-SUCH-ORDER" if how == "unknown" else view.order_ref
         before, wallet_before = self.state(), self.wallet(agent).balance
         loan = self.loan(view.id)
-        receipt = self.attempt(receive_funding, bank_ref, funder, reference, amount)
-        if receipt is None:
+        bank = Bank(self.db)
+        bank.credit(
+            amount, memo=reference, account=funder_account(self.db, funder), serial=bank_ref
+        )
+        content = bank.statement_bytes()
+        result = self.attempt(import_statement_file, content, filename=f"{bank_ref}.csv")
+        if result is None:
             return
         after = self.state()
-        if after[3] == before[3]:  # no new receipt: the same statement line again
-            assert after == before and receipt.bank_ref == bank_ref
+        if result.new == 0:  # the same statement line again
+            assert after == before
             return
-        event(f"funding: {receipt.outcome}")
-        # Matched exactly when the money is a live order's, in time, from its funder.
+        outcome = line_outcome(self.db, bank_ref)
+        event(f"funding: {outcome}")
+        # Matched exactly when the money is a live order's, in time, from its funder;
+        # part of it waits for the rest.
         live = loan.status in ("requested", "sent") and loan.fund_by >= self.today()
-        assert (receipt.outcome == "matched") == (how == "matched" and live), (receipt, loan)
-        if receipt.outcome == "matched":
+        assert (outcome == "matched") == (how == "matched" and live), (outcome, loan)
+        assert (outcome == "partial") == (how == "short" and live and amount > 0), (outcome, loan)
+        if outcome == "matched":
             assert self.loan(view.id).status == "credited"
             assert self.wallet(agent).balance == wallet_before + view.amount - view.fee
         else:
             assert self.loan(view.id).status == loan.status
             assert self.wallet(agent).balance == wallet_before  # it never reaches the wallet
+
+    def paid_in_parts(self, order_ref: str) -> int:
+        return int(
+            self.db.run(
+                lambda tx: tx.conn.execute(
+                    text(
+                        "SELECT COALESCE(SUM(amount), 0) FROM bank_lines"
+                        " WHERE status = 'partial' AND target_ref = :ref"
+                    ),
+                    {"ref": order_ref},
+                ).scalar_one()
+            )
+        )
 
     @rule(order=st.one_of(orders, loans))
     def cancel(self, order: tuple[int, DrawdownView]) -> None:
@@ -236,14 +263,21 @@ class LoansMachine(RuleBasedStateMachine):
     @rule(agent=agent_numbers, amount=amounts, key=keys)
     def top_up(self, agent: int, amount: int, key: str) -> None:
         frozen = "overdue" in self.wallet(agent).freezes
-        if self.attempt(wallets.top_up, f"agent:{self.codes[agent]}", amount, key) and frozen:
+        credited = self.attempt(wallets.credit_from_bank, f"agent:{self.codes[agent]}", amount, key)
+        if credited and frozen:
             event("a top-up into a wallet frozen for an overdue loan")
 
     @rule(agent=agent_numbers, amount=st.integers(1, 3_000_000), month=st.integers(10, 12))
     def commission(self, agent: int, amount: int, month: int) -> None:
         rows = f"agent,month,amount\n{self.codes[agent]},2025-{month:02d},{amount}\n"
         frozen = "overdue" in self.wallet(agent).freezes
-        if self.attempt(import_commissions, rows.encode(), f"{agent}-{month}.csv") and frozen:
+        recorded = self.attempt(import_commissions, rows.encode(), f"{agent}-{month}.csv")
+        if recorded is None or recorded.status != "created":
+            return
+        bank = Bank(self.db)  # the carrier pays the file's total, quoting it
+        bank.credit(recorded.total_fen, memo=f"佣金 {recorded.reference}", name="运营商")
+        bank.close_day()
+        if frozen:
             event("a commission into a wallet frozen for an overdue loan")
 
     @rule(agent=agent_numbers, share=st.sampled_from([0.5, 1.0]), key=keys)
@@ -341,8 +375,8 @@ class LoansMachine(RuleBasedStateMachine):
             assert balance(tx, memo_account(funder, "principal")) == principal, funder
         unmatched = tx.conn.execute(
             text(
-                "SELECT COALESCE(SUM(amount), 0) FROM funding_receipts"
-                " WHERE outcome <> 'matched' AND resolution IS NULL"
+                "SELECT COALESCE(SUM(CASE direction WHEN 'C' THEN amount ELSE -amount END), 0)"
+                " FROM bank_lines WHERE suspense_entry_id IS NOT NULL"
             )
         ).scalar_one()
         assert balance(tx, SUSPENSE) == unmatched

@@ -65,16 +65,19 @@ def test_a_funders_notice_moves_nothing_and_the_bank_line_funds_the_order(
         funder="T1",
     )
     assert (again.id, again.outcome) == (said.id, "exists")
-    assert refused(
-        record_notice,
-        db,
-        kind="funding",
-        recorded_by="funder:T1",
-        key="n1",
-        target=order.order_ref,
-        amount=1,
-        funder="T1",
-    ) == "exists_with_different_request"
+    assert (
+        refused(
+            record_notice,
+            db,
+            kind="funding",
+            recorded_by="funder:T1",
+            key="n1",
+            target=order.order_ref,
+            amount=1,
+            funder="T1",
+        )
+        == "exists_with_different_request"
+    )
     bank = Bank(db)
     bank.credit(
         200_000, memo=f"放款 {order.order_ref}", account=funder_account(db, "T1"), name="T1"

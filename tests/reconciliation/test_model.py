@@ -38,7 +38,9 @@ def facts(**kw: object) -> Facts:
     return found
 
 
-def order(ref: str = ORDER, amount: int = 100_000, status: str = "sent", **kw: object) -> OrderFacts:
+def order(
+    ref: str = ORDER, amount: int = 100_000, status: str = "sent", **kw: object
+) -> OrderFacts:
     return OrderFacts(ref, str(kw.get("funder", "F01")), amount, status, date(2026, 3, 11))
 
 
@@ -128,16 +130,21 @@ def test_a_commission_file_is_paid_by_its_exact_total_once() -> None:
     assert (d.outcome, d.target, d.refs) == (Outcome.MATCHED, Target.COMMISSION, ("YC00000007",))
     short = decide(credit(1_234_499, "YC00000007"), facts(files=files), RULES, TODAY)
     assert short.exception is ExceptionKind.SHORT
+    files["YC00000007"].blocked = True
+    closed = decide(credit(1_234_500, "YC00000007"), facts(files=files), RULES, TODAY)
+    assert closed.exception is ExceptionKind.ACCOUNT_CLOSED
     files["YC00000007"].state = "applied"
     again = decide(credit(1_234_500, "YC00000007"), facts(files=files), RULES, TODAY)
     assert again.exception is ExceptionKind.DUPLICATE
 
 
 def test_a_pay_in_code_credits_its_wallet_and_a_wrong_one_credits_nobody() -> None:
-    d = decide(credit(5_000, wallet_id=42), facts(wallets={42}), RULES, TODAY)
+    d = decide(credit(5_000, wallet_id=42), facts(wallets={42: True}), RULES, TODAY)
     assert (d.outcome, d.target, d.refs) == (Outcome.MATCHED, Target.WALLET, ("42",))
-    nobody = decide(credit(5_000, wallet_id=43), facts(wallets={42}), RULES, TODAY)
+    nobody = decide(credit(5_000, wallet_id=43), facts(wallets={42: True}), RULES, TODAY)
     assert nobody.exception is ExceptionKind.UNKNOWN
+    closed = decide(credit(5_000, wallet_id=42), facts(wallets={42: False}), RULES, TODAY)
+    assert closed.exception is ExceptionKind.ACCOUNT_CLOSED
 
 
 def payment(status: str = "instructed", amount: int = 30_000) -> PaymentFacts:
@@ -154,7 +161,9 @@ def payment(status: str = "instructed", amount: int = 30_000) -> PaymentFacts:
         ("failed", 30_000, ExceptionKind.UNORDERED_DEBIT),
     ],
 )
-def test_a_debit_quoting_our_payment(status: str, amount: int, expected: ExceptionKind | None) -> None:
+def test_a_debit_quoting_our_payment(
+    status: str, amount: int, expected: ExceptionKind | None
+) -> None:
     found = facts(payments={"YP000000000042": payment(status)})
     d = decide(debit(amount, "代付 YP000000000042"), found, RULES, TODAY)
     assert d.exception is expected
@@ -164,7 +173,10 @@ def test_a_debit_quoting_our_payment(status: str, amount: int, expected: Excepti
 
 def test_a_debit_without_reference_settles_the_one_open_payment_to_that_payee() -> None:
     open_one = payment()
-    found = facts(payments={open_one.ref: open_one}, open_payments_by_payee={open_one.payee_account: [open_one]})  # type: ignore[dict-item]
+    found = facts(
+        payments={open_one.ref: open_one},
+        open_payments_by_payee={open_one.payee_account: [open_one]},
+    )  # type: ignore[dict-item]
     d = decide(debit(30_000, account="6222021234567890123"), found, RULES, TODAY)
     assert (d.outcome, d.rule, d.refs) == (Outcome.MATCHED, "payment_by_payee", (open_one.ref,))
     other = decide(debit(30_000, account="6222029999999999999"), found, RULES, TODAY)

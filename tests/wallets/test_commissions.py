@@ -1,15 +1,17 @@
-"""Commission files: checked whole, applied once, all rows or none."""
+"""Commission files: checked whole and recorded once; credited, all rows or none, when
+the carrier's payment of the total is on the bank's statement."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.bank import Bank, line_outcome
 from tests.ledger.helpers import assert_books_balance
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.wallets import commission_file
 from yirong.wallets import service as wallets
-from yirong.wallets.commissions import import_commissions
+from yirong.wallets.commissions import commission_files, import_commissions
 
 GOOD = b"agent,month,amount\nA001,2025-12,150000\nA002,2025-12,98000\n"
 
@@ -73,13 +75,34 @@ def test_amount_fen_header_and_bom_are_accepted() -> None:
     assert [(r.agent, r.month, r.amount, r.line) for r in rows] == [("A1", "2025-12", 5, 2)]
 
 
-def test_a_file_is_applied_once(agents: Database) -> None:
+def carrier_pays(db: Database, reference: str, amount: int) -> str:
+    """The carrier's transfer quoting the file appears on the bank's statement."""
+    bank = Bank(db)
+    line = bank.credit(amount, memo=f"佣金 {reference}", name="中国移动", account="1100000000001")
+    bank.close_day()
+    return line_outcome(db, line.bank_serial)
+
+
+def test_a_file_moves_nothing_until_the_carrier_pays_it_and_then_once(agents: Database) -> None:
     first = import_commissions(agents, GOOD, "dec.csv")
-    assert (first.status, first.rows, first.total_fen) == ("created", 2, 248_000)
+    assert (first.status, first.rows, first.total_fen, first.state) == (
+        "created",
+        2,
+        248_000,
+        "awaiting_funds",
+    )
+    assert first.reference == f"YC{first.file_id:08d}"
     again = import_commissions(agents, GOOD, "dec-copy.csv")
     assert (again.status, again.file_id) == ("exists", first.file_id)
+    assert wallets.wallet(agents, "A001").balance == 0  # the carrier's word is not money
+    assert carrier_pays(agents, first.reference, 247_999) == "short"
+    assert wallets.wallet(agents, "A001").balance == 0
+    assert carrier_pays(agents, first.reference, 248_000) == "matched"
     assert wallets.wallet(agents, "A001").balance == 150_000
     assert wallets.wallet(agents, "A002").balance == 98_000
+    assert [f.state for f in commission_files(agents)] == ["applied"]
+    assert carrier_pays(agents, first.reference, 248_000) == "duplicate"  # paid twice
+    assert wallets.wallet(agents, "A001").balance == 150_000
     assert_books_balance(agents)
 
 
@@ -92,28 +115,30 @@ def test_the_same_commission_in_another_file_is_refused(agents: Database) -> Non
     changed = b"agent,month,amount\nA003,2025-12,5000\nA001,2025-12,150001\n"
     with pytest.raises(YirongError) as different:
         import_commissions(agents, changed, "dec-3.csv")
-    assert errors_of(different.value) == [(3, "exists_with_different_amount")]
-    assert wallets.wallet(agents, "A003").balance == 0  # nothing from either file
+    assert errors_of(different.value) == [(3, "commission_already_credited")]
+    assert len(commission_files(agents)) == 1  # neither file was recorded
 
 
-def test_nothing_is_applied_from_a_file_with_errors(agents: Database) -> None:
+def test_nothing_is_recorded_from_a_file_with_errors(agents: Database) -> None:
     content = b"agent,month,amount\nA001,2025-12,100\nA999,2025-12,100\nA002,2026-02,5\n"
     with pytest.raises(YirongError) as refused:
         import_commissions(agents, content, "bad.csv")
     assert errors_of(refused.value) == [(3, "wallet_not_found"), (4, "month_in_future")]
-    assert wallets.wallet(agents, "A001").balance == 0
+    assert commission_files(agents) == []
 
 
 def test_a_frozen_wallet_still_receives_its_commission(agents: Database) -> None:
     wallets.freeze(agents, "A001", "legal_order", note="order", actor="op")
-    import_commissions(agents, GOOD, "dec.csv")
+    recorded = import_commissions(agents, GOOD, "dec.csv")
+    assert carrier_pays(agents, recorded.reference, recorded.total_fen) == "matched"
     assert wallets.wallet(agents, "A001").balance == 150_000
 
 
-def test_a_closed_wallet_fails_the_file(agents: Database) -> None:
-    wallets.close_wallet(agents, "A003", note="gone")
+def test_a_file_with_a_closed_wallet_is_an_exception_when_paid(agents: Database) -> None:
     content = b"agent,month,amount\nA001,2025-12,100\nA003,2025-12,100\n"
-    with pytest.raises(YirongError) as refused:
-        import_commissions(agents, content, "closed.csv")
-    assert errors_of(refused.value) == [(3, "account_closed")]
-    assert wallets.wallet(agents, "A001").balance == 0
+    recorded = import_commissions(agents, content, "closed.csv")
+    wallets.close_wallet(agents, "A003", note="gone")
+    assert carrier_pays(agents, recorded.reference, 200) == "account_closed"
+    assert wallets.wallet(agents, "A001").balance == 0  # all rows or none
+    assert [f.state for f in commission_files(agents)] == ["awaiting_funds"]
+    assert_books_balance(agents)

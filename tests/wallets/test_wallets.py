@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.bank import pay_out
 from tests.ledger.helpers import assert_books_balance
 from yirong.books.service import next_business_day
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.ledger.model import AccountState
+from yirong.payments.service import open_payments
 from yirong.wallets import service as wallets
 from yirong.wallets.service import FreezeReason
 
@@ -17,7 +19,7 @@ from yirong.wallets.service import FreezeReason
 def shop(db: Database) -> str:
     wallets.open_wallet(db, "agent:A001", "Shop A001")
     wallets.open_wallet(db, "agent:A002", "Shop A002")
-    wallets.top_up(db, "A001", 10_000, "top-up-1")
+    wallets.credit_from_bank(db, "A001", 10_000, "top-up-1")
     return "agent:A001"
 
 
@@ -37,37 +39,53 @@ def test_bad_handles(db: Database, handle: str) -> None:
     assert refused.value.code == "wallet_owner_invalid"
 
 
-def test_top_up_withdraw_confirm(db: Database, shop: str) -> None:
+def test_a_withdrawal_is_held_until_the_banks_statement_shows_it_paid(
+    db: Database, shop: str
+) -> None:
     held = wallets.request_withdrawal(db, shop, 3_000, "wd-1")
     view = wallets.wallet(db, shop)
     assert (view.balance, view.available, view.held) == (10_000, 7_000, 3_000)
-    wallets.confirm_withdrawal(db, held.entry_id, "wd-1-paid")
+    [instructed] = open_payments(db)
+    assert (instructed.withdrawal_id, instructed.amount, instructed.status) == (
+        held.entry_id,
+        3_000,
+        "instructed",
+    )
+    assert instructed.reference == f"YP{held.entry_id:012d}"
+    # Asked again with the same key: the same withdrawal, nothing more held.
+    assert wallets.request_withdrawal(db, shop, 3_000, "wd-1").entry_id == held.entry_id
+    assert len(open_payments(db)) == 1
+    assert pay_out(db, held.entry_id) == "matched"
     view = wallets.wallet(db, shop)
     assert (view.balance, view.available, view.held) == (7_000, 7_000, 0)
+    assert open_payments(db) == []
     assert_books_balance(db)
 
 
-def test_failed_withdrawal_returns_the_money(db: Database, shop: str) -> None:
+def test_a_withdrawal_the_bank_refused_returns_the_money(db: Database, shop: str) -> None:
     held = wallets.request_withdrawal(db, shop, 3_000, "wd-1")
-    wallets.fail_withdrawal(db, held.entry_id, "wd-1-failed", reason="bank account closed")
+    refused = wallets.fail_withdrawal(db, held.entry_id, reason="bank account closed")
+    assert refused.status == "failed"
     view = wallets.wallet(db, shop)
     assert (view.balance, view.available, view.held) == (10_000, 10_000, 0)
-    with pytest.raises(YirongError) as twice:
-        wallets.confirm_withdrawal(db, held.entry_id, "wd-1-paid")
-    assert twice.value.code == "pending_entry_already_voided"
+    # Refused twice is refused once; a debit for it afterwards is one the bank was not
+    # asked to make.
+    assert wallets.fail_withdrawal(db, held.entry_id, reason="again").status == "failed"
+    assert pay_out(db, held.entry_id) == "unordered_debit"
+    assert wallets.wallet(db, shop).balance == 10_000
+    assert_books_balance(db)
 
 
-def test_open_withdrawals_are_those_the_bank_has_not_answered(db: Database, shop: str) -> None:
+def test_open_payments_are_those_the_bank_has_not_answered(db: Database, shop: str) -> None:
     paid, failed, waiting = (
         wallets.request_withdrawal(db, shop, 1_000, f"wd-{n}").entry_id for n in range(3)
     )
-    wallets.top_up(db, "A002", 5_000, "other-top-up")
+    wallets.credit_from_bank(db, "A002", 5_000, "other-top-up")
     other = wallets.request_withdrawal(db, "A002", 1_000, "wd-other").entry_id
-    assert wallets.open_withdrawals(db, shop) == [paid, failed, waiting]
-    wallets.confirm_withdrawal(db, paid, "paid")
-    wallets.fail_withdrawal(db, failed, "failed", reason="name mismatch")
-    assert wallets.open_withdrawals(db, shop) == [waiting]
-    assert wallets.open_withdrawals(db, "A002") == [other]
+    assert [p.withdrawal_id for p in open_payments(db)] == [paid, failed, waiting, other]
+    pay_out(db, paid)
+    wallets.fail_withdrawal(db, failed, reason="name mismatch")
+    assert [p.withdrawal_id for p in open_payments(db)] == [waiting, other]
 
 
 def test_withdrawal_refusals(db: Database, shop: str) -> None:
@@ -75,12 +93,13 @@ def test_withdrawal_refusals(db: Database, shop: str) -> None:
         wallets.request_withdrawal(db, shop, 10_001, "wd-big")
     assert too_much.value.code == "exceeds_credits"
     with pytest.raises(YirongError) as unknown:
-        wallets.confirm_withdrawal(db, 424242, "wd-x")
+        wallets.fail_withdrawal(db, 424242, reason="x")
     assert unknown.value.code == "withdrawal_not_found"
-    top_up = wallets.top_up(db, shop, 1, "tiny")
+    top_up = wallets.credit_from_bank(db, shop, 1, "tiny")
     with pytest.raises(YirongError) as not_a_withdrawal:
-        wallets.confirm_withdrawal(db, top_up.entry_id, "wd-y")
+        wallets.fail_withdrawal(db, top_up.entry_id, reason="x")
     assert not_a_withdrawal.value.code == "withdrawal_not_found"
+    assert open_payments(db) == []
 
 
 def test_pay_carrier_and_transfer(db: Database, shop: str) -> None:
@@ -100,7 +119,7 @@ def test_pay_carrier_and_transfer(db: Database, shop: str) -> None:
 def test_freeze_takes_credits_refuses_debits(db: Database, shop: str) -> None:
     view = wallets.freeze(db, shop, FreezeReason.RISK, note="odd activity", actor="op1")
     assert view.state is AccountState.DEBIT_BLOCKED and view.freezes == ("risk",)
-    wallets.top_up(db, shop, 500, "top-up-frozen")  # credits still land
+    wallets.credit_from_bank(db, shop, 500, "top-up-frozen")  # credits still land
     for attempt in (
         lambda: wallets.pay_carrier(db, shop, 1, "pre-f"),
         lambda: wallets.request_withdrawal(db, shop, 1, "wd-f"),
@@ -137,7 +156,7 @@ def test_close_needs_an_empty_unfrozen_wallet(db: Database, shop: str) -> None:
     view = wallets.close_wallet(db, shop, note="leaving")
     assert view.state is AccountState.CLOSED
     with pytest.raises(YirongError) as closed:
-        wallets.top_up(db, shop, 1, "after-close")
+        wallets.credit_from_bank(db, shop, 1, "after-close")
     assert closed.value.code == "account_closed"
 
 
@@ -152,11 +171,11 @@ def test_close_needs_an_empty_unfrozen_wallet(db: Database, shop: str) -> None:
 )
 def test_bad_amounts_change_nothing(db: Database, shop: str, amount: object, code: str) -> None:
     with pytest.raises(YirongError) as refused:
-        wallets.top_up(db, shop, amount, "bad")  # type: ignore[arg-type]
+        wallets.credit_from_bank(db, shop, amount, "bad")  # type: ignore[arg-type]
     assert refused.value.code == code
     assert wallets.wallet(db, shop).balance == 10_000
     # The key was never used: a good request with it still goes through.
-    assert wallets.top_up(db, shop, 1, "bad").status == "created"
+    assert wallets.credit_from_bank(db, shop, 1, "bad").status == "created"
 
 
 def test_a_withdrawal_retried_on_a_later_day_is_the_same_request(db: Database, shop: str) -> None:

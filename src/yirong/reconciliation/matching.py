@@ -22,7 +22,8 @@ from yirong.books.tables import BankAccount
 from yirong.funders.tables import Funder
 from yirong.infra.db import Tx
 from yirong.ledger import service as ledger
-from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.ledger.model import AccountState, Leg, NewEntry, Side
+from yirong.ledger.tables import LedgerBalance
 from yirong.loans.funding import fund_order_in, order_by_reference
 from yirong.loans.tables import Drawdown
 from yirong.payments import service as payments
@@ -33,9 +34,10 @@ from yirong.reconciliation.tables import BankLine, Notice, ReconException
 from yirong.wallets import commissions
 from yirong.wallets.pay_in import references_in, wallet_of_virtual_account
 from yirong.wallets.service import credit_from_bank_in, handles_of, repay_overdue_from
-from yirong.wallets.tables import CommissionFile, Wallet
+from yirong.wallets.tables import CommissionFile, CommissionFileRow, Wallet
 
 OPERATIONS = "operations"  # who owns a new exception until someone takes it
+_CANNOT_TAKE = (AccountState.BLOCKED.value, AccountState.CLOSED.value)
 
 
 @dataclass(slots=True)
@@ -82,33 +84,34 @@ def match_lines_in(tx: Tx, taken: Sequence[Taken], rules: Mapping[str, Rule]) ->
     for t, line in zip(taken, lines, strict=True):
         decision = model.decide(line, facts, rules, today)
         apply_in(tx, t, decision, facts)
-    tx.conn.execute(
-        update(BankLine)
-        .where(BankLine.id == bindparam("line_id"))
-        .values(
-            status=bindparam("status"),
-            target=bindparam("target"),
-            target_ref=bindparam("target_ref"),
-            matched_by=bindparam("matched_by"),
-            matched_on=bindparam("matched_on"),
-            suspense_entry_id=bindparam("suspense_entry_id"),
-            suspense_moves=bindparam("suspense_moves"),
-        ),
-        [
-            {
-                "line_id": t.id,
-                "status": t.status,
-                "target": t.target,
-                "target_ref": t.target_ref,
-                "matched_by": t.matched_by,
-                "matched_on": today if t.status == "matched" else None,
-                "suspense_entry_id": t.suspense_entry_id,
-                "suspense_moves": t.suspense_moves,
-            }
-            for t in taken
-            if t.status != "partial"  # written when held (a later line may complete it)
-        ],
-    )
+    settled = [t for t in taken if t.status != "partial"]  # partial: written when held
+    if settled:
+        tx.conn.execute(
+            update(BankLine)
+            .where(BankLine.id == bindparam("line_id"))
+            .values(
+                status=bindparam("status"),
+                target=bindparam("target"),
+                target_ref=bindparam("target_ref"),
+                matched_by=bindparam("matched_by"),
+                matched_on=bindparam("matched_on"),
+                suspense_entry_id=bindparam("suspense_entry_id"),
+                suspense_moves=bindparam("suspense_moves"),
+            ),
+            [
+                {
+                    "line_id": t.id,
+                    "status": t.status,
+                    "target": t.target,
+                    "target_ref": t.target_ref,
+                    "matched_by": t.matched_by,
+                    "matched_on": today if t.status == "matched" else None,
+                    "suspense_entry_id": t.suspense_entry_id,
+                    "suspense_moves": t.suspense_moves,
+                }
+                for t in settled
+            ],
+        )
 
 
 # ---------------------------------------------------------------- facts
@@ -139,6 +142,20 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
     file_refs = {r for line in lines for r in line.refs.commissions}
     ids = {commissions.file_ids_in(r)[0]: r for r in file_refs}
     if ids:
+        blocked = set(
+            tx.conn.scalars(
+                select(CommissionFileRow.file_id)
+                .join(
+                    Wallet,
+                    (Wallet.owner_type == "agent") & (Wallet.owner_code == CommissionFileRow.agent),
+                )
+                .join(LedgerBalance, LedgerBalance.account_id == Wallet.account_id)
+                .where(
+                    CommissionFileRow.file_id.in_(list(ids)),
+                    LedgerBalance.state.in_(_CANNOT_TAKE),
+                )
+            )
+        )
         for file_id, total, state in tx.conn.execute(
             select(CommissionFile.id, CommissionFile.total_fen, CommissionFile.state).where(
                 CommissionFile.id.in_(list(ids))
@@ -146,7 +163,7 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
         ):
             ref = commissions.reference_for(file_id)
             if ref in file_refs:
-                facts.files[ref] = model.FileFacts(ref, total, state)
+                facts.files[ref] = model.FileFacts(ref, total, state, file_id in blocked)
     payment_refs = sorted({r for line in lines for r in line.refs.payments})
     payees = sorted(
         {
@@ -175,7 +192,15 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
             facts.open_payments_by_payee.setdefault(row[3] or "", []).append(found)
     wallet_ids = sorted({line.wallet_id for line in lines if line.wallet_id is not None})
     if wallet_ids:
-        facts.wallets = set(tx.conn.scalars(select(Wallet.id).where(Wallet.id.in_(wallet_ids))))
+        facts.wallets = {
+            wallet_id: state not in _CANNOT_TAKE
+            for wallet_id, state in tx.conn.execute(
+                select(Wallet.id, func.max(LedgerBalance.state))
+                .join(LedgerBalance, LedgerBalance.account_id == Wallet.account_id)
+                .where(Wallet.id.in_(wallet_ids))
+                .group_by(Wallet.id)
+            )
+        }
     # An account several funders name tells us no sender.
     owners: dict[str, set[str]] = {}
     for account, code in tx.conn.execute(select(Funder.settlement_bank_account, Funder.code)):

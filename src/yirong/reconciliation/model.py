@@ -29,6 +29,7 @@ class ExceptionKind(StrEnum):
     UNORDERED_DEBIT = "unordered_debit"  # the bank paid out what we never instructed
     NOTICE_UNFUNDED = "notice_unfunded"  # someone said they paid; the bank shows nothing
     PAYMENT_NOT_DEBITED = "payment_not_debited"  # we instructed; the bank shows nothing
+    ACCOUNT_CLOSED = "account_closed"  # for a wallet that cannot take money (closed, blocked)
 
 
 class Target(StrEnum):
@@ -110,6 +111,7 @@ class FileFacts:
     ref: str
     total: int
     state: str  # awaiting_funds | applied
+    blocked: bool = False  # a wallet of the file cannot take money
 
 
 @dataclass(slots=True)
@@ -187,7 +189,7 @@ class Facts:
     orders: dict[str, OrderFacts] = field(default_factory=dict)
     files: dict[str, FileFacts] = field(default_factory=dict)
     payments: dict[str, PaymentFacts] = field(default_factory=dict)
-    wallets: set[int] = field(default_factory=set)  # wallet ids that exist
+    wallets: dict[int, bool] = field(default_factory=dict)  # wallet id -> can take money
     senders: dict[str, str] = field(default_factory=dict)  # bank account -> funder code
     notices: list[NoticeFacts] = field(default_factory=list)
     open_payments_by_payee: dict[str, list[PaymentFacts]] = field(default_factory=dict)
@@ -217,9 +219,12 @@ def decide(line: Line, facts: Facts, rules: Mapping[str, Rule], today: date) -> 
     if line.refs.payments and _on(rules, "payment_reference"):
         return _returned(line, facts)
     if line.wallet_id is not None and _on(rules, "pay_in"):
-        if line.wallet_id in facts.wallets:
-            return Decision(Outcome.MATCHED, "pay_in", Target.WALLET, (str(line.wallet_id),))
-        return _exception(ExceptionKind.UNKNOWN, "The pay-in code names no wallet.")
+        takes = facts.wallets.get(line.wallet_id)
+        if takes is None:
+            return _exception(ExceptionKind.UNKNOWN, "The pay-in code names no wallet.")
+        if not takes:
+            return _exception(ExceptionKind.ACCOUNT_CLOSED, "The wallet is closed or blocked.")
+        return Decision(Outcome.MATCHED, "pay_in", Target.WALLET, (str(line.wallet_id),))
     return _by_notice(line, facts, rules, sender)
 
 
@@ -287,6 +292,10 @@ def _commission(line: Line, facts: Facts) -> Decision:
     if line.amount != found.total:
         kind = ExceptionKind.SHORT if line.amount < found.total else ExceptionKind.OVER
         return _exception(kind, f"File {ref} totals {found.total} fen; the line {line.amount}.")
+    if found.blocked:
+        return _exception(
+            ExceptionKind.ACCOUNT_CLOSED, f"A wallet of file {ref} is closed or blocked."
+        )
     return Decision(Outcome.MATCHED, "commission_reference", Target.COMMISSION, (ref,))
 
 

@@ -17,9 +17,12 @@ from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
-from yirong.api.security import DB, Anyone, FunderOrOperator, Operator, deny
+from yirong.api.security import DB, FunderOrOperator, Operator, deny
+from yirong.books import service as books
 from yirong.books.service import BankAccountView, bank_accounts
 from yirong.errors import YirongError
+from yirong.payments import service as payments
+from yirong.payments.service import PaymentView
 from yirong.reconciliation import exceptions, notices, rules, statements
 from yirong.reconciliation.exceptions import ActionResult, ApprovalView, ExceptionView
 from yirong.reconciliation.model import ExceptionKind
@@ -105,6 +108,24 @@ class ExceptionDetail(BaseModel):
 # ---------------------------------------------------------------- bank accounts, statements
 
 
+class NewBankAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(pattern=r"^[0-9A-Z -]{6,40}$", description="As the bank prints it")
+    bank_name: Text
+    name: Text = Field(description="The account's name at the bank (户名)")
+
+
+@router.post(
+    "/bank-accounts",
+    response_model=BankAccountView,
+    status_code=201,
+    summary="Record a bank account the platform holds (the first is the reserve account)",
+)
+def add_bank_account(data: NewBankAccount, _who: Operator, db: DB) -> BankAccountView:
+    return books.add_bank_account(db, data.number, data.bank_name, data.name)
+
+
 @router.get(
     "/bank-accounts",
     response_model=list[BankAccountView],
@@ -167,6 +188,23 @@ def raw_statement(file_id: Id, _who: Operator, db: DB) -> Response:
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
     )
+
+
+@router.get(
+    "/payments",
+    response_model=Page[PaymentView],
+    summary="Outbound payments (withdrawals, funders' payouts, returns), oldest first: "
+    "instructed until the bank's statement shows them leave",
+)
+def list_payments(
+    _who: Operator,
+    db: DB,
+    status: Literal["instructed", "settled", "returned", "failed"] | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[PaymentView]:
+    found = payments.payments(db, status=status, after=after_of(cursor), limit=limit + 1)
+    return page_of(found, limit, lambda p: p.id)
 
 
 # ---------------------------------------------------------------- notices
@@ -251,14 +289,12 @@ def payment_notice(withdrawal_id: Id, who: Operator, key: ServiceKey, db: DB) ->
     summary="Notices, oldest first: a funder sees its own and whether the bank confirmed them",
 )
 def list_notices(
-    who: Anyone,
+    who: FunderOrOperator,
     db: DB,
     status: Literal["open", "matched", "unfunded", "dismissed"] | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[NoticeView]:
-    if who.role is Role.AGENT:
-        raise deny()
     party = f"funder:{who.subject}" if who.role is Role.FUNDER else None
     found = notices.notices(db, party=party, status=status, after=after_of(cursor), limit=limit + 1)
     return page_of(found, limit, lambda n: n.id)

@@ -232,7 +232,10 @@ def fail_withdrawal(tx: Tx, withdrawal_id: int, *, reason: str) -> PaymentView:
     """The bank refused the payout before paying it (its answer to our payment file):
     the hold is released and the money stays in the wallet. A payment the bank has
     debited is settled, and can only come back by a return line on its statement."""
-    payment = payments.payment_row(tx, hold_id=withdrawal_id)
+    try:
+        payment = payments.payment_row(tx, hold_id=withdrawal_id)
+    except YirongError as exc:
+        raise YirongError("withdrawal_not_found", withdrawal=withdrawal_id) from exc
     if payment.kind not in ("withdrawal", "payout"):
         raise YirongError("withdrawal_not_found", withdrawal=withdrawal_id)
     if payment.status == "failed":

@@ -97,7 +97,7 @@ def withdraw(handle: str, data: Amount, who: Anyone, key: ServiceKey, db: DB) ->
 
 @router.post(
     "/withdrawals/{withdrawal_id}/fail",
-    response_model=Movement,
+    response_model=PaymentView,
     summary="The bank refused the payout before paying it (its answer to our payment "
     "file): the hold is released, the money stays in the wallet",
 )
