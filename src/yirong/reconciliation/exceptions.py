@@ -339,7 +339,9 @@ def match_by_hand(tx: Tx, exception_id: int, target: str | None, *, actor: str) 
     chosen = target or exc.proposal
     if chosen is None:
         raise YirongError("match_target_invalid", target=target)
-    _line_of(tx, exc)  # a line's exception only
+    line = _line_of(tx, exc)  # a line's exception only
+    target, ref = _parse_target(chosen)
+    _check_fits(tx, line, target, ref)  # before anyone is asked to approve it
     waiting = _needs_approval(tx, exc, "match", chosen, actor)
     if waiting is not None:
         return waiting

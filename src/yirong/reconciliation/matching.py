@@ -233,9 +233,11 @@ def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
     if decision.outcome is Outcome.EXCEPTION:
         assert decision.exception is not None
         open_exception(tx, t, decision.exception, decision.detail, decision.proposal)
+        _money_came_for(tx, t, decision)
         return
     if decision.outcome is Outcome.PARTIAL:
         _hold_part(tx, t, decision.refs[0], facts)
+        _money_came_for(tx, t, decision)
         return
     assert decision.target is not None
     pay(tx, t, decision.target, decision.refs, returned=decision.returned)
@@ -352,6 +354,16 @@ def _returned(tx: Tx, t: Taken, payment: Payment) -> None:
         t.id,
     )
     repay_overdue_from(tx, [posted])
+
+
+def _money_came_for(tx: Tx, t: Taken, decision: Decision) -> None:
+    """Money quoting an order came, if not as it should (short, over, late, twice): the
+    funder's notices about that order have met their bank line, and the one exception
+    to work is the line's, not a second one for a notice left waiting."""
+    if t.parsed.direction is Direction.CREDIT:
+        for ref in decision.refs:
+            if model.ORDER_REF.fullmatch(ref):
+                _close_notices(tx, "funding", ref, t)
 
 
 def _hold_part(tx: Tx, t: Taken, ref: str, facts: Facts) -> None:

@@ -253,7 +253,9 @@ def _orders(
             kind = ExceptionKind.DUPLICATE if paid else ExceptionKind.LATE
             return _exception(kind, f"Order {o.ref} is {o.status}.", refs=(o.ref,))
         if o.fund_by < today:
-            return _exception(ExceptionKind.LATE, f"Order {o.ref} had to be funded by {o.fund_by}.")
+            return _exception(
+                ExceptionKind.LATE, f"Order {o.ref} had to be funded by {o.fund_by}.", refs=(o.ref,)
+            )
     if len(known) > 1:
         if not _on(rules, "orders_in_one_line"):
             return _exception(ExceptionKind.UNKNOWN, "The line quotes several orders.")
@@ -279,7 +281,9 @@ def _sum_fits(line: Line, orders: Sequence[OrderFacts], rule: str) -> Decision:
     if line.amount == due:
         return Decision(Outcome.MATCHED, rule, Target.ORDER, refs)
     kind = ExceptionKind.SHORT if line.amount < due else ExceptionKind.OVER
-    return _exception(kind, f"The orders want {due} fen together; the line brings {line.amount}.")
+    return _exception(
+        kind, f"The orders want {due} fen together; the line brings {line.amount}.", refs=refs
+    )
 
 
 def _commission(line: Line, facts: Facts) -> Decision:
