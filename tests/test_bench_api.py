@@ -54,7 +54,14 @@ def test_the_api_benchmark_reports_a_clean_mixed_load(backend: str) -> None:
     assert 0 < r["p50_ms"] <= r["p99_ms"]
     assert 0 < r["ceiling_p50_ms"] <= r["ceiling_p99_ms"]
     # Every kind of request of the mix was sent and answered, the money ones too.
-    assert set(r["by_kind"]) == {"balance", "statement", "drawdown", "funding", "repayment"}
+    assert set(r["by_kind"]) == {
+        "balance",
+        "statement",
+        "drawdown",
+        "notice",
+        "funding",
+        "repayment",
+    }
     assert all(k["count"] > 0 for k in r["by_kind"].values())
     # The server's records are what its clients were told: each drawdown funded.
     records = r["records"]

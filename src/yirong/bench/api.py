@@ -12,13 +12,15 @@ stopped at the end), and the load generator (``loadgen``) sends, in each round, 
 **ceiling** (every client looping ``GET /healthz``) and the **mix** for the same
 length with the same clients. Each client acts for one agent of its own (so that
 its expected state, and therefore every answer, is known) and loops over a cycle of
-15 requests: six balance reads and six statements (the newest 20 movements), one
-drawdown, the funder's system confirming its money (``POST /fundings``: the loan is
-credited to the wallet), and one repayment (half the drawdown, or everything owed,
-in turn). A drawdown's cycle is finished even past the deadline, so no run leaves an
-unfunded order behind. Afterwards the ledger is verified (``GET
-/api/v1/ledger/verify`` as the operator) and the server's records must match what
-the clients were told: as many drawdowns, matched fundings and repayments."""
+16 requests: six balance reads and six statements (the newest 20 movements), one
+drawdown, the funder's system saying it paid (``POST /fundings``: a notice, which
+moves nothing), the operator uploading the bank's statement line that shows the
+money (``POST /bank-statements``: matched, the loan credited to the wallet), and one
+repayment (half the drawdown, or everything owed, in turn). A drawdown's cycle is
+finished even past the deadline, so no run leaves an unfunded order behind.
+Afterwards the ledger is verified (``GET /api/v1/ledger/verify`` as the operator)
+and the server's records must match what the clients were told: as many drawdowns,
+matched bank lines and repayments."""
 
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ from yirong.bench.loadgen import (
     Tally,
     TransportError,
     build_request,
+    build_upload,
     free_port,
     generator_limit,
     percentile,
@@ -62,7 +65,12 @@ from yirong.bench.loadgen import (
 )
 from yirong.bench.process import figures_table
 from yirong.bench.workspace import bench_database, url_with_schema
-from yirong.books.service import current_business_date, next_business_day, open_books
+from yirong.books.service import (
+    add_bank_account,
+    current_business_date,
+    next_business_day,
+    open_books,
+)
 from yirong.credit.applications import FirmDetails, apply_for_credit, lines
 from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, opt_in_preapproval
 from yirong.credit.decisions import decide_by_scorecards
@@ -73,15 +81,16 @@ from yirong.funders.service import FunderInput, ProductInput, add_product, regis
 from yirong.infra.db import Database, normalize_url
 from yirong.ledger.verify import verify
 from yirong.loans.tables import Drawdown, Repayment
-from yirong.wallets.commissions import import_commissions
+from yirong.wallets.commissions import apply_commission_file, import_commissions
 
 SCHEMA = "yirong_bench_api"
+RESERVE_NUMBER = "755915678910802"
 FUNDERS = ("BA", "BB")  # two scorecard lenders; agents alternate between them
 TODAY = date(2026, 1, 5)
 CONSENT_TEXT = "2026-01"
 TERM_DAYS = 30
 LARGEST_DRAW = 20_000  # fen: a quarter of the line at most, so a cycle never nears the limit
-READS, STATEMENTS = 6, 6  # per cycle, with one drawdown, one funding and one repayment
+READS, STATEMENTS = 6, 6  # per cycle, with a drawdown, its notice and bank line, a repayment
 CYCLE = READS + STATEMENTS + 3
 STATEMENT_LIMIT = 20
 READY_SECONDS = 60.0
@@ -156,6 +165,7 @@ def build_market(db: Database, agents: int) -> dict[str, tuple[str, int]]:
     """``agents`` agents with an active line each (from the two funders in turn) and
     November's commissions in their wallets; their funder and limit, by agent code."""
     open_books(db, date(2025, 12, 1))
+    add_bank_account(db, RESERVE_NUMBER, "招商银行", "Yirong reserve")
     for code, rate in zip(FUNDERS, ("0.12", "0.15"), strict=True):
         funder, product = _funder(code, rate)
         register_funder(db, funder)
@@ -165,7 +175,9 @@ def build_market(db: Database, agents: int) -> dict[str, tuple[str, int]]:
         onboard_agents(db, firms[start : start + 500])
     _advance_to(db, date(2025, 12, 5))
     rows = "".join(f"{f.code},2025-11,{1_000_000 + n * 1_000}\n" for n, f in enumerate(firms))
-    import_commissions(db, f"agent,month,amount\n{rows}".encode(), "bench-nov.csv")
+    # Seeding stands in for the carrier's payment of the file (not what is measured).
+    recorded = import_commissions(db, f"agent,month,amount\n{rows}".encode(), "bench-nov.csv")
+    apply_commission_file(db, recorded.file_id)
     _advance_to(db, TODAY)
     for f in firms:
         opt_in_preapproval(db, f.code, text_version=CONSENT_TEXT)
@@ -297,12 +309,27 @@ def ceiling_client(port: int) -> Any:
     return client
 
 
-def mix_client(port: int, plans: list[Plan], tag: str) -> Any:
+def bank_line(order_ref: str, amount: int, serial: str) -> bytes:
+    """The reserve account's statement of one line: the funder's money quoting the
+    order (Yirong's CSV layout, as a bank or a tool would write it)."""
+    day = TODAY.isoformat()
+    return (
+        f"# account: {RESERVE_NUMBER}\n# account_name: Yirong reserve\n# currency: CNY\n"
+        f"# statement_id: {serial}\n# from: {day}\n# to: {day}\n"
+        f"# opening_balance_fen: 0\n# closing_balance_fen: {amount}\n"
+        "booking_date,value_date,direction,amount_fen,counterparty_name,counterparty_account,"
+        "counterparty_bank,memo,bank_serial,end_to_end_ref,virtual_account,balance_after_fen\n"
+        f"{day},{day},C,{amount},,,,{order_ref},{serial},,,\n"
+    ).encode()
+
+
+def mix_client(port: int, plans: list[Plan], tag: str, operator_token: str) -> Any:
     """Each client acts for its own agent: reads its wallet and statement, draws, has
-    the funder confirm the money, repays."""
+    the funder say it paid and the operator upload the bank's line, repays."""
 
     async def client(index: int, s: Session) -> None:
         p = plans[index]
+        operator = {"Authorization": f"Bearer {operator_token}"}
         agent = {"Authorization": f"Bearer {p.token}"}
         funder = {"Authorization": f"Bearer {p.funder_key}"}
         wallet = f"/api/v1/wallets/agent:{p.agent}"
@@ -331,13 +358,13 @@ def mix_client(port: int, plans: list[Plan], tag: str) -> Any:
                 continue
             # The rest of the cycle is sent even past the deadline (two requests at
             # most): a run never leaves an order unfunded or a loan half-repaid.
-            funded = await s.call(
-                "funding",
+            said = await s.call(
+                "notice",
                 build_request(
                     "POST",
                     "/api/v1/fundings",
                     port,
-                    {**funder, "Idempotency-Key": f"{key}-f"},
+                    {**funder, "Idempotency-Key": f"{key}-n"},
                     {
                         "order_ref": drawn.json()["order_ref"],
                         "amount": p.amount,
@@ -347,10 +374,24 @@ def mix_client(port: int, plans: list[Plan], tag: str) -> Any:
                 ok=201,
                 force=True,
             )
+            if said is None:
+                continue
+            funded = await s.call(
+                "funding",
+                build_upload(
+                    f"/api/v1/bank-statements?filename={key}.csv",
+                    port,
+                    {**operator, "Idempotency-Key": f"{key}-f"},
+                    bank_line(drawn.json()["order_ref"], p.amount, f"BANK-{key}"),
+                    "text/csv",
+                ),
+                ok=201,
+                force=True,
+            )
             if funded is None:
                 continue
-            if funded.json()["outcome"] != "matched":
-                s.anomaly("funding", f"outcome {funded.json()['outcome']}")
+            if funded.json()["matched"] != 1:
+                s.anomaly("funding", f"imported {funded.json()}")
                 continue
             await s.call(
                 "repayment",
@@ -534,7 +575,7 @@ def measure(port: int, seeded: Seeded, settings: Settings, step: Any, console: C
     ceiling = ceiling_client(port)
 
     def mix(run: int) -> Any:  # each run its own idempotency keys
-        return mix_client(port, seeded.plans, f"{tag}{run}")
+        return mix_client(port, seeded.plans, f"{tag}{run}", seeded.operator_token)
 
     measured = Measured(limit, [], [], [])
     step("warming up")

@@ -52,6 +52,20 @@ def build_request(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
 
+def build_upload(
+    path: str, port: int, headers: dict[str, str], content: bytes, content_type: str
+) -> bytes:
+    """The bytes of a POST carrying a file (a bank statement) as its body."""
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {HOST}:{port}",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(content)}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     status: int
