@@ -42,6 +42,7 @@ def demo(
     console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")
     result = run_demo(db, agents=agents, days=days, seed=seed, console=console)
     _summary(result)
+    _reconciliation(result)
     _loan_book(db)
     _signins(create_signins(db), f"http://{host}:{port}")
     if as_json:
@@ -51,10 +52,13 @@ def demo(
                 "refusals": dict(result.refusals),
                 "reserve_fen": result.reserve_fen,
                 "carrier_fen": result.carrier_fen,
+                "bank_fen": result.bank_fen,
+                "bank_agrees": result.bank_agrees,
+                "recon_by_kind": {k: list(v) for k, v in result.exceptions_by_kind.items()},
                 "verify_ok": result.verify_ok,
             }
         )
-    if not result.verify_ok:
+    if not (result.verify_ok and result.bank_agrees):
         raise typer.Exit(1)
     if serve:
         served = db.url.render_as_string(hide_password=False)
@@ -93,6 +97,44 @@ def _loan_book(db: Database) -> None:
             format_fen(sum(b.principal for b in book.buckets)),
         )
     console.print(table)
+
+
+def _reconciliation(result: DemoResult) -> None:
+    """The bank's side: every line of its statements, how it ended, and the queue."""
+    counts = result.counts
+    table = Table(title="Reconciliation: the bank's statements, line by line")
+    table.add_column("")
+    table.add_column("lines", justify="right")
+    table.add_column("open now", justify="right")
+    rows = [
+        (f"statement lines ({counts['statement_files']:,} files)", counts["statement_lines"]),
+        ("  given again (duplicates, ignored)", counts["duplicate_lines"]),
+        ("  matched", counts["matched_lines"]),
+        ("  part of an order, waiting", counts["partial_lines"]),
+        ("  returned to the sender", counts["returned_lines"]),
+        ("  exception still", counts["exception_lines"]),
+    ]
+    for name, n in rows:
+        table.add_row(name, f"{n:,}", "")
+    table.add_section()
+    for kind, (opened, still_open) in result.exceptions_by_kind.items():
+        table.add_row(f"exceptions: {kind.replace('_', ' ')}", f"{opened:,}", f"{still_open:,}")
+    table.add_row(
+        "exceptions in all",
+        f"{counts['recon_exceptions']:,}",
+        f"{counts['recon_exceptions_open']:,}",
+    )
+    console.print(table)
+    agrees = "[green]agrees with[/]" if result.bank_agrees else "[red]does NOT agree with[/]"
+    console.print(
+        f"The books' reserve account ({format_fen(result.reserve_fen)} yuan) {agrees} the "
+        f"bank's closing balance ({format_fen(result.bank_fen)} yuan)"
+        + (
+            f", less {format_fen(result.unbooked_fen)} yuan released from suspense."
+            if result.unbooked_fen
+            else "."
+        )
+    )
 
 
 def _summary(result: DemoResult) -> None:

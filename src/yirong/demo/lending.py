@@ -1,25 +1,31 @@
 """The demo's months of lending, one business day at a time, every flow of a loan's
 life through the same service functions as the command line:
 
-* agents with a line draw on it; the funder's money reaches the reserve account quoting
-  the order (most the same day, some the next; a few short, late or never, and now and
-  then a payment quoting nothing known), and an operator returns what matched nothing;
+* agents with a line draw on it; the funder sends a notice (which moves nothing) and its
+  money to the reserve account quoting the order (most the same day, some the next; a
+  few short, late or never; once in two parts, once two orders in one transfer, once a
+  notice with no money at all; on the 10th a payment quoting nothing known and an order
+  paid twice); the wallet is credited when the day's bank statement shows the money;
+* every morning the bank executes the platform's payments (withdrawals, the funders'
+  payouts, money returned) and the operations desk works the exception queue;
 * agents spend what they borrowed on the carrier's stock, and most repay by the due
-  date (topping up first if the wallet is short), some in part along the way;
+  date (topping up through the bank first if the wallet is short, and pressing repay
+  once the statement has credited it), some in part along the way;
 * some do not: the end of day marks the loan overdue, freezes the wallet and sweeps it,
   and every later credit (a commission file, a top-up) repays first until nothing
   overdue is left and the wallet unfreezes; a few are still late when the demo ends;
 * an operator reverses a repayment made twice by mistake (its revenue share with it);
 * each month's first business day, pre-approval runs on the new month's features,
   more agents apply, and each funder's revenue-share statement for the month closed;
-* the carrier's commission file arrives on the 3rd; the bank pays the funders out;
-* every day ends with the end of day (``yirong eod run``)."""
+* the carrier's commission file arrives on the 3rd, and its money through the bank;
+* every day ends with the bank's statement, imported, then the end of day
+  (``yirong eod run``), which instructs the funders' payouts for the bank's morning."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import partial
 
@@ -28,29 +34,46 @@ from yirong.credit import applications as apps
 from yirong.credit.decisions import decide_by_scorecards
 from yirong.credit.offers import compare_offers
 from yirong.credit.preapproval import run_preapproval
+from yirong.demo.bank import Party, SimulatedBank
+from yirong.demo.customers import Customers
+from yirong.demo.desk import record_refusals, work_the_queue
+from yirong.demo.funders import FUNDERS
 from yirong.demo.marketplace import Market, firm_details
 from yirong.demo.wallet_days import one_day
 from yirong.demo.year import Profile, commission_file
 from yirong.eod.service import run_eod
 from yirong.errors import YirongError
-from yirong.loans.drawdowns import request_drawdown
-from yirong.loans.funding import exceptions, receive_funding, return_to_funder
+from yirong.infra.db import Database
+from yirong.loans.drawdowns import LIVE_ORDER, DrawdownView, drawdowns_of, request_drawdown
 from yirong.loans.repayments import owed_now, repay
 from yirong.loans.reversals import reverse_repayment
 from yirong.loans.statements import revenue_share_statement
 from yirong.pricing.schedule import add_months
+from yirong.reconciliation.notices import record_notice
 from yirong.wallets import service as wallets
 
 FUNDER_CODES = ("F01", "F02", "F03")
+# Each funder pays from its settlement account, as the bank prints it.
+FUNDER_PARTIES = {
+    f.code: Party(f.name.split()[0], f.settlement_bank_account, f.settlement_bank_name)
+    for f, _ in FUNDERS
+}
 DRAW_CHANCE = 0.05  # per idle borrower per day
 LATE_PAYERS = 0.15  # borrowers who let a loan fall overdue
 PARTIAL_CHANCE = 0.01  # per day, a borrower repays part of a loan early
-REVERSAL_DAY = 45
+REVERSAL_DAY = 45  # the day an operator reverses a repayment made twice
 REVOLVING_DAYS = (14, 30, 30, 45, 60, 90)  # working capital until the next commissions
-TERM_PRODUCT, TERM_LOAN_DAYS = (
-    "TERM6",
-    (180,),
-)  # the day an operator reverses a repayment made twice
+TERM_PRODUCT, TERM_LOAN_DAYS = "TERM6", (180,)
+# The days (of the lending months, from 0) of what happens once:
+PARTS_DAY = 6  # the day's first order is paid in two transfers, today and tomorrow
+NOTICE_ONLY_DAY = 8  # a funder says it paid the day's first order; no money ever comes
+TWO_IN_ONE_DAY = 12  # a funder pays two orders in one transfer
+OVERLAP_DAY = 16  # the bank's export spans two days: yesterday's lines again
+REVIEW_DAY = 20  # the bank holds a withdrawal in review for days, then pays it
+REVIEW_DAYS = 5
+UNKNOWN_FEN = 1_288_000  # the 10th's payment quoting nothing known (over the desk's
+# maker-checker threshold: a second operator approves its return)
+CREDITED = ("credited", "overdue", "repaid")
 
 
 @dataclass
@@ -77,20 +100,36 @@ class Borrower:
 
 @dataclass
 class Arrival:
+    """A funder's transfer, as it will reach the bank."""
+
     on: date
     funder: str
-    reference: str
+    references: tuple[str, ...]  # what the funder quotes
     amount: int
+    notice: int | None = None  # the amount its notice says it paid, sent with the money
+
+
+@dataclass
+class Planned:
+    """A repayment the borrower makes once the day's statement has credited its top-up."""
+
+    borrower: Borrower
+    amount: int | None  # None: everything owed
+    key: str
 
 
 @dataclass
 class Lending:
     market: Market
     profile: Profile
+    bank: SimulatedBank
+    customers: Customers
     borrowers: dict[str, Borrower] = field(default_factory=dict)
     arrivals: list[Arrival] = field(default_factory=list)
-    receipts: int = 0
+    planned: list[Planned] = field(default_factory=list)
+    day_index: int = 0
     reversed_one: bool = False
+    once: set[str] = field(default_factory=set)  # what happens once, done
 
     @property
     def rnd(self) -> random.Random:
@@ -108,40 +147,46 @@ class Lending:
             return False
         return True
 
+    def first_time(self, what: str, on_day: int) -> bool:
+        if self.day_index < on_day or what in self.once:
+            return False
+        self.once.add(what)
+        return True
+
 
 def play_lending(
     lending: Lending, codes: list[str], days: int, advance: Callable[[], None]
 ) -> None:
-    """``days`` business days of lending, each closed by the end of day."""
-    db = lending.market.db
+    """``days`` business days of lending, each closed by the bank's statement and the
+    end of day."""
+    db, bank, result = lending.market.db, lending.bank, lending.market.result
     _enrol_borrowers(lending, current_business_date(db))
-    pending_withdrawals: list[int] = []
     risk_frozen: list[str] = []
     for n in range(days):
         today = current_business_date(db)
+        lending.day_index = n
+        # The morning: the bank runs yesterday's payments; the desk works the queue.
+        record_refusals(db, bank, bank.run_payment_file(today), result.counts)
+        work_the_queue(db, lending.customers, result.counts)
         if today.day == 1 and n > 0:
             _month_start(lending, today)
         if today.day == 3:
             month = add_months(today.replace(day=1), -1)
             index = lending.rnd.randint(0, 11)  # this year's shape: like some month of last
-            paid = commission_file(db, lending.rnd, codes, lending.profile, month, index)
+            paid = commission_file(db, bank, lending.rnd, codes, lending.profile, month, index)
             lending.count("commission_files")
             lending.count("commission_fen", sum(paid.values()))
-        _bank_pays_funders(lending)
-        _funds_arrive(lending, today)
-        _operator_returns_exceptions(lending)
-        _repayments(lending, today, n)
+        _plan_repayments(lending, today)
         _drawdowns(lending, today)
-        one_day(
-            db,
-            lending.rnd,
-            codes,
-            today,
-            pending_withdrawals,
-            risk_frozen,
-            lending.market.result,
-            share=60,
-        )
+        _funds_arrive(lending, today)
+        one_day(lending.customers, lending.rnd, codes, today, risk_frozen, result, share=60)
+        if n == OVERLAP_DAY:
+            bank.overlap_next_statement()
+        if n == REVIEW_DAY:
+            bank.review_next_withdrawal(REVIEW_DAYS)
+        # The evening: the day's statement is imported, then the end of day.
+        bank.close_day(today)
+        _after_statement(lending, today)
         report = run_eod(db)
         lending.count("eod_runs")
         lending.count("orders_expired", report.done["expire"]["orders"])
@@ -217,60 +262,136 @@ def _drawdowns(lending: Lending, today: date) -> None:
             continue
         b.loan = Loan(order.order_ref, amount, term)
         lending.count("drawdowns")
-        _funder_sends(lending, b, order.order_ref, amount, today)
+        _funder_sends(lending, b.funder, order.order_ref, amount, today)
 
 
-def _funder_sends(lending: Lending, b: Borrower, reference: str, amount: int, today: date) -> None:
-    """How the funder's money comes: the same day, the next, short, late or never."""
+def _funder_sends(lending: Lending, funder: str, reference: str, amount: int, today: date) -> None:
+    """How the funder's money comes: the same day, the next, short, late or never; with
+    its notice when it pays in full (its back office sends none for the others)."""
+    later = lending.arrivals.append
+    if lending.first_time("parts", PARTS_DAY):
+        half = amount // 2 // 100 * 100
+        later(Arrival(today, funder, (reference,), half, notice=amount))
+        later(Arrival(today + timedelta(days=1), funder, (reference,), amount - half))
+        return
+    if lending.first_time("notice_only", NOTICE_ONLY_DAY):
+        _notice(lending, funder, reference, amount)
+        return
     roll = lending.rnd.random()
     if roll < 0.82:
-        lending.arrivals.append(Arrival(today, b.funder, reference, amount))
+        later(Arrival(today, funder, (reference,), amount, notice=amount))
     elif roll < 0.93:
-        lending.arrivals.append(Arrival(today + timedelta(days=1), b.funder, reference, amount))
+        later(Arrival(today + timedelta(days=1), funder, (reference,), amount, notice=amount))
     elif roll < 0.95:
-        lending.arrivals.append(Arrival(today, b.funder, reference, amount - 10_000))  # short
+        later(Arrival(today, funder, (reference,), amount - 10_000))  # short
     elif roll < 0.97:
-        lending.arrivals.append(Arrival(today + timedelta(days=3), b.funder, reference, amount))
+        later(Arrival(today + timedelta(days=3), funder, (reference,), amount))  # late
     # else: never sent; the end of day expires the order and frees the line
 
 
 def _funds_arrive(lending: Lending, today: date) -> None:
-    db, rnd = lending.market.db, lending.rnd
+    """The day's transfers from the funders reach the bank."""
+    rnd = lending.rnd
     due = [a for a in lending.arrivals if a.on <= today]
     lending.arrivals = [a for a in lending.arrivals if a.on > today]
+    for a in due:
+        if a.notice is not None:
+            for reference in a.references:
+                _notice(lending, a.funder, reference, a.notice)
     if today.day == 10:  # a payment quoting no order we know, and one paid twice
-        due.append(Arrival(today, rnd.choice(FUNDER_CODES), f"INV-{today:%m%d}", 88_800))
-        paid = [a for a in due if a.reference.startswith("YR")]
+        unknown = Arrival(today, rnd.choice(FUNDER_CODES), (f"INV-{today:%m%d}",), UNKNOWN_FEN)
+        due.append(unknown)
+        paid = [a for a in due if a.notice == a.amount]
         if paid:
-            due.append(paid[0])
-    by_ref = {b.loan.order_ref: b for b in lending.borrowers.values() if b.loan}
-    for arrival in due:
-        lending.receipts += 1
-        bank_ref = f"RSV{today:%Y%m%d}{lending.receipts:05d}"
-        receipt = receive_funding(db, bank_ref, arrival.funder, arrival.reference, arrival.amount)
-        b = by_ref.get(arrival.reference)
-        if receipt.outcome != "matched":
-            lending.count("funding_exceptions")
-            if b is not None and b.loan is not None and b.loan.credited_on is None:
-                b.loan, b.rest_until = None, today + timedelta(days=5)  # it will expire
+            due.append(replace(paid[0], notice=None))
+    if lending.day_index >= TWO_IN_ONE_DAY and "two_in_one" not in lending.once:
+        due = _two_in_one(lending, due)
+    for a in due:
+        lending.bank.pay_in(
+            today,
+            a.amount,
+            FUNDER_PARTIES[a.funder],
+            memo=f"放款 {' '.join(a.references)}",
+            reference=_their_ref(a.funder, a.references[0]),
+        )
+
+
+def _two_in_one(lending: Lending, due: list[Arrival]) -> list[Arrival]:
+    """A funder pays two of its orders in one transfer, quoting both."""
+    for funder in FUNDER_CODES:
+        full = [a for a in due if a.funder == funder and a.notice == a.amount]
+        if len(full) >= 2:
+            one, two = full[:2]
+            lending.once.add("two_in_one")
+            joined = Arrival(
+                one.on, funder, one.references + two.references, one.amount + two.amount
+            )
+            return [a for a in due if a is not one and a is not two] + [joined]
+    return due
+
+
+def _their_ref(funder: str, reference: str) -> str:
+    """The funder's own number for its transfer, on its notice and the bank's line."""
+    return f"{funder}P{reference[-10:]}"
+
+
+def _notice(lending: Lending, funder: str, reference: str, amount: int) -> None:
+    """The funder's word that it paid (``POST /fundings``): recorded, moves nothing."""
+    record_notice(
+        lending.market.db,
+        kind="funding",
+        recorded_by=f"funder:{funder}",
+        key=f"paid:{reference}",
+        target=reference,
+        amount=amount,
+        their_ref=_their_ref(funder, reference),
+        funder=funder,
+    )
+    lending.count("funding_notices")
+
+
+# ---------------------------------------------------------------- after the statement
+
+
+def _after_statement(lending: Lending, today: date) -> None:
+    """The statement is in: loans the bank's lines funded are spent, repayments the
+    top-ups were for are made, and loans swept clean are settled."""
+    db = lending.market.db
+    for b in lending.borrowers.values():
+        if b.loan is not None and b.loan.credited_on is None:
+            order = _order(db, b.code, b.loan.order_ref)
+            if order.status in CREDITED:
+                _credited(lending, b, order)
+            elif order.status not in LIVE_ORDER:  # expired (short, late or never paid)
+                b.loan, b.rest_until = None, today + timedelta(days=5)
+    for planned in lending.planned:
+        _repay(lending, planned, today)
+    lending.planned = []
+    for b in lending.borrowers.values():
+        loan = b.loan
+        if loan is None or loan.due is None or today <= loan.due:
             continue
-        lending.count("fundings_matched")
-        assert b is not None and b.loan is not None
-        _credited(lending, b, today)
+        # Only overdue debt is swept, and only after the due date.
+        if not owed_now(db, b.code):
+            _settled(lending, b, today)
 
 
-def _credited(lending: Lending, b: Borrower, today: date) -> None:
+def _order(db: Database, code: str, reference: str) -> DrawdownView:
+    return next(d for d in drawdowns_of(db, code) if d.order_ref == reference)
+
+
+def _credited(lending: Lending, b: Borrower, order: DrawdownView) -> None:
     """The money is in the wallet: most of it buys the carrier's stock at once."""
     rnd = lending.rnd
     loan = b.loan
-    assert loan is not None
-    loan.credited_on = today
-    loan.due = due = today + timedelta(days=loan.term_days)
+    assert loan is not None and order.credited_on is not None and order.due_date is not None
+    loan.credited_on, loan.due = order.credited_on, order.due_date
+    lending.count("loans_credited_seen")
     loan.late = b.late_payer and rnd.random() < 0.6
     if loan.late:
-        loan.repay_on = due + timedelta(days=rnd.randint(6, 70))  # overdue first
+        loan.repay_on = loan.due + timedelta(days=rnd.randint(6, 70))  # overdue first
     else:
-        loan.repay_on = due - timedelta(days=rnd.randint(0, 5))
+        loan.repay_on = loan.due - timedelta(days=rnd.randint(0, 5))
     spend = int(loan.amount * rnd.uniform(0.6, 0.95))
     db = lending.market.db
     # (A wallet frozen by risk control in the meantime cannot spend: refused, counted.)
@@ -278,31 +399,18 @@ def _credited(lending: Lending, b: Borrower, today: date) -> None:
         lending.count("carrier_prepayments")
 
 
-def _operator_returns_exceptions(lending: Lending) -> None:
-    """Unmatched money goes back to its funder the day after, but the last few
-    stay listed for an operator to look at."""
-    db = lending.market.db
-    waiting = [e for e in exceptions(db) if e.resolution is None]
-    for e in waiting[:-2] if len(waiting) > 2 else []:
-        return_to_funder(db, e.id)
-        lending.count("exceptions_returned")
-
-
 # ---------------------------------------------------------------- repayments
 
 
-def _repayments(lending: Lending, today: date, day_index: int) -> None:
+def _plan_repayments(lending: Lending, today: date) -> None:
+    """Borrowers who mean to repay today top up through the bank what the wallet lacks;
+    they press repay once the evening's statement has credited it."""
     db, rnd = lending.market.db, lending.rnd
     for b in lending.borrowers.values():
         loan = b.loan
         if loan is None or loan.credited_on is None or loan.repay_on is None:
             continue
         assert loan.due is not None
-        # Only overdue debt is swept, and only after the due date: before it there is
-        # no need to ask what is owed unless the borrower acts.
-        if today > loan.due and not owed_now(db, b.code):  # swept clean while overdue
-            _settled(lending, b, today)
-            continue
         if loan.late and today == loan.due:
             # It puts everything into stock instead: nothing is left to sweep when the
             # loan falls overdue, and the wallet stays frozen until money comes in.
@@ -313,29 +421,46 @@ def _repayments(lending: Lending, today: date, day_index: int) -> None:
                 lending.count("carrier_prepayments")
         if today >= loan.repay_on:
             owed = sum(o.total for o in owed_now(db, b.code))
-            _top_up_for(lending, b, owed, f"settle:{loan.order_ref}:{today}")
-            if owed_now(db, b.code):  # a top-up into an overdue wallet repays by itself
-                made = repay(db, b.code, None, f"settle:{loan.order_ref}:{today}")
-                lending.count("repayments_asked")
-                if day_index >= REVERSAL_DAY and not lending.reversed_one:
-                    _reverse_by_mistake(lending, b, made.id, today)
-                    continue
-            _settled(lending, b, today)
+            if owed:
+                key = f"settle:{loan.order_ref}:{today}"
+                _top_up_for(lending, b, owed, today)
+                lending.planned.append(Planned(b, None, key))
         elif today < loan.due and rnd.random() < PARTIAL_CHANCE:
             owed = sum(o.total for o in owed_now(db, b.code))
             part = min(owed - 1, int(loan.amount * rnd.uniform(0.1, 0.4)))
             if part > 0:
-                _top_up_for(lending, b, part, f"part:{loan.order_ref}:{today}")
-                repay(db, b.code, part, f"part:{loan.order_ref}:{today}")
-                lending.count("repayments_partial")
+                _top_up_for(lending, b, part, today)
+                lending.planned.append(Planned(b, part, f"part:{loan.order_ref}:{today}"))
 
 
-def _top_up_for(lending: Lending, b: Borrower, amount: int, key: str) -> None:
-    db = lending.market.db
-    short = amount - wallets.wallet(db, b.code).available
+def _top_up_for(lending: Lending, b: Borrower, amount: int, today: date) -> None:
+    short = amount - wallets.wallet(lending.market.db, b.code).available
     if short > 0:
-        wallets.top_up(db, b.code, short, f"top:{key}", bank_ref=f"BANK:{key}")
+        lending.customers.top_up(today, b.code, short)
         lending.count("top_ups_to_repay")
+
+
+def _repay(lending: Lending, planned: Planned, today: date) -> None:
+    db, b = lending.market.db, planned.borrower
+    loan = b.loan
+    if loan is None:
+        return
+    if planned.amount is not None:
+        if lending.attempt(partial(repay, db, b.code, planned.amount, planned.key)):
+            lending.count("repayments_partial")
+        return
+    if owed_now(db, b.code):  # a top-up into an overdue wallet repays by itself
+        try:
+            made = repay(db, b.code, None, planned.key)
+        except YirongError as exc:  # the wallet was spent meanwhile: again tomorrow
+            lending.market.result.refusals[exc.code] += 1
+            loan.repay_on = today + timedelta(days=1)
+            return
+        lending.count("repayments_asked")
+        if lending.day_index >= REVERSAL_DAY and not lending.reversed_one:
+            _reverse_by_mistake(lending, b, made.id, today)
+            return
+    _settled(lending, b, today)
 
 
 def _settled(lending: Lending, b: Borrower, today: date) -> None:
@@ -354,12 +479,3 @@ def _reverse_by_mistake(lending: Lending, b: Borrower, repayment_id: int, today:
     lending.count("repayments_reversed")
     assert b.loan is not None
     b.loan.repay_on = today + timedelta(days=1)
-
-
-def _bank_pays_funders(lending: Lending) -> None:
-    """Yesterday's payouts to the funders (代付): the bank confirms them."""
-    db = lending.market.db
-    for funder in FUNDER_CODES:
-        for withdrawal in wallets.open_withdrawals(db, f"funder:{funder}"):
-            wallets.confirm_withdrawal(db, withdrawal, f"paid:{withdrawal}")
-            lending.count("funder_payouts")

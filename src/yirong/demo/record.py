@@ -1,17 +1,25 @@
 """What the database holds at the end of the demo, counted from the records
 themselves (not from what the demo believes it did): the figures of its summary
-and of its ``--json`` line."""
+and of its ``--json`` line, the bank's side included (statements, lines, exceptions)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from yirong.agents.tables import Agent
 from yirong.books.service import REVENUE
 from yirong.credit.tables import CreditLine, Offer
 from yirong.infra.db import Tx
 from yirong.ledger import service as ledger
-from yirong.loans.tables import Drawdown, FundingReceipt, Repayment, RepaymentPart
+from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
+from yirong.payments.tables import Payment
+from yirong.reconciliation.tables import (
+    BankLine,
+    Notice,
+    ReconApproval,
+    ReconException,
+    StatementFile,
+)
 from yirong.wallets.tables import WalletFreeze
 
 
@@ -56,6 +64,85 @@ def on_record(tx: Tx) -> dict[str, int]:
         "freezes": _count(tx, of=WalletFreeze),
         "freezes_for_overdue": _count(tx, WalletFreeze.reason == "overdue", of=WalletFreeze),
         "unfreezes": _count(tx, WalletFreeze.lifted_on.is_not(None), of=WalletFreeze),
-        "exceptions": _count(tx, FundingReceipt.outcome != "matched", of=FundingReceipt),
         "revenue_share_fen": ledger.balance_of(tx, ledger.account_by_code(tx, REVENUE)).balance,
+        **_reconciliation(tx),
     }
+
+
+def _reconciliation(tx: Tx) -> dict[str, int]:
+    """The bank's side: statement files and their lines, how each line ended, the
+    exception queue, notices and our payments."""
+    files, lines, duplicates = tx.conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(StatementFile.lines), 0),
+            func.coalesce(func.sum(StatementFile.duplicate_lines), 0),
+        )
+    ).one()
+    by_status = dict(
+        tx.conn.execute(select(BankLine.status, func.count()).group_by(BankLine.status)).all()
+    )
+    matched_to = dict(
+        tx.conn.execute(
+            select(BankLine.target, func.count())
+            .where(BankLine.status == "matched")
+            .group_by(BankLine.target)
+        ).all()
+    )
+    payments = dict(
+        tx.conn.execute(select(Payment.status, func.count()).group_by(Payment.status)).all()
+    )
+    notices = dict(
+        tx.conn.execute(select(Notice.status, func.count()).group_by(Notice.status)).all()
+    )
+    return {
+        "statement_files": int(files),
+        "statement_lines": int(lines or 0),
+        "duplicate_lines": int(duplicates or 0),
+        "matched_lines": by_status.get("matched", 0),
+        "partial_lines": by_status.get("partial", 0),
+        "exception_lines": by_status.get("exception", 0),
+        "returned_lines": by_status.get("returned", 0),
+        "fundings_matched": matched_to.get("order", 0),
+        "top_ups_credited": matched_to.get("wallet", 0),
+        "commission_files_paid": matched_to.get("commission", 0),
+        "payments_settled": payments.get("settled", 0),
+        "payments_failed": payments.get("failed", 0),
+        "payments_returned": payments.get("returned", 0),
+        "notices": sum(notices.values()),
+        "notices_matched": notices.get("matched", 0),
+        "notices_dismissed": notices.get("dismissed", 0),
+        "exceptions": _count(tx, ReconException.line_id.is_not(None), of=ReconException),
+        "recon_exceptions": _count(tx, of=ReconException),
+        "recon_exceptions_open": _count(tx, ReconException.status == "open", of=ReconException),
+        "recon_approvals": _count(tx, ReconApproval.status == "approved", of=ReconApproval),
+    }
+
+
+def exceptions_by_kind(tx: Tx) -> dict[str, tuple[int, int]]:
+    """Each kind of exception: how many were opened, and how many are open now."""
+    found: dict[str, tuple[int, int]] = {}
+    for kind, opened, still_open in tx.conn.execute(
+        select(
+            ReconException.kind,
+            func.count(),
+            func.sum(case((ReconException.status == "open", 1), else_=0)),
+        ).group_by(ReconException.kind)
+    ):
+        found[kind] = (int(opened), int(still_open or 0))
+    return dict(sorted(found.items()))
+
+
+def unbooked_fen(tx: Tx) -> int:
+    """What the books do not hold of the bank's lines: lines in open exceptions that an
+    operator released from suspense (credits +, debits -). Everything else the bank
+    printed is in the books, matched or held in suspense."""
+    signed = case((BankLine.direction == "C", BankLine.amount), else_=-BankLine.amount)
+    return int(
+        tx.conn.scalar(
+            select(func.coalesce(func.sum(signed), 0)).where(
+                BankLine.status == "exception", BankLine.suspense_entry_id.is_(None)
+            )
+        )
+        or 0
+    )

@@ -1,6 +1,8 @@
-"""A business day of wallet traffic in the demo: the bank answers yesterday's
-withdrawals, agents top up, pre-pay the carrier and withdraw, risk control freezes
-and unfreezes wallets, and a client retries a request (which moves money once)."""
+"""A business day of wallet traffic in the demo: agents top up through the bank (the
+wallet is credited when the evening's statement shows the money), pre-pay the carrier
+and ask to withdraw (a payment the bank executes the next day, or refuses), risk
+control freezes and unfreezes wallets, and a client retries a request (which moves
+money once)."""
 
 from __future__ import annotations
 
@@ -10,27 +12,26 @@ from datetime import date
 from functools import partial
 from typing import TypeVar
 
+from yirong.demo.customers import Customers
 from yirong.demo.result import DemoResult
 from yirong.errors import YirongError
-from yirong.infra.db import Database
 from yirong.wallets import service as wallets
 
 T = TypeVar("T")
 
 
 def one_day(
-    db: Database,
+    customers: Customers,
     rnd: random.Random,
     handles: list[str],
     today: date,
-    pending: list[int],
     frozen: list[str],
     result: DemoResult,
     *,
     share: int = 10,
 ) -> None:
     """One day's traffic: about one wallet in ``share`` does something."""
-    stamp = today.isoformat()
+    db, stamp = customers.db, today.isoformat()
 
     def attempt(kind: str, call: Callable[[], T]) -> T | None:
         try:
@@ -41,49 +42,20 @@ def one_day(
         result.counts[kind] += 1
         return outcome
 
-    # The bank answers yesterday's withdrawals: most are paid, a few refused.
-    for withdrawal in pending:
-        if rnd.random() < 0.9:
-            attempt(
-                "withdrawals_paid",
-                partial(wallets.confirm_withdrawal, db, withdrawal, f"paid:{withdrawal}"),
-            )
-        else:
-            attempt(
-                "withdrawals_refused_by_bank",
-                partial(
-                    wallets.fail_withdrawal,
-                    db,
-                    withdrawal,
-                    f"failed:{withdrawal}",
-                    reason="account name mismatch",
-                ),
-            )
-    pending.clear()
+    prepaid: tuple[str, int, str] | None = None
     for n, handle in enumerate(rnd.sample(handles, k=max(1, len(handles) // share))):
         key = f"{stamp}:{n}"
         choice = rnd.random()
         if choice < 0.4:
-            attempt(
-                "top_ups",
-                partial(
-                    wallets.top_up,
-                    db,
-                    handle,
-                    rnd.randint(10_000, 500_000),
-                    f"top:{key}",
-                    bank_ref=f"BANK{key}",
-                ),
-            )
+            how = customers.ordinary_top_up(rnd, today, handle, rnd.randint(10_000, 500_000))
+            result.counts[f"top_ups_sent_{how}"] += 1
         elif choice < 0.8:
-            attempt(
-                "carrier_prepayments",
-                partial(
-                    wallets.pay_carrier, db, handle, rnd.randint(50_000, 1_500_000), f"pre:{key}"
-                ),
-            )
+            amount = rnd.randint(50_000, 1_500_000)
+            pay = partial(wallets.pay_carrier, customers.db, handle, amount, f"pre:{key}")
+            if attempt("carrier_prepayments", pay) is not None:
+                prepaid = (handle, amount, f"pre:{key}")
         else:
-            held = attempt(
+            attempt(
                 "withdrawals_requested",
                 partial(
                     wallets.request_withdrawal,
@@ -91,10 +63,9 @@ def one_day(
                     handle,
                     rnd.randint(10_000, 600_000),
                     f"wd:{key}",
+                    payee=customers.payee(handle),
                 ),
             )
-            if held is not None and rnd.random() < 0.95:  # a few are never answered: they expire
-                pending.append(held.entry_id)
     # Risk control freezes a wallet now and then, and lifts older freezes.
     if rnd.random() < 0.5:
         handle = rnd.choice(handles)
@@ -107,8 +78,9 @@ def one_day(
         handle = frozen.pop(0)
         wallets.unfreeze(db, handle, "risk", note="cleared", actor="risk-desk")
         result.counts["unfreezes"] += 1
-    # A client retries a request: the same key moves money once.
-    retried = wallets.top_up(db, handles[0], 100, f"top:{stamp}:retry")
-    again = wallets.top_up(db, handles[0], 100, f"top:{stamp}:retry")
-    if (retried.status, again.status) == ("created", "exists"):
-        result.counts["retries_answered_exists"] += 1
+    # A client retries its last pre-payment (the answer was lost): the same key moves
+    # money once.
+    if prepaid is not None:
+        again = wallets.pay_carrier(db, *prepaid)
+        if again.status == "exists":
+            result.counts["retries_answered_exists"] += 1

@@ -1,6 +1,8 @@
 """The demo's year before: agents onboarded, twelve monthly commission files from the
-carrier, and the pre-payments agents make from them. This is the wallet history the
-marketplace's features are computed from."""
+carrier, each paid by the carrier through the bank (the wallets are credited when the
+day's statement shows its total, quoting the file's reference), and the pre-payments
+agents make from them. This is the wallet history the marketplace's features are
+computed from."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from rich.progress import Progress
 
 from yirong.agents.service import AgentInput, onboard_agents
 from yirong.books.service import current_business_date, next_business_day
+from yirong.demo.bank import SimulatedBank
+from yirong.demo.customers import CARRIER
 from yirong.demo.identities import firm
 from yirong.infra.db import Database
 from yirong.pricing.schedule import add_months
 from yirong.wallets import service as wallets
-from yirong.wallets.commissions import import_commissions
+from yirong.wallets.commissions import CommissionImport, import_commissions
 
 # How an agent's monthly commission moves over the year, month 0 to 11.
 PROFILES: dict[str, Callable[[random.Random, int], Decimal]] = {
@@ -50,6 +54,7 @@ def firms(rnd: random.Random, count: int, start: date) -> list[AgentInput]:
 
 def play_year(
     db: Database,
+    bank: SimulatedBank,
     rnd: random.Random,
     agents: list[AgentInput],
     *,
@@ -57,8 +62,9 @@ def play_year(
     progress: Progress,
     counts: Counter[str],
 ) -> Profile:
-    """Twelve months of commissions for ``first_month`` onward, each credited on the
-    3rd of the month after; after each file some agents pre-pay the carrier from it."""
+    """Twelve months of commissions for ``first_month`` onward, each recorded and paid
+    by the carrier on the 3rd of the month after; once the day's statement has credited
+    it, some agents pre-pay the carrier from it."""
     late = set(rnd.sample(range(len(agents)), k=int(len(agents) * LATE_SHARE)))
     early = [a for n, a in enumerate(agents) if n not in late]
     task = progress.add_task("Onboarding agents", total=len(agents))
@@ -78,7 +84,9 @@ def play_year(
             onboard_agents(db, [_joining_today(a) for a in newcomers])
             counts["agents_onboarded_late"] = len(newcomers)
         onboarded = early if i < 8 else agents
-        paid = commission_file(db, rnd, [a.code for a in onboarded], profile, month, i)
+        day = current_business_date(db)
+        paid = commission_file(db, bank, rnd, [a.code for a in onboarded], profile, month, i)
+        bank.close_day(day)
         counts["commission_files"] += 1
         counts["commission_fen"] += sum(paid.values())
         for code, amount in paid.items():
@@ -97,6 +105,7 @@ def _joining_today(agent: AgentInput) -> AgentInput:
 
 def commission_file(
     db: Database,
+    bank: SimulatedBank,
     rnd: random.Random,
     codes: list[str],
     profile: Profile,
@@ -104,7 +113,8 @@ def commission_file(
     index: int,
 ) -> dict[str, int]:
     """The carrier's file for ``month``, the ``index``-th month (0-11) of each agent's
-    profile, imported as the carrier sends it."""
+    profile, recorded as the carrier sends it; the carrier pays its total into the
+    reserve account the same day, quoting the file's reference."""
     paid: dict[str, int] = {}
     for code in codes:
         kind, base = profile[code]
@@ -112,5 +122,16 @@ def commission_file(
         if amount > 0:
             paid[code] = amount
     rows = "".join(f"{code},{month:%Y-%m},{amount}\n" for code, amount in paid.items())
-    import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month:%Y-%m}.csv")
+    recorded = import_commissions(db, f"agent,month,amount\n{rows}".encode(), f"{month:%Y-%m}.csv")
+    carrier_pays(bank, current_business_date(db), recorded, month)
     return paid
+
+
+def carrier_pays(bank: SimulatedBank, on: date, recorded: CommissionImport, month: date) -> None:
+    bank.pay_in(
+        on,
+        recorded.total_fen,
+        CARRIER,
+        memo=f"{month:%Y年%m月}代理商佣金 commissions {recorded.reference}",
+        reference=recorded.reference,
+    )
