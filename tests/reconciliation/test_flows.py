@@ -148,3 +148,36 @@ def test_a_payment_the_bank_returns_puts_the_money_back(backend: str, tmp_path: 
     assert line_outcome(db, twice.bank_serial) == "unknown"
     assert wallets.wallet(db, handle).balance == before
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_virtual_account_printed_in_the_memo_and_a_proposal_waiting_longer_than_a_notice(
+    backend: str, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from tests.loans.story import close_days_until
+
+    market = market_with_line(backend, tmp_path)
+    db = market.db
+    handle = f"agent:{market.code(0)}"
+    code = wallets.wallet(db, handle).pay_in_code
+    before = wallets.wallet(db, handle).balance
+    bank = Bank(db)
+    # MT940 and ICBC exports have no column for it: the bank prints it in the memo.
+    printed = bank.credit(6_000, memo=f"入账子账号 {RESERVE_NUMBER}{code} 货款")
+    bank.close_day()
+    assert line_outcome(db, printed.bank_serial) == "matched"
+    assert wallets.wallet(db, handle).balance == before + 6_000
+    # A top-up notice whose line is waiting as a proposal is not also "unfunded" when
+    # nobody confirms it for days: the money did come.
+    record_notice(db, kind="top_up", recorded_by="operator:d", key="n", target=handle, amount=900)
+    late = Bank(db)
+    late.credit(900, memo="转账", account="6222020000000000004")
+    late.close_day()
+    close_days_until(market, date(2026, 1, 12))
+    assert [e.kind for e in queue.list_exceptions(db)] == ["proposed"]
+    assert [n.status for n in notices(db)] == ["proposed"]
+    queue.match_by_hand(db, queue.list_exceptions(db)[0].id, None, actor="operator:a")
+    assert [n.status for n in notices(db)] == ["matched"]
+    assert verify(db).ok

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -53,8 +54,24 @@ def statement(market: Market) -> bytes:
 
 def state(db: Database) -> dict[str, Any]:
     def read(tx: Tx) -> dict[str, Any]:
+        # Keys name a bank line by its id, and ids differ between the two databases (a
+        # crashed transaction on PostgreSQL consumes sequence values): name it by the
+        # bank's identity instead.
+        identity = {
+            str(line_id): found
+            for line_id, found in tx.conn.execute(text("SELECT id, identity FROM bank_lines"))
+        }
+
+        def named(value: Any) -> Any:
+            if not isinstance(value, str):
+                return value
+            value = re.sub(r"^bank:(\d+)", lambda m: f"bank:{identity[m.group(1)]}", value)
+            return re.sub(r"bank line (\d+)", lambda m: f"bank line {identity[m.group(1)]}", value)
+
         def rows(sql: str) -> list[tuple[Any, ...]]:
-            return [tuple(r) for r in tx.conn.execute(text(sql))]
+            return sorted(
+                (tuple(named(v) for v in r) for r in tx.conn.execute(text(sql))), key=repr
+            )
 
         return {
             "lines": rows(

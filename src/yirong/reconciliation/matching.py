@@ -10,6 +10,7 @@ made once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,14 @@ class Taken:
         wallet_id = None
         if p.virtual_account:
             wallet_id = wallet_of_virtual_account(p.virtual_account, self.account.number)
+        if wallet_id is None and self.account.number in p.memo:
+            # Layouts without a column for it (MT940, ICBC) print the virtual account
+            # in the memo: the reserve account's number followed by the pay-in code.
+            found_in_memo = re.search(rf"{self.account.number}(\d{{9,}})", p.memo)
+            if found_in_memo:
+                wallet_id = wallet_of_virtual_account(
+                    self.account.number + found_in_memo.group(1), self.account.number
+                )
         if wallet_id is None and refs.pay_ins:
             found = references_in(" ".join(refs.pay_ins))
             wallet_id = found[0] if found else None
@@ -234,6 +243,13 @@ def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
         assert decision.exception is not None
         open_exception(tx, t, decision.exception, decision.detail, decision.proposal)
         _money_came_for(tx, t, decision)
+        if decision.notice_id is not None:
+            # The notice has found its line (to be confirmed): it no longer waits.
+            tx.conn.execute(
+                update(Notice)
+                .where(Notice.id == decision.notice_id, Notice.status == "open")
+                .values(status="proposed", line_id=t.id)
+            )
         return
     if decision.outcome is Outcome.PARTIAL:
         _hold_part(tx, t, decision.refs[0], facts)
@@ -425,7 +441,9 @@ def _close_notices(tx: Tx, kind: str, target: str, t: Taken, *, amount: int | No
     """Notices about what this line paid are matched, and their exceptions (no money
     yet) resolved: the information flow has met its fund flow."""
     query = select(Notice).where(
-        Notice.kind == kind, Notice.target == target, Notice.status.in_(("open", "unfunded"))
+        Notice.kind == kind,
+        Notice.target == target,
+        Notice.status.in_(("open", "proposed", "unfunded")),
     )
     if amount is not None:
         query = query.where(Notice.amount == amount)

@@ -180,6 +180,7 @@ class Decision:
     proposal: str | None = None  # "<target>:<ref>" an operator may confirm
     detail: str = ""
     returned: bool = False  # a credit quoting our payment: the bank sent it back
+    notice_id: int | None = None  # the notice a proposal comes from
 
 
 @dataclass
@@ -196,9 +197,21 @@ class Facts:
 
 
 def _exception(
-    kind: ExceptionKind, detail: str, *, refs: tuple[str, ...] = (), proposal: str | None = None
+    kind: ExceptionKind,
+    detail: str,
+    *,
+    refs: tuple[str, ...] = (),
+    proposal: str | None = None,
+    notice_id: int | None = None,
 ) -> Decision:
-    return Decision(Outcome.EXCEPTION, exception=kind, detail=detail, refs=refs, proposal=proposal)
+    return Decision(
+        Outcome.EXCEPTION,
+        exception=kind,
+        detail=detail,
+        refs=refs,
+        proposal=proposal,
+        notice_id=notice_id,
+    )
 
 
 # ---------------------------------------------------------------- deciding
@@ -343,6 +356,7 @@ def _by_notice(line: Line, facts: Facts, rules: Mapping[str, Rule], sender: str 
             f"Notice {notice.id} from {notice.party} says {notice.amount} fen for "
             f"{notice.target} on {notice.value_date}.",
             proposal=proposal,
+            notice_id=notice.id,
         )
     if candidates:
         return _exception(

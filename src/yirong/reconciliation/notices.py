@@ -35,7 +35,7 @@ class NoticeView:
     their_ref: str
     value_date: date
     said_on: date
-    status: str  # open | matched | unfunded | dismissed
+    status: str  # open | proposed | matched | unfunded | dismissed
     line_id: int | None
     closed_on: date | None
     outcome: str = "created"  # created | exists (the same notice again)

@@ -124,7 +124,8 @@ class Notice(Base):
     an operator's "agent A topped up", "the bank paid withdrawal W". A notice moves
     nothing; a bank line does. Matched when the line it speaks of is.
 
-    status: open -> matched | unfunded (an exception after the wait) | dismissed."""
+    status: open -> matched | proposed (a line fits it; an operator confirms) |
+    unfunded (an exception after the wait) | dismissed."""
 
     __tablename__ = "notices"
     __table_args__ = (

@@ -291,7 +291,7 @@ def payment_notice(withdrawal_id: Id, who: Operator, key: ServiceKey, db: DB) ->
 def list_notices(
     who: FunderOrOperator,
     db: DB,
-    status: Literal["open", "matched", "unfunded", "dismissed"] | None = None,
+    status: Literal["open", "proposed", "matched", "unfunded", "dismissed"] | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[NoticeView]:
