@@ -25,7 +25,7 @@ from yirong.infra.db import Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.ledger.tables import LedgerBalance
-from yirong.loans.funding import fund_order_in, order_by_reference
+from yirong.loans.funding import Funding, fund_order_in, fund_orders_in, order_by_reference
 from yirong.loans.tables import Drawdown
 from yirong.payments import service as payments
 from yirong.payments.tables import Payment
@@ -90,9 +90,19 @@ def match_lines_in(tx: Tx, taken: Sequence[Taken], rules: Mapping[str, Rule]) ->
     today = business_date_of(tx)
     lines = [t.as_model() for t in taken]
     facts = gather_facts(tx, lines)
+    together: list[tuple[Taken, Decision]] = []
     for t, line in zip(taken, lines, strict=True):
         decision = model.decide(line, facts, rules, today)
-        apply_in(tx, t, decision, facts)
+        if decision.outcome is Outcome.MATCHED and decision.rule in FUNDED_TOGETHER:
+            # Posted with the chunk's other fundings below (its facts noted now, so
+            # that a second line for the same order is a duplicate).
+            t.status, t.matched_by = "matched", f"rule:{decision.rule}"
+            t.target, t.target_ref = Target.ORDER.value, ",".join(decision.refs)
+            _update_facts(decision, facts)
+            together.append((t, decision))
+        else:
+            apply_in(tx, t, decision, facts)
+    _fund_together(tx, together, facts)
     settled = [t for t in taken if t.status != "partial"]  # partial: written when held
     if settled:
         tx.conn.execute(
@@ -259,6 +269,23 @@ def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
     pay(tx, t, decision.target, decision.refs, returned=decision.returned)
     t.status, t.matched_by = "matched", f"rule:{decision.rule}"
     _update_facts(decision, facts)
+
+
+FUNDED_TOGETHER = ("order_reference", "orders_in_one_line")  # no earlier parts to bring in
+
+
+def _fund_together(tx: Tx, together: Sequence[tuple[Taken, Decision]], facts: Facts) -> None:
+    """The chunk's lines that each pay whole orders, funded in one go (a line paying
+    several orders is split by their amounts)."""
+    fundings: list[Funding] = []
+    paid_by: dict[str, int] = {}
+    for t, d in together:
+        for ref in d.refs:
+            amount = t.parsed.amount if len(d.refs) == 1 else facts.orders[ref].amount
+            fundings.append(Funding(ref, f"bank:{t.id}:{ref}", {t.account.ledger_account: amount}))
+            paid_by[ref] = t.id
+    fund_orders_in(tx, fundings)
+    close_notices_in(tx, "funding", paid_by)
 
 
 def pay(tx: Tx, t: Taken, target: Target, refs: Sequence[str], *, returned: bool = False) -> None:
@@ -438,33 +465,74 @@ def _update_facts(decision: Decision, facts: Facts) -> None:
 
 
 def _close_notices(tx: Tx, kind: str, target: str, t: Taken, *, amount: int | None = None) -> None:
-    """Notices about what this line paid are matched, and their exceptions (no money
-    yet) resolved: the information flow has met its fund flow."""
-    query = select(Notice).where(
-        Notice.kind == kind,
-        Notice.target == target,
-        Notice.status.in_(("open", "proposed", "unfunded")),
+    """Notices about what this line paid are matched (a top-up's: one notice of its
+    amount), and their exceptions (no money yet) resolved: the information flow has
+    met its fund flow."""
+    if amount is None:
+        close_notices_in(tx, kind, {target: t.id})
+        return
+    found = tx.conn.scalar(
+        select(Notice.id)
+        .where(
+            Notice.kind == kind,
+            Notice.target == target,
+            Notice.amount == amount,
+            Notice.status.in_(WAITING),
+        )
+        .order_by(Notice.id)
+        .limit(1)
     )
-    if amount is not None:
-        query = query.where(Notice.amount == amount)
+    if found is not None:
+        _matched_notices(tx, [(found, t.id)])
+
+
+WAITING = ("open", "proposed", "unfunded")  # a notice whose money has not been matched
+
+
+def close_notices_in(tx: Tx, kind: str, lines_by_target: Mapping[str, int]) -> None:
+    """Every waiting notice of ``kind`` about one of the targets is matched to the line
+    that paid it (two queries for a whole chunk)."""
+    if not lines_by_target:
+        return
+    found = tx.conn.execute(
+        select(Notice.id, Notice.target).where(
+            Notice.kind == kind,
+            Notice.target.in_(list(lines_by_target)),
+            Notice.status.in_(WAITING),
+        )
+    ).all()
+    _matched_notices(tx, [(notice_id, lines_by_target[target]) for notice_id, target in found])
+
+
+def _matched_notices(tx: Tx, pairs: Sequence[tuple[int, int]]) -> None:
+    if not pairs:
+        return
     today = business_date_of(tx)
-    for notice in tx.session.scalars(query.order_by(Notice.id).with_for_update()):
-        notice.status, notice.line_id, notice.closed_on = "matched", t.id, today
-        _resolve_waiting(tx, notice_id=notice.id, line_id=t.id)
-        if amount is not None:
-            break  # one top-up notice per top-up line
+    tx.conn.execute(
+        update(Notice)
+        .where(Notice.id == bindparam("notice"))
+        .values(status="matched", line_id=bindparam("line"), closed_on=today),
+        [{"notice": notice, "line": line} for notice, line in pairs],
+    )
+    tx.conn.execute(
+        update(ReconException)
+        .where(
+            ReconException.notice_id.in_([notice for notice, _ in pairs]),
+            ReconException.status == "open",
+        )
+        .values(status="resolved", resolution="matched", resolved_on=today, resolved_by="bank")
+    )
 
 
-def _resolve_waiting(
-    tx: Tx, *, line_id: int, notice_id: int | None = None, payment_id: int | None = None
-) -> None:
-    """An exception that waited for money (a notice unfunded, a payment not debited)
-    is resolved by the line that came."""
-    query = select(ReconException).where(ReconException.status == "open")
-    if notice_id is not None:
-        query = query.where(ReconException.notice_id == notice_id)
-    else:
-        query = query.where(ReconException.payment_id == payment_id)
-    for exc in tx.session.scalars(query.with_for_update()):
-        exc.status, exc.resolution = "resolved", "matched"
-        exc.resolved_on, exc.resolved_by = business_date_of(tx), f"bank line {line_id}"
+def _resolve_waiting(tx: Tx, *, payment_id: int, line_id: int) -> None:
+    """An exception that waited for a payment's debit is resolved by the line that came."""
+    tx.conn.execute(
+        update(ReconException)
+        .where(ReconException.payment_id == payment_id, ReconException.status == "open")
+        .values(
+            status="resolved",
+            resolution="matched",
+            resolved_on=business_date_of(tx),
+            resolved_by=f"bank line {line_id}",
+        )
+    )
