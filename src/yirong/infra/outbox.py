@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text, insert, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
@@ -55,4 +55,25 @@ def tell(tx: Tx, recipient: str, topic: str, subject_id: int, today: date, **pay
             business_date=today,
             attempts=0,
         )
+    )
+
+
+def tell_many(tx: Tx, messages: list[dict[str, Any]]) -> None:
+    """:func:`tell` for many messages in one statement (each: recipient, topic,
+    subject_id, today, payload), in the order given."""
+    if not messages:
+        return
+    tx.conn.execute(
+        insert(OutboxMessage),
+        [
+            {
+                "recipient": m["recipient"],
+                "topic": m["topic"],
+                "subject_id": m["subject_id"],
+                "payload": json.dumps(m["payload"], default=str, sort_keys=True),
+                "business_date": m["today"],
+                "attempts": 0,
+            }
+            for m in messages
+        ],
     )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
@@ -20,7 +21,7 @@ from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
 from yirong.funders.tables import Funder
 from yirong.infra.db import Tx
-from yirong.infra.outbox import tell
+from yirong.infra.outbox import tell_many
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans.drawdowns import LIVE_ORDER
@@ -63,40 +64,52 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
 
     Set-based, for a chunk of a statement: the orders, their agents and their wallets'
     states are read in a few queries, every posting goes to the ledger in one batch
-    (all or nothing), and the loans and the funders' events are written together."""
+    (all or nothing), and the loans and the funders' events are written in one
+    statement each."""
     if not fundings:
         return
     today = business_date_of(tx)
-    refs = [f.order_ref for f in fundings]
+    tx.session.flush()  # the loans are written below in Core: nothing pending may be lost
+    d = Drawdown.__table__.c
     found = {
-        d.order_ref: d
-        for d in tx.session.scalars(
-            select(Drawdown)
-            .where(Drawdown.order_ref.in_(refs))
-            .order_by(Drawdown.id)
+        row.order_ref: row
+        for row in tx.conn.execute(
+            select(
+                d.id,
+                d.order_ref,
+                d.agent_id,
+                d.funder_id,
+                d.amount,
+                d.fee,
+                d.status,
+                d.term_days,
+                d.grace_days,
+            )
+            .where(d.order_ref.in_([f.order_ref for f in fundings]))
+            .order_by(d.id)
             .with_for_update()
         )
     }
     funders = dict(tx.conn.execute(select(Funder.id, Funder.code)).all())
     agents = dict(
         tx.conn.execute(
-            select(Agent.id, Agent.code).where(Agent.id.in_({d.agent_id for d in found.values()}))
+            select(Agent.id, Agent.code).where(Agent.id.in_({r.agent_id for r in found.values()}))
         ).all()
     )
-    handles = {ref: f"agent:{agents[d.agent_id]}" for ref, d in found.items()}
-    wallets = {h: wallet_account(tx, h) for h in sorted(set(handles.values()))}
+    wallets = {aid: wallet_account(tx, f"agent:{code}") for aid, code in agents.items()}
     states = ledger.balances_of(tx, list(wallets.values()))
     requests: list[NewEntry] = []
-    lent: list[tuple[Drawdown, str]] = []
+    changes: list[dict[str, Any]] = []
+    told: list[dict[str, Any]] = []
     for f in fundings:
-        d = found.get(f.order_ref)
-        if d is None:
+        row = found.get(f.order_ref)
+        if row is None:
             raise YirongError("drawdown_not_found", order=f.order_ref)
-        if d.status not in LIVE_ORDER:
-            raise YirongError("drawdown_not_pending", order=d.order_ref)
-        if sum(f.sources.values()) != d.amount:
-            raise YirongError("exists_with_different_amount", order=d.order_ref)
-        funder = funders[d.funder_id]
+        if row.status not in LIVE_ORDER:
+            raise YirongError("drawdown_not_pending", order=row.order_ref)
+        if sum(f.sources.values()) != row.amount:
+            raise YirongError("exists_with_different_amount", order=row.order_ref)
+        funder = funders[row.funder_id]
         payment_account = wallet_account(tx, f"funder:{funder}")
         requests.append(
             NewEntry(
@@ -107,25 +120,73 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
                         Leg(ledger.account_by_code(tx, code).id, Side.DEBIT, amount)
                         for code, amount in sorted(f.sources.items())
                     ),
-                    Leg(payment_account.id, Side.CREDIT, d.amount),
+                    Leg(payment_account.id, Side.CREDIT, row.amount),
                 ),
-                memo=d.order_ref,
+                memo=row.order_ref,
             )
         )
-        wallet = wallets[handles[d.order_ref]]
+        wallet = wallets[row.agent_id]
         if states[wallet.id].state in (AccountState.BLOCKED, AccountState.CLOSED):
-            d.status = "funded"  # the money waits in the funder's account
+            changes.append({"drawdown": row.id, "status": "funded"})  # waits with the funder
             continue
-        requests += _lending(tx, d, funder, payment_account.id, wallet.id)
-        lent.append((d, funder))
+        requests += _lending(tx, row, funder, payment_account.id, wallet.id)
+        due = today + timedelta(days=row.term_days)
+        clock = Clock.start(row.amount, today, due + timedelta(days=row.grace_days + 1))
+        changes.append(
+            {
+                "drawdown": row.id,
+                "status": "credited",
+                "credited_on": today,
+                "due_date": due,
+                "principal": clock.principal,
+                "since_day": clock.since,
+                "overdue_day": clock.overdue_from,
+                "accrual_open": True,
+            }
+        )
+        told.append(
+            {
+                "recipient": f"funder:{funder}",
+                "topic": "drawdown.credited",
+                "subject_id": row.id,
+                "today": today,
+                "payload": {"order_ref": row.order_ref, "due_date": due},
+            }
+        )
     ledger.post_batch(tx, requests, atomic=True)
-    for d, funder in lent:
-        _credited(tx, d, funder, today)
+    _write_loans(tx, changes)
+    tell_many(tx, told)
+    tx.session.expire_all()  # loans read earlier in this transaction are stale now
 
 
-def _lending(tx: Tx, d: Drawdown, funder: str, payment_account: int, wallet: int) -> list[NewEntry]:
+def _write_loans(tx: Tx, changes: list[dict[str, Any]]) -> None:
+    """The loans' new state: funded (money waiting), or credited with their clocks."""
+    d = Drawdown.__table__.c
+    for columns in ({"status"}, set(_CREDITED)):
+        rows = [c for c in changes if set(c) - {"drawdown"} == columns]
+        if rows:
+            tx.conn.execute(
+                update(Drawdown)
+                .where(d.id == bindparam("drawdown"))
+                .values({name: bindparam(name) for name in sorted(columns)}),
+                rows,
+            )
+
+
+_CREDITED = (
+    "status",
+    "credited_on",
+    "due_date",
+    "principal",
+    "since_day",
+    "overdue_day",
+    "accrual_open",
+)
+
+
+def _lending(tx: Tx, d: Any, funder: str, payment_account: int, wallet: int) -> list[NewEntry]:
     """The money is the agent's (less the fee), and the funder's memo book owns the
-    loan's principal."""
+    loan's principal. ``d``: the loan's row (order_ref, amount, fee)."""
     return [
         NewEntry(
             f"lend:{d.order_ref}",
@@ -154,21 +215,3 @@ def _lending(tx: Tx, d: Drawdown, funder: str, payment_account: int, wallet: int
             memo=d.order_ref,
         ),
     ]
-
-
-def _credited(tx: Tx, d: Drawdown, funder: str, today: date) -> None:
-    """The loan's interest clock starts today; its funder is told."""
-    due = today + timedelta(days=d.term_days)
-    clock = Clock.start(d.amount, today, due + timedelta(days=d.grace_days + 1))
-    d.status, d.credited_on, d.due_date = "credited", today, due
-    d.principal, d.since_day, d.overdue_day = clock.principal, clock.since, clock.overdue_from
-    d.accrual_open = True
-    tell(
-        tx,
-        f"funder:{funder}",
-        "drawdown.credited",
-        d.id,
-        today,
-        order_ref=d.order_ref,
-        due_date=due,
-    )

@@ -12,18 +12,19 @@ seen before (in another file) is a duplicate and adds nothing either."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, select, text, tuple_
 
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import BankStatement
 from yirong.bankfiles.parse import parse_statements
 from yirong.books.service import BankAccountView, bank_accounts_in, business_date_of
 from yirong.errors import YirongError
-from yirong.infra.db import Database, Tx, read_only
+from yirong.infra.db import Database, Dialect, Tx, read_only
 from yirong.reconciliation.matching import Taken, match_lines_in
 from yirong.reconciliation.rules import rules_in
 from yirong.reconciliation.tables import BankLine, Statement, StatementFile
@@ -173,23 +174,47 @@ def _check_conflicts(
             facts = (line.amount, line.direction.value, line.booking_date)
             if seen.setdefault(key, facts) != facts:
                 raise _conflict(account, line.identity, seen[key], facts)
-    keys = list(seen)
+    for account_id, identity, amount, direction, booked in _given_before(tx, list(seen)):
+        if seen[(account_id, identity)] != (amount, direction, booked):
+            account = next(a for a in accounts if a.id == account_id)
+            raise _conflict(
+                account, identity, (amount, direction, booked), seen[(account_id, identity)]
+            )
+
+
+def _given_before(tx: Tx, keys: Sequence[tuple[int, str]]) -> list[tuple[int, str, int, str, date]]:
+    """The stored lines among ``keys`` (account, identity), with what they said."""
+    if tx.dialect is Dialect.POSTGRESQL:
+        return [
+            (r[0], r[1], r[2], r[3], r[4])
+            for r in tx.conn.execute(
+                text(
+                    "SELECT b.bank_account_id, b.identity, b.amount, b.direction, b.booking_date"
+                    " FROM bank_lines b JOIN json_array_elements(CAST(:keys AS json)) x"
+                    " ON b.bank_account_id = (x->>0)::int AND b.identity = x->>1"
+                ),
+                {"keys": json.dumps(keys)},
+            )
+        ]
+    found: list[tuple[int, str, int, str, date]] = []
     for start in range(0, len(keys), _CHECK_BATCH):
-        batch = keys[start : start + _CHECK_BATCH]
-        for account_id, identity, amount, direction, booked in tx.conn.execute(
-            select(
-                BankLine.bank_account_id,
-                BankLine.identity,
-                BankLine.amount,
-                BankLine.direction,
-                BankLine.booking_date,
-            ).where(tuple_(BankLine.bank_account_id, BankLine.identity).in_(batch))
-        ):
-            if seen[(account_id, identity)] != (amount, direction, booked):
-                account = next(a for a in accounts if a.id == account_id)
-                raise _conflict(
-                    account, identity, (amount, direction, booked), seen[(account_id, identity)]
+        found += [
+            (r[0], r[1], r[2], r[3], r[4])
+            for r in tx.conn.execute(
+                select(
+                    BankLine.bank_account_id,
+                    BankLine.identity,
+                    BankLine.amount,
+                    BankLine.direction,
+                    BankLine.booking_date,
+                ).where(
+                    tuple_(BankLine.bank_account_id, BankLine.identity).in_(
+                        keys[start : start + _CHECK_BATCH]
+                    )
                 )
+            )
+        ]
+    return found
 
 
 def _conflict(
@@ -216,15 +241,8 @@ def _take(tx: Tx, file_id: int, part: list[tuple[int, BankStatement, ParsedLine]
             select(Statement.id).where(Statement.file_id == file_id).order_by(Statement.id)
         )
     )
-    wanted = {(accounts[s.account_number].id, line.identity) for _, s, line in part}
-    known: set[tuple[int, str]] = {
-        (account_id, identity)
-        for account_id, identity in tx.conn.execute(
-            select(BankLine.bank_account_id, BankLine.identity).where(
-                tuple_(BankLine.bank_account_id, BankLine.identity).in_(list(wanted))
-            )
-        )
-    }
+    wanted = sorted({(accounts[s.account_number].id, line.identity) for _, s, line in part})
+    known = _stored(tx, wanted)
     rows = []
     fresh: list[tuple[BankAccountView, ParsedLine]] = []
     for n, stmt, line in part:
@@ -236,13 +254,77 @@ def _take(tx: Tx, file_id: int, part: list[tuple[int, BankStatement, ParsedLine]
         rows.append(_row(file_id, statement_ids[n], account, line))
     if not rows:
         return
-    ids = list(
-        tx.conn.scalars(insert(BankLine).returning(BankLine.id, sort_by_parameter_order=True), rows)
-    )
+    ids = _insert_lines(tx, rows)
     taken = [
         Taken(line_id, account, line) for line_id, (account, line) in zip(ids, fresh, strict=True)
     ]
     match_lines_in(tx, taken, rules_in(tx))
+
+
+def _stored(tx: Tx, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which (account, identity) of ``keys`` are stored already. On PostgreSQL the keys
+    travel as one JSON parameter (thousands of bound parameters cost more to send than
+    the query costs to run)."""
+    if tx.dialect is Dialect.POSTGRESQL:
+        found = tx.conn.execute(
+            text(
+                "SELECT b.bank_account_id, b.identity FROM bank_lines b"
+                " JOIN json_array_elements(CAST(:keys AS json)) x"
+                " ON b.bank_account_id = (x->>0)::int AND b.identity = x->>1"
+            ),
+            {"keys": json.dumps(keys)},
+        )
+    else:
+        found = tx.conn.execute(
+            select(BankLine.bank_account_id, BankLine.identity).where(
+                tuple_(BankLine.bank_account_id, BankLine.identity).in_(list(keys))
+            )
+        )
+    return {(account_id, identity) for account_id, identity in found}
+
+
+_COLUMNS = (
+    ("bank_account_id", "int"),
+    ("identity", "text"),
+    ("file_id", "bigint"),
+    ("statement_id", "bigint"),
+    ("booking_date", "date"),
+    ("value_date", "date"),
+    ("direction", "text"),
+    ("amount", "bigint"),
+    ("counterparty_name", "text"),
+    ("counterparty_account", "text"),
+    ("counterparty_bank", "text"),
+    ("memo", "text"),
+    ("bank_serial", "text"),
+    ("end_to_end_ref", "text"),
+    ("virtual_account", "text"),
+    ("balance_after", "bigint"),
+    ("booked_at", "text"),
+    ("reversal", "boolean"),
+    ("status", "text"),
+    ("suspense_moves", "int"),
+)
+_INSERT_PG = text(
+    f"INSERT INTO bank_lines ({', '.join(c for c, _ in _COLUMNS)}) SELECT "
+    + ", ".join(f"(x->>'{c}')::{t}" for c, t in _COLUMNS)
+    + " FROM json_array_elements(CAST(:rows AS json)) x RETURNING bank_account_id, identity, id"
+)
+
+
+def _insert_lines(tx: Tx, rows: list[dict[str, object]]) -> list[int]:
+    """Store the chunk's new lines; their ids, in the order given."""
+    if tx.dialect is Dialect.POSTGRESQL:
+        found = {
+            (account_id, identity): line_id
+            for account_id, identity, line_id in tx.conn.execute(
+                _INSERT_PG, {"rows": json.dumps(rows, default=str)}
+            )
+        }
+        return [found[(int(str(r["bank_account_id"])), str(r["identity"]))] for r in rows]
+    return list(
+        tx.conn.scalars(insert(BankLine).returning(BankLine.id, sort_by_parameter_order=True), rows)
+    )
 
 
 def _row(
