@@ -28,7 +28,7 @@ from yirong.bankfiles.fields import (
     refuse_wide_text,
     yuan_to_fen,
 )
-from yirong.bankfiles.model import BankLine, BankStatement, Direction, line_identity
+from yirong.bankfiles.model import BankLine, BankStatement, Direction, identified
 from yirong.bankfiles.validate import Draft, settle
 from yirong.errors import YirongError
 
@@ -239,30 +239,23 @@ def _line(entry: Element, place: str, account: str) -> BankLine:
     e2e = _text(first, "Refs/EndToEndId")
     memo = _memo(entry, details)
     reversal = _text(entry, "RvslInd").lower() in ("true", "1")
-    return BankLine(
-        booking_date=booked,
-        value_date=valued,
-        direction=direction,
-        amount=amount,
-        identity=line_identity(
+    return identified(
+        BankLine(
             booking_date=booked,
-            booked_at=booked_at,
+            value_date=valued,
             direction=direction,
             amount=amount,
+            identity="",
+            counterparty_name=_party_name(_child(parties, side)),
             counterparty_account=counterparty,
-            balance_after=None,
+            counterparty_bank=_agent_name(_child(agents, agent)),
             memo=memo,
             bank_serial=serial,
-        ),
-        counterparty_name=_party_name(_child(parties, side)),
-        counterparty_account=counterparty,
-        counterparty_bank=_agent_name(_child(agents, agent)),
-        memo=memo,
-        bank_serial=serial,
-        end_to_end_ref="" if e2e == _NOT_PROVIDED else e2e,
-        virtual_account=sub_account,
-        booked_at=booked_at,
-        reversal=reversal,
+            end_to_end_ref="" if e2e == _NOT_PROVIDED else e2e,
+            virtual_account=sub_account,
+            booked_at=booked_at,
+            reversal=reversal,
+        )
     )
 
 

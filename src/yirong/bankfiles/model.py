@@ -100,6 +100,23 @@ def line_identity(
     return "c:" + hashlib.sha256(composed.encode()).hexdigest()[:32]
 
 
+def identified(line: BankLine) -> BankLine:
+    """The line with the identity its own fields give it (see :func:`line_identity`)."""
+    return replace(
+        line,
+        identity=line_identity(
+            booking_date=line.booking_date,
+            booked_at=line.booked_at,
+            direction=line.direction,
+            amount=line.amount,
+            counterparty_account=line.counterparty_account,
+            balance_after=line.balance_after,
+            memo=line.memo,
+            bank_serial=line.bank_serial,
+        ),
+    )
+
+
 def number_repeats(lines: Iterable[BankLine]) -> tuple[BankLine, ...]:
     """The lines, with the second, third... line whose composed identity was already seen
     suffixed ``#2``, ``#3``... in the order given: two identical transfers on one day

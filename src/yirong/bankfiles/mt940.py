@@ -33,7 +33,7 @@ from yirong.bankfiles.fields import (
     decode_text,
     malformed,
 )
-from yirong.bankfiles.model import BankLine, BankStatement, Direction, line_identity
+from yirong.bankfiles.model import BankLine, BankStatement, Direction, identified
 from yirong.bankfiles.validate import Draft, settle
 
 OPTIONS = swift.Options(
@@ -181,28 +181,21 @@ def _line(data: Mapping[str, Any], place: str) -> BankLine:
         bank_ref = ""
     memo_parts = [str(data.get("extra_details") or "").strip(), narrative.memo]
     memo = " | ".join(part for part in memo_parts if part)
-    return BankLine(
-        booking_date=booked,
-        value_date=valued,
-        direction=direction,
-        amount=amount,
-        identity=line_identity(
+    return identified(
+        BankLine(
             booking_date=booked,
-            booked_at=None,
+            value_date=valued,
             direction=direction,
             amount=amount,
+            identity="",
+            counterparty_name=narrative.name,
             counterparty_account=narrative.account,
-            balance_after=None,
+            counterparty_bank=narrative.bank,
             memo=memo,
             bank_serial=bank_ref,
-        ),
-        counterparty_name=narrative.name,
-        counterparty_account=narrative.account,
-        counterparty_bank=narrative.bank,
-        memo=memo,
-        bank_serial=bank_ref,
-        end_to_end_ref=narrative.end_to_end_ref or customer_ref,
-        reversal=reversal,
+            end_to_end_ref=narrative.end_to_end_ref or customer_ref,
+            reversal=reversal,
+        )
     )
 
 

@@ -18,7 +18,7 @@ from yirong.bankfiles.fields import (
     parse_day,
     yuan_to_fen,
 )
-from yirong.bankfiles.model import BankLine, BankStatement, Direction, line_identity
+from yirong.bankfiles.model import BankLine, BankStatement, Direction, identified
 from yirong.bankfiles.tabular import Sheet, Titles, find_header, header_name, read_titles
 from yirong.bankfiles.validate import Draft, settle
 
@@ -172,31 +172,24 @@ def _line(cells: _Cells, profile: Profile, place: str) -> BankLine:
     memo = " | ".join(memo_parts)
     serial = cells.get("serial")
     counterparty = account_number(cells.get("counterparty_account"))
-    return BankLine(
-        booking_date=booked,
-        value_date=valued,
-        direction=direction,
-        amount=amount,
-        identity=line_identity(
+    return identified(
+        BankLine(
             booking_date=booked,
-            booked_at=booked_at,
+            value_date=valued,
             direction=direction,
             amount=amount,
+            identity="",
+            counterparty_name=cells.get("counterparty_name"),
             counterparty_account=counterparty,
-            balance_after=balance,
+            counterparty_bank=cells.get("counterparty_bank"),
             memo=memo,
             bank_serial=serial,
-        ),
-        counterparty_name=cells.get("counterparty_name"),
-        counterparty_account=counterparty,
-        counterparty_bank=cells.get("counterparty_bank"),
-        memo=memo,
-        bank_serial=serial,
-        end_to_end_ref=cells.get("end_to_end_ref") or cells.get("order_ref"),
-        virtual_account=account_number(cells.get("virtual_account")),
-        balance_after=balance,
-        booked_at=booked_at,
-        reversal=reversal,
+            end_to_end_ref=cells.get("end_to_end_ref") or cells.get("order_ref"),
+            virtual_account=account_number(cells.get("virtual_account")),
+            balance_after=balance,
+            booked_at=booked_at,
+            reversal=reversal,
+        )
     )
 
 
