@@ -10,6 +10,7 @@ import typer
 
 from yirong.bench import api as api_bench
 from yirong.bench import eod as eod_bench
+from yirong.bench import recon as recon_bench
 from yirong.bench.ledger import bench_ledger
 from yirong.bench.loanbook import MOST_DAYS
 from yirong.bench.preapproval import bench_preapproval
@@ -75,6 +76,27 @@ def eod(
     url = _postgres_url(ctx)
     result = eod_bench.bench_eod(url, loans=loans, runs=runs, console=console, schema=pg_schema)
     if not all(r["verify_ok"] for r in result.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def recon(
+    ctx: typer.Context,
+    lines: int = typer.Option(1_000_000, min=100, help="Statement lines (and live orders)."),
+    runs: int = typer.Option(3, min=1, max=9, help="Runs per database (the median is reported)."),
+    sqlite: bool = typer.Option(True, "--sqlite/--no-sqlite", help="Also on SQLite."),
+    pg_schema: str = typer.Option(
+        recon_bench.SCHEMA, help="The PostgreSQL schema it builds in (dropped before and after)."
+    ),
+) -> None:
+    """Import and match a statement of many lines, each funding a live order, on
+    PostgreSQL and SQLite, against the same lines loaded and joined to the orders in
+    plain SQL."""
+    url = _postgres_url(ctx)
+    result = recon_bench.bench_recon(
+        url, lines=lines, runs=runs, console=console, schema=pg_schema, sqlite=sqlite
+    )
+    if not all(r["verify_ok"] and r["all_funded"] for r in result.values()):
         raise typer.Exit(1)
 
 
