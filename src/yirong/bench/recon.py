@@ -210,8 +210,8 @@ def bench_backend(
     median_s, median_floor = statistics.median(seconds), statistics.median(floors)
     return {
         "lines": lines,
-        "seconds": round(median_s, 4),
-        "floor_seconds": round(median_floor, 4),
+        "seconds": round(median_s, 6),
+        "floor_seconds": round(median_floor, 6),
         "ratio": round(median_s / median_floor, 2),
         "peak_rss_mb": round(max(peaks), 1),
         "us_per_line": round(median_s / lines * 1e6, 1),
