@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
-from yirong.infra.db import Tx
+from yirong.infra.db import Dialect, Tx
 from yirong.ledger.tables import Id
 
 
@@ -63,17 +63,28 @@ def tell_many(tx: Tx, messages: list[dict[str, Any]]) -> None:
     subject_id, today, payload), in the order given."""
     if not messages:
         return
-    tx.conn.execute(
-        insert(OutboxMessage),
-        [
-            {
-                "recipient": m["recipient"],
-                "topic": m["topic"],
-                "subject_id": m["subject_id"],
-                "payload": json.dumps(m["payload"], default=str, sort_keys=True),
-                "business_date": m["today"],
-                "attempts": 0,
-            }
-            for m in messages
-        ],
-    )
+    rows = [
+        {
+            "recipient": m["recipient"],
+            "topic": m["topic"],
+            "subject_id": m["subject_id"],
+            "payload": json.dumps(m["payload"], default=str, sort_keys=True),
+            "business_date": m["today"],
+            "attempts": 0,
+        }
+        for m in messages
+    ]
+    if tx.dialect is Dialect.POSTGRESQL:
+        # One JSON parameter, in order (ids follow it): a chunk tells thousands at once.
+        tx.conn.execute(
+            text(
+                "INSERT INTO outbox (recipient, topic, subject_id, payload, business_date,"
+                " attempts) SELECT x->>'recipient', x->>'topic', (x->>'subject_id')::bigint,"
+                " x->>'payload', (x->>'business_date')::date, 0"
+                " FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS j(x, n)"
+                " ORDER BY n"
+            ),
+            {"rows": json.dumps(rows, default=str)},
+        )
+        return
+    tx.conn.execute(insert(OutboxMessage), rows)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, select
 
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
 from yirong.funders.tables import Funder
+from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
 from yirong.infra.outbox import tell_many
 from yirong.ledger import service as ledger
@@ -27,7 +28,7 @@ from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.interest import Clock
 from yirong.loans.tables import Drawdown
-from yirong.wallets.service import wallet_account
+from yirong.wallets.service import wallet_account, wallet_accounts
 
 
 def order_by_reference(tx: Tx, reference: str, *, lock: bool = True) -> Drawdown | None:
@@ -96,11 +97,14 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
             select(Agent.id, Agent.code).where(Agent.id.in_({r.agent_id for r in found.values()}))
         ).all()
     )
-    wallets = {aid: wallet_account(tx, f"agent:{code}") for aid, code in agents.items()}
+    by_handle = wallet_accounts(tx, [f"agent:{code}" for code in agents.values()])
+    wallets = {aid: by_handle[f"agent:{code}"] for aid, code in agents.items()}
     states = ledger.balances_of(tx, list(wallets.values()))
     requests: list[NewEntry] = []
     changes: list[dict[str, Any]] = []
     told: list[dict[str, Any]] = []
+    received: dict[str, dict[str, int]] = {}  # funder -> reserve account -> fen
+    owned: dict[str, int] = {}  # funder -> principal lent
     for f in fundings:
         row = found.get(f.order_ref)
         if row is None:
@@ -111,30 +115,20 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
             raise YirongError("exists_with_different_amount", order=row.order_ref)
         funder = funders[row.funder_id]
         payment_account = wallet_account(tx, f"funder:{funder}")
-        requests.append(
-            NewEntry(
-                f.key,
-                "loan.funding",
-                (
-                    *(
-                        Leg(ledger.account_by_code(tx, code).id, Side.DEBIT, amount)
-                        for code, amount in sorted(f.sources.items())
-                    ),
-                    Leg(payment_account.id, Side.CREDIT, row.amount),
-                ),
-                memo=row.order_ref,
-            )
-        )
+        arrived = received.setdefault(funder, {})
+        for code, amount in f.sources.items():
+            arrived[code] = arrived.get(code, 0) + amount
         wallet = wallets[row.agent_id]
         if states[wallet.id].state in (AccountState.BLOCKED, AccountState.CLOSED):
-            changes.append({"drawdown": row.id, "status": "funded"})  # waits with the funder
+            changes.append({"id": row.id, "status": "funded"})  # waits with the funder
             continue
-        requests += _lending(tx, row, funder, payment_account.id, wallet.id)
+        requests.append(_lent(row, payment_account.id, wallet.id))
+        owned[funder] = owned.get(funder, 0) + row.amount
         due = today + timedelta(days=row.term_days)
         clock = Clock.start(row.amount, today, due + timedelta(days=row.grace_days + 1))
         changes.append(
             {
-                "drawdown": row.id,
+                "id": row.id,
                 "status": "credited",
                 "credited_on": today,
                 "due_date": due,
@@ -153,6 +147,15 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
                 "payload": {"order_ref": row.order_ref, "due_date": due},
             }
         )
+    # The money arrives in each funder's payment account, and each funder's memo book
+    # owns the principal, as one entry per funder for the chunk (the lines and the
+    # loans say which orders); the loans go to the wallets one by one.
+    key = fundings[0].key
+    requests = [
+        *(_arrived(tx, f"{key}:funding:{funder}", funder, s) for funder, s in received.items()),
+        *requests,
+        *(_owned(tx, f"{key}:lent:{funder}", funder, amount) for funder, amount in owned.items()),
+    ]
     ledger.post_batch(tx, requests, atomic=True)
     _write_loans(tx, changes)
     tell_many(tx, told)
@@ -161,16 +164,10 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
 
 def _write_loans(tx: Tx, changes: list[dict[str, Any]]) -> None:
     """The loans' new state: funded (money waiting), or credited with their clocks."""
-    d = Drawdown.__table__.c
+    table = Drawdown.__table__
+    assert isinstance(table, Table)
     for columns in ({"status"}, set(_CREDITED)):
-        rows = [c for c in changes if set(c) - {"drawdown"} == columns]
-        if rows:
-            tx.conn.execute(
-                update(Drawdown)
-                .where(d.id == bindparam("drawdown"))
-                .values({name: bindparam(name) for name in sorted(columns)}),
-                rows,
-            )
+        update_rows(tx, table, "id", [c for c in changes if set(c) - {"id"} == columns])
 
 
 _CREDITED = (
@@ -184,34 +181,43 @@ _CREDITED = (
 )
 
 
-def _lending(tx: Tx, d: Any, funder: str, payment_account: int, wallet: int) -> list[NewEntry]:
-    """The money is the agent's (less the fee), and the funder's memo book owns the
-    loan's principal. ``d``: the loan's row (order_ref, amount, fee)."""
-    return [
-        NewEntry(
-            f"lend:{d.order_ref}",
-            "loan.drawdown",
-            (
-                Leg(payment_account, Side.DEBIT, d.amount - d.fee),
-                Leg(wallet, Side.CREDIT, d.amount - d.fee),
+def _arrived(tx: Tx, key: str, funder: str, sources: Mapping[str, int]) -> NewEntry:
+    """The funder's money, from the reserve accounts it reached, in its payment account."""
+    return NewEntry(
+        key,
+        "loan.funding",
+        (
+            *(
+                Leg(ledger.account_by_code(tx, code).id, Side.DEBIT, amount)
+                for code, amount in sorted(sources.items())
             ),
-            memo=d.order_ref,
+            Leg(wallet_account(tx, f"funder:{funder}").id, Side.CREDIT, sum(sources.values())),
         ),
-        NewEntry(
-            f"lend:{d.order_ref}:memo",
-            "loan.principal",
-            (
-                Leg(
-                    ledger.account_by_code(tx, memo_account(funder, "principal")).id,
-                    Side.DEBIT,
-                    d.amount,
-                ),
-                Leg(
-                    ledger.account_by_code(tx, memo_account(funder, "lent")).id,
-                    Side.CREDIT,
-                    d.amount,
-                ),
+    )
+
+
+def _lent(d: Any, payment_account: int, wallet: int) -> NewEntry:
+    """The money is the agent's, less the fee (``d``: the loan's row)."""
+    return NewEntry(
+        f"lend:{d.order_ref}",
+        "loan.drawdown",
+        (
+            Leg(payment_account, Side.DEBIT, d.amount - d.fee),
+            Leg(wallet, Side.CREDIT, d.amount - d.fee),
+        ),
+        memo=d.order_ref,
+    )
+
+
+def _owned(tx: Tx, key: str, funder: str, amount: int) -> NewEntry:
+    """The funder's memo book owns the principal it lent."""
+    return NewEntry(
+        key,
+        "loan.principal",
+        (
+            Leg(
+                ledger.account_by_code(tx, memo_account(funder, "principal")).id, Side.DEBIT, amount
             ),
-            memo=d.order_ref,
+            Leg(ledger.account_by_code(tx, memo_account(funder, "lent")).id, Side.CREDIT, amount),
         ),
-    ]
+    )

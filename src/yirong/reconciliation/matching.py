@@ -14,13 +14,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import Direction
 from yirong.books.service import BankAccountView, business_date_of
 from yirong.books.tables import BankAccount
 from yirong.funders.tables import Funder
+from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
@@ -103,34 +104,27 @@ def match_lines_in(tx: Tx, taken: Sequence[Taken], rules: Mapping[str, Rule]) ->
         else:
             apply_in(tx, t, decision, facts)
     _fund_together(tx, together, facts)
-    settled = [t for t in taken if t.status != "partial"]  # partial: written when held
-    if settled:
-        tx.conn.execute(
-            update(BankLine)
-            .where(BankLine.id == bindparam("line_id"))
-            .values(
-                status=bindparam("status"),
-                target=bindparam("target"),
-                target_ref=bindparam("target_ref"),
-                matched_by=bindparam("matched_by"),
-                matched_on=bindparam("matched_on"),
-                suspense_entry_id=bindparam("suspense_entry_id"),
-                suspense_moves=bindparam("suspense_moves"),
-            ),
-            [
-                {
-                    "line_id": t.id,
-                    "status": t.status,
-                    "target": t.target,
-                    "target_ref": t.target_ref,
-                    "matched_by": t.matched_by,
-                    "matched_on": today if t.status == "matched" else None,
-                    "suspense_entry_id": t.suspense_entry_id,
-                    "suspense_moves": t.suspense_moves,
-                }
-                for t in settled
-            ],
-        )
+    table = BankLine.__table__
+    assert isinstance(table, Table)
+    update_rows(
+        tx,
+        table,
+        "id",
+        [
+            {
+                "id": t.id,
+                "status": t.status,
+                "target": t.target,
+                "target_ref": t.target_ref,
+                "matched_by": t.matched_by,
+                "matched_on": today if t.status == "matched" else None,
+                "suspense_entry_id": t.suspense_entry_id,
+                "suspense_moves": t.suspense_moves,
+            }
+            for t in taken
+            if t.status != "partial"  # written when held (a later line may complete it)
+        ],
+    )
 
 
 # ---------------------------------------------------------------- facts

@@ -111,6 +111,22 @@ def wallet_account(tx: Tx, handle: str) -> Account:
     return found
 
 
+def wallet_accounts(tx: Tx, handles: Sequence[str]) -> dict[str, Account]:
+    """:func:`wallet_account` for many wallets: one query for those not seen yet."""
+    known: dict[str, Account] = tx.db.cache("wallets.accounts", dict)
+    missing = sorted({h for h in handles if h not in known})
+    if missing:
+        try:
+            found = ledger.accounts_by_code(tx, [account_code(h) for h in missing])
+        except YirongError as exc:
+            if exc.code == "account_not_found":
+                raise YirongError("wallet_not_found", wallet=str(exc.details["account"])) from exc
+            raise
+        for handle in missing:
+            known[handle] = found[account_code(handle)]
+    return {h: known[h] for h in handles}
+
+
 def _wallet_row(tx: Tx, handle: str, *, lock: bool = False) -> Wallet:
     """The wallet's row; ``lock`` serialises freezes, unfreezes and closing of one
     wallet, so that two of them never decide its state from the same stale view."""

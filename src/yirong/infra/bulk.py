@@ -1,0 +1,42 @@
+"""Writing many rows' new values in one statement.
+
+psycopg pipelines an ``executemany`` well, but each row is still a statement for the
+server to parse, plan and run; a chunk of a bank statement updates thousands of rows.
+On PostgreSQL the rows travel as one JSON parameter to one ``UPDATE ... FROM
+json_array_elements``; SQLite, in process, takes the ``executemany``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy.dialects import postgresql
+
+from yirong.infra.db import Dialect, Tx
+
+
+def update_rows(tx: Tx, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Set each row's columns (every dict holds ``key`` and the same other columns)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    if tx.dialect is Dialect.POSTGRESQL:
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        casts = {c: table.c[c].type.compile(dialect=dialect) for c in [key, *columns]}
+        sets = ", ".join(f"{c} = (x->>'{c}')::{casts[c]}" for c in columns)
+        tx.conn.execute(
+            text(
+                f"UPDATE {table.name} t SET {sets} FROM json_array_elements(CAST(:rows AS json)) x"
+                f" WHERE t.{key} = (x->>'{key}')::{casts[key]}"
+            ),
+            {"rows": json.dumps(rows, default=str)},
+        )
+        return
+    tx.conn.execute(
+        update(table)
+        .where(table.c[key] == bindparam(f"_{key}"))
+        .values({c: bindparam(f"_{c}") for c in columns}),
+        [{f"_{c}": v for c, v in row.items()} for row in rows],
+    )
