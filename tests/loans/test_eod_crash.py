@@ -167,10 +167,13 @@ def outcome(db: Database) -> dict[str, Any]:
                     " instructed_on FROM payments"
                 )
             ),
+            # A payment's reference is its hold's entry id, which a crashed transaction
+            # moves on (PostgreSQL's sequences): name it by the hold's key instead.
             "recon_exceptions": Counter(
                 rows(
-                    "SELECT kind, payment_id IS NOT NULL, amount, detail, opened_on, status"
-                    " FROM recon_exceptions"
+                    "SELECT e.kind, h.idempotency_key, e.amount, e.opened_on, e.status"
+                    " FROM recon_exceptions e LEFT JOIN payments p ON p.id = e.payment_id"
+                    " LEFT JOIN ledger_entries h ON h.id = p.hold_entry_id"
                 )
             ),
         }
