@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.bank import Bank, funder_account, line_outcome
 from tests.databases import BACKENDS
@@ -17,6 +18,7 @@ from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
 from yirong.reconciliation.exceptions import list_exceptions
 from yirong.reconciliation.notices import notices, record_notice
+from yirong.reconciliation.tables import BankLine
 from yirong.wallets import service as wallets
 
 
@@ -176,3 +178,41 @@ def test_a_statement_is_imported_once_and_a_line_is_booked_once(
 
 def _fields(line: object) -> dict[str, object]:
     return {name: getattr(line, name) for name in line.__slots__}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_notice_meets_the_line_that_funded_its_order_not_the_second_payment(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    order = request_drawdown(db, agent, 200_000, 30, "a")
+    record_notice(
+        db,
+        kind="funding",
+        recorded_by="funder:T1",
+        key="n1",
+        target=order.order_ref,
+        amount=200_000,
+        funder="T1",
+    )
+    bank = Bank(db)
+    t1 = funder_account(db, "T1")
+    paid = bank.credit(200_000, memo=order.order_ref, account=t1)
+    again = bank.credit(200_000, memo=order.order_ref, account=t1)
+    bank.close_day()
+    assert (line_outcome(db, paid.bank_serial), line_outcome(db, again.bank_serial)) == (
+        "matched",
+        "duplicate",
+    )
+    [notice] = notices(db)
+    lines = db.run(
+        lambda tx: dict(
+            tx.conn.execute(
+                select(BankLine.bank_serial, BankLine.id).where(
+                    BankLine.bank_serial.in_([paid.bank_serial, again.bank_serial])
+                )
+            ).all()
+        )
+    )
+    assert (notice.status, notice.line_id) == ("matched", lines[paid.bank_serial])

@@ -246,7 +246,7 @@ def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
     if decision.outcome is Outcome.EXCEPTION:
         assert decision.exception is not None
         open_exception(tx, t, decision.exception, decision.detail, decision.proposal)
-        _money_came_for(tx, t, decision)
+        _money_came_for(tx, t, decision, facts)
         if decision.notice_id is not None:
             # The notice has found its line (to be confirmed): it no longer waits.
             tx.conn.execute(
@@ -257,7 +257,7 @@ def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
         return
     if decision.outcome is Outcome.PARTIAL:
         _hold_part(tx, t, decision.refs[0], facts)
-        _money_came_for(tx, t, decision)
+        _money_came_for(tx, t, decision, facts)
         return
     assert decision.target is not None
     pay(tx, t, decision.target, decision.refs, returned=decision.returned)
@@ -393,13 +393,15 @@ def _returned(tx: Tx, t: Taken, payment: Payment) -> None:
     repay_overdue_from(tx, [posted])
 
 
-def _money_came_for(tx: Tx, t: Taken, decision: Decision) -> None:
-    """Money quoting an order came, if not as it should (short, over, late, twice): the
+def _money_came_for(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
+    """Money quoting an order came, if not as it should (short, over, late): the
     funder's notices about that order have met their bank line, and the one exception
-    to work is the line's, not a second one for a notice left waiting."""
+    to work is the line's, not a second one for a notice left waiting. (A second
+    payment of a funded order leaves its notices to the line that funded it.)"""
     if t.parsed.direction is Direction.CREDIT:
         for ref in decision.refs:
-            if model.ORDER_REF.fullmatch(ref):
+            order = facts.orders.get(ref)
+            if model.ORDER_REF.fullmatch(ref) and (order is None or order.status != "credited"):
                 _close_notices(tx, "funding", ref, t)
 
 
