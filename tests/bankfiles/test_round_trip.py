@@ -203,6 +203,42 @@ def test_text_layouts_round_trip(writer: str, data: st.DataObject) -> None:
     check_round_trip(case, layout, WRITERS[writer](case.stmt))
 
 
+@pytest.mark.parametrize(
+    "memo",
+    [
+        "0000 00000 000000 -",  # CI drew it: the narrative's tail wrapped to a line " -"
+        "0000 00000 0000000 -x",
+        "0000 00000 00000 :x",
+    ],
+)
+def test_mt940_wraps_no_line_a_reader_drops_or_reads_as_a_tag(memo: str) -> None:
+    day = date(2024, 1, 1)
+    line = BankLine(
+        booking_date=day,
+        value_date=day,
+        direction=Direction.CREDIT,
+        amount=1,
+        identity="",
+        counterparty_name="00 00000000",
+        counterparty_bank="0000000 0000000000",
+        memo=memo,
+    )
+    stmt = BankStatement(
+        format="mt940",
+        account_number="1000000000",
+        account_name="",
+        currency="CNY",
+        statement_id="0/1/1",
+        from_date=day,
+        to_date=day,
+        opening_balance=0,
+        closing_balance=1,
+        lines=(line,),
+    )
+    (parsed,) = parse_statements(write_mt940(stmt), filename="statement")
+    assert [got.memo for got in parsed.lines] == [memo]
+
+
 XLSX_WRITERS: dict[str, Callable[[BankStatement], bytes]] = {
     "cmb xlsx": lambda s: write_cmb(s, xlsx=True),
     "icbc xlsx": write_icbc,

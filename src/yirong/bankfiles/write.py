@@ -205,12 +205,13 @@ def _swift_line(line: BankLine) -> list[str]:
 
 def _wrap(text: str, width: int) -> list[str]:
     """Lines of at most ``width`` characters that the reader joins back exactly: never
-    cut after a space (line ends are trimmed) nor before ``:`` or ``-`` (a line starting
-    so would read as a new tag or the end of the message)."""
+    cut next to a space (line ends are trimmed, and a line of `` -`` reads as the end of
+    the message: readers drop it) nor before ``:`` or ``-`` (a line starting so would
+    read as a new tag or the end of the message)."""
     rows: list[str] = []
     while len(text) > width:
         cut = width
-        while cut > 1 and (text[cut - 1].isspace() or text[cut] in ":-{"):
+        while cut > 1 and (text[cut - 1].isspace() or text[cut].isspace() or text[cut] in ":-{"):
             cut -= 1
         rows.append(text[:cut])
         text = text[cut:]
