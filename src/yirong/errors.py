@@ -170,6 +170,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "date; nothing was imported.",
     ),
     "statement_file_not_found": ErrorSpec(404, "No such statement file."),
+    # the day's reconciliation (日终对账)
+    "recon_day_not_closed": ErrorSpec(
+        409,
+        "A day is reconciled once it is over: choose a date before the books' business date.",
+    ),
+    "recon_day_not_run": ErrorSpec(404, "That day has not been reconciled yet."),
     # reconciliation (对账): notices, matching, exceptions
     "notice_kind_invalid": ErrorSpec(422, "A notice is about a funding, a top-up or a payment."),
     "match_rule_not_found": ErrorSpec(404, "No matching rule of that name."),

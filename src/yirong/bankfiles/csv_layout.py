@@ -31,7 +31,8 @@ from __future__ import annotations
 import csv
 import gc
 import io
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import field, fields, make_dataclass
 from datetime import date, time
@@ -68,6 +69,7 @@ _UnfrozenLine = make_dataclass(
     slots=True,
 )
 _FLAGS = {"": False, "N": False, "Y": True}
+_SHARED = 4096
 
 
 def parse(content: bytes) -> list[BankStatement]:
@@ -90,20 +92,12 @@ def _collector_paused() -> Iterator[None]:
 
 def _statement(content: bytes) -> BankStatement:
     refuse_wide_text(content)
-    if content.startswith(b"\xef\xbb\xbf"):
-        content = content[3:]
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise YirongError("statement_encoding_invalid", encoding="not UTF-8") from None
-    rows = text.split("\n")  # not splitlines(): U+2028 and friends are text in a memo
-    meta, header_at = _metadata(rows)
-    if header_at >= len(rows):
-        raise malformed(f"line {header_at + 1}", "header", "no header row")
-    header = tuple(next(csv.reader([rows[header_at]])))
+    records = _records(content)
+    meta, header_number, header_row = _metadata(records)
+    header = tuple(next(csv.reader([header_row])))
     if header not in (HEADER, HEADER + OPTIONAL):
-        raise malformed(f"line {header_at + 1}", "header", "not the documented header row")
-    lines, numbers = _lines(rows, header_at + 1, len(header))
+        raise malformed(f"line {header_number}", "header", "not the documented header row")
+    lines, numbers = _lines(records, len(header))
     return settle(
         Draft(
             format="csv",
@@ -123,29 +117,47 @@ def _statement(content: bytes) -> BankStatement:
     )
 
 
-def _places(numbers: list[int]) -> Callable[[int], str]:
+def _records(content: bytes) -> Iterator[tuple[int, str]]:
+    """(file line number, text) one at a time: a million-line file is never held twice
+    over as text and rows. Lines split at "\n" only (not at U+2028 and friends, which
+    are text in a memo); a UTF-8 character never holds that byte, so decoding line by
+    line reads what decoding the whole file would."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    for number, raw in enumerate(io.BytesIO(content), start=1):
+        try:
+            yield number, raw.decode("utf-8").removesuffix("\n")
+        except UnicodeDecodeError:
+            raise YirongError("statement_encoding_invalid", encoding="not UTF-8") from None
+
+
+def _places(numbers: Sequence[int]) -> Callable[[int], str]:
     return lambda i: f"line {numbers[i]}"
 
 
-def _metadata(rows: list[str]) -> tuple[dict[str, str], int]:
+def _metadata(records: Iterator[tuple[int, str]]) -> tuple[dict[str, str], int, str]:
+    """The ``# key: value`` rows above the table, and the header row that ends them."""
     meta: dict[str, str] = {}
-    at = 0
-    while at < len(rows) and (rows[at].startswith("#") or not rows[at].strip()):
-        row = rows[at].strip()
-        at += 1
+    for number, raw in records:
+        row = raw.strip()
+        if row and not row.startswith("#"):
+            for key in ("account", "currency"):
+                if not meta.get(key):
+                    raise malformed("metadata", key, "required")
+            return meta, number, raw
         if not row:
             continue
         key, colon, value = row[1:].partition(":")
         key = key.strip()
         if not colon or not key:
-            raise malformed(f"line {at}", "metadata", "not '# key: value'", row)
+            raise malformed(f"line {number}", "metadata", "not '# key: value'", row)
         if key in meta:
-            raise malformed(f"line {at}", key, "given twice")
+            raise malformed(f"line {number}", key, "given twice")
         meta[key] = value.strip()
     for key in ("account", "currency"):
         if not meta.get(key):
             raise malformed("metadata", key, "required")
-    return meta, at
+    raise malformed("file", "header", "no header row")
 
 
 def _meta_day(meta: dict[str, str], key: str) -> date | None:
@@ -174,19 +186,23 @@ def _signed(text: str, place: str, field: str) -> int:
     return int(text)
 
 
-def _lines(rows: list[str], start: int, width: int) -> tuple[list[BankLine], list[int]]:  # noqa: PLR0915
+def _lines(  # noqa: PLR0915
+    records: Iterator[tuple[int, str]], width: int
+) -> tuple[list[BankLine], Sequence[int]]:
     """The table's lines and the file line each starts on; repeated composed identities
     are numbered here (``#2``...) so that the statement need not be walked again. This loop
-    runs a million times in a bulk import: the common case is inline, the rest calls out."""
+    runs a million times in a bulk import: the common case is inline, the rest calls out.
+    A statement names few counterparties many times: their name, account and bank are
+    held once each (up to _SHARED of them), not once a line."""
     lines: list[BankLine] = []
-    numbers: list[int] = []
+    numbers = array("l")
+    shared: dict[str, str] = {}
     days: dict[str, date] = {}
     seen: set[str] = set()
     repeats: dict[str, int] = {}
     directions = _DIRECTIONS
     booked_at: time | None = None
     reversal = False
-    records = enumerate(rows[start:], start=start + 1)  # (file line number, text)
     for number, raw in records:
         if '"' in raw:
             cells = next(csv.reader([_quoted_record(records, raw)]), [])
@@ -223,6 +239,10 @@ def _lines(rows: list[str], start: int, width: int) -> tuple[list[BankLine], lis
             account = account_number(account)
         if " " in virtual or "-" in virtual:
             virtual = account_number(virtual)
+        if len(shared) < _SHARED:
+            name = shared.setdefault(name, name)
+            account = shared.setdefault(account, account)
+            bank = shared.setdefault(bank, bank)
         if serial:
             identity = "s:" + serial
         else:  # line_identity's composition, inline: here it may run a million times

@@ -12,6 +12,7 @@ seen before (in another file) is a duplicate and adds nothing either."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from yirong.reconciliation.rules import rules_in
 from yirong.reconciliation.tables import BankLine, Statement, StatementFile
 
 CHUNK = 2_000
-_CHECK_BATCH = 500
+_CHECK_BATCH = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +69,32 @@ def import_statement_file(
         lambda tx: _begin(tx, parsed, digest, content, filename, actor),
     )
     if not done:
-        work = list(_lines_in_order(parsed))
-        total = len(work)
+        total = sum(len(stmt.lines) for stmt in parsed)
         if progress is not None:
             progress(0, total)
-        for n, part in enumerate(_chunks(work, chunk)):
+        taken = 0
+        for part in _chunks(parsed, chunk):
             db.run(lambda tx, part=part: _take(tx, file_id, part))  # type: ignore[misc]
+            taken += len(part)
             if progress is not None:
-                progress(min((n + 1) * chunk, total), total)
+                progress(taken, total)
     return db.run(lambda tx: _finish(tx, file_id))
 
 
-def _lines_in_order(
-    parsed: Sequence[BankStatement],
-) -> Iterator[tuple[int, BankStatement, ParsedLine]]:
+def _chunks(
+    parsed: Sequence[BankStatement], size: int
+) -> Iterator[list[tuple[int, BankStatement, ParsedLine]]]:
+    """The file's lines in order, ``size`` at a time, each with its statement (a chunk
+    may span two): made as they are taken, never all at once."""
+    part: list[tuple[int, BankStatement, ParsedLine]] = []
     for n, stmt in enumerate(parsed):
         for line in stmt.lines:
-            yield n, stmt, line
-
-
-def _chunks(
-    items: list[tuple[int, BankStatement, ParsedLine]], size: int
-) -> Iterator[list[tuple[int, BankStatement, ParsedLine]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+            part.append((n, stmt, line))
+            if len(part) == size:
+                yield part
+                part = []
+    if part:
+        yield part
 
 
 # ---------------------------------------------------------------- steps
@@ -166,55 +169,51 @@ def _check_conflicts(
     tx: Tx, parsed: Sequence[BankStatement], accounts: Sequence[BankAccountView]
 ) -> None:
     """A line the bank gave before (same account, same identity) must say the same:
-    amount, direction and booking date. One that does not refuses the file."""
-    seen: dict[tuple[int, str], tuple[int, str, date]] = {}
+    amount, direction and booking date. One that does not refuses the file. Each line is
+    looked up by its identity, and the stored ones are read _CHECK_BATCH at a time, so
+    that a million-line file costs one dictionary entry a line and no copies of it."""
+    first: dict[int, dict[str, ParsedLine]] = {}
     for stmt, account in zip(parsed, accounts, strict=True):
+        seen = first.setdefault(account.id, {})
         for line in stmt.lines:
-            key = (account.id, line.identity)
-            facts = (line.amount, line.direction.value, line.booking_date)
-            if seen.setdefault(key, facts) != facts:
-                raise _conflict(account, line.identity, seen[key], facts)
-    for account_id, identity, amount, direction, booked in _given_before(tx, list(seen)):
-        if seen[(account_id, identity)] != (amount, direction, booked):
-            account = next(a for a in accounts if a.id == account_id)
-            raise _conflict(
-                account, identity, (amount, direction, booked), seen[(account_id, identity)]
-            )
+            earlier = seen.setdefault(line.identity, line)
+            if earlier is not line and _facts(earlier) != _facts(line):
+                raise _conflict(account, line.identity, _facts(earlier), _facts(line))
+    keys = ((account_id, identity) for account_id, seen in first.items() for identity in seen)
+    while batch := list(itertools.islice(keys, _CHECK_BATCH)):
+        for account_id, identity, amount, direction, booked in _given_before(tx, batch):
+            line = first[account_id][identity]
+            if (amount, direction, booked) != _facts(line):
+                account = next(a for a in accounts if a.id == account_id)
+                raise _conflict(account, identity, (amount, direction, booked), _facts(line))
+
+
+def _facts(line: ParsedLine) -> tuple[int, str, date]:
+    return line.amount, line.direction.value, line.booking_date
 
 
 def _given_before(tx: Tx, keys: Sequence[tuple[int, str]]) -> list[tuple[int, str, int, str, date]]:
     """The stored lines among ``keys`` (account, identity), with what they said."""
     if tx.dialect is Dialect.POSTGRESQL:
-        return [
-            (r[0], r[1], r[2], r[3], r[4])
-            for r in tx.conn.execute(
-                text(
-                    "SELECT b.bank_account_id, b.identity, b.amount, b.direction, b.booking_date"
-                    " FROM bank_lines b JOIN json_array_elements(CAST(:keys AS json)) x"
-                    " ON b.bank_account_id = (x->>0)::int AND b.identity = x->>1"
-                ),
-                {"keys": json.dumps(keys)},
-            )
-        ]
-    found: list[tuple[int, str, int, str, date]] = []
-    for start in range(0, len(keys), _CHECK_BATCH):
-        found += [
-            (r[0], r[1], r[2], r[3], r[4])
-            for r in tx.conn.execute(
-                select(
-                    BankLine.bank_account_id,
-                    BankLine.identity,
-                    BankLine.amount,
-                    BankLine.direction,
-                    BankLine.booking_date,
-                ).where(
-                    tuple_(BankLine.bank_account_id, BankLine.identity).in_(
-                        keys[start : start + _CHECK_BATCH]
-                    )
-                )
-            )
-        ]
-    return found
+        found = tx.conn.execute(
+            text(
+                "SELECT b.bank_account_id, b.identity, b.amount, b.direction, b.booking_date"
+                " FROM bank_lines b JOIN json_array_elements(CAST(:keys AS json)) x"
+                " ON b.bank_account_id = (x->>0)::int AND b.identity = x->>1"
+            ),
+            {"keys": json.dumps(keys)},
+        )
+    else:
+        found = tx.conn.execute(
+            select(
+                BankLine.bank_account_id,
+                BankLine.identity,
+                BankLine.amount,
+                BankLine.direction,
+                BankLine.booking_date,
+            ).where(tuple_(BankLine.bank_account_id, BankLine.identity).in_(keys))
+        )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in found]
 
 
 def _conflict(

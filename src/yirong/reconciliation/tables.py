@@ -239,3 +239,50 @@ class ReconApproval(Base):
     status: Mapped[str] = mapped_column(String(16))
     checker: Mapped[str | None] = mapped_column(String(80))
     decided_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ReconDay(Base):
+    """One run of a day's reconciliation of one bank account, kept as it was found
+    (see ``reconciliation.daily_model``). Running the day again keeps a new version
+    only when something changed; the latest version is the day's standing."""
+
+    __tablename__ = "recon_days"
+    __table_args__ = (
+        UniqueConstraint("day", "bank_account_id", "version"),
+        Index("ix_recon_days_unclean", "clean", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    bank_account_id: Mapped[int] = mapped_column(ForeignKey("bank_accounts.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    latest: Mapped[bool] = mapped_column(Boolean)
+    clean: Mapped[bool] = mapped_column(Boolean)
+    bank_opening: Mapped[int | None] = mapped_column(BigInteger)
+    bank_credits: Mapped[int | None] = mapped_column(BigInteger)
+    bank_debits: Mapped[int | None] = mapped_column(BigInteger)
+    bank_closing: Mapped[int | None] = mapped_column(BigInteger)
+    statements: Mapped[str] = mapped_column(String(400))  # the bank's statement ids read
+    books: Mapped[int] = mapped_column(BigInteger)
+    difference: Mapped[int] = mapped_column(BigInteger)
+    explained: Mapped[int] = mapped_column(BigInteger)
+    open_items: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    run_on: Mapped[date] = mapped_column(Date)  # the business date it ran on
+    run_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
+
+
+class ReconDayItem(Base):
+    """One item of a day's reconciliation: what it is about and by how much it makes
+    the bank's balance differ from the books'."""
+
+    __tablename__ = "recon_day_items"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    recon_day_id: Mapped[int] = mapped_column(ForeignKey("recon_days.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    ref: Mapped[str] = mapped_column(String(80))
+    effect: Mapped[int] = mapped_column(BigInteger)
+    since: Mapped[date | None] = mapped_column(Date)
+    detail: Mapped[str] = mapped_column(String(300))

@@ -1,0 +1,104 @@
+"""The day's reconciliation of each bank account, kept run by run with its items.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "recon_days",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("bank_account_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("latest", sa.Boolean(), nullable=False),
+        sa.Column("clean", sa.Boolean(), nullable=False),
+        sa.Column("bank_opening", sa.BigInteger(), nullable=True),
+        sa.Column("bank_credits", sa.BigInteger(), nullable=True),
+        sa.Column("bank_debits", sa.BigInteger(), nullable=True),
+        sa.Column("bank_closing", sa.BigInteger(), nullable=True),
+        sa.Column("statements", sa.String(length=400), nullable=False),
+        sa.Column("books", sa.BigInteger(), nullable=False),
+        sa.Column("difference", sa.BigInteger(), nullable=False),
+        sa.Column("explained", sa.BigInteger(), nullable=False),
+        sa.Column("open_items", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("run_on", sa.Date(), nullable=False),
+        sa.Column("run_by", sa.String(length=80), nullable=False),
+        sa.Column(
+            "recorded_at",
+            sa.DateTime(),
+            server_default=sa.text("(CURRENT_TIMESTAMP)"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["bank_account_id"],
+            ["bank_accounts.id"],
+            name=op.f("fk_recon_days_bank_account_id_bank_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recon_days")),
+        sa.UniqueConstraint(
+            "day",
+            "bank_account_id",
+            "version",
+            name=op.f("uq_recon_days_day_bank_account_id_version"),
+        ),
+    )
+    with op.batch_alter_table("recon_days", schema=None) as batch_op:
+        batch_op.create_index("ix_recon_days_unclean", ["clean", "day"], unique=False)
+
+    op.create_table(
+        "recon_day_items",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "recon_day_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("ref", sa.String(length=80), nullable=False),
+        sa.Column("effect", sa.BigInteger(), nullable=False),
+        sa.Column("since", sa.Date(), nullable=True),
+        sa.Column("detail", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["recon_day_id"],
+            ["recon_days.id"],
+            name=op.f("fk_recon_day_items_recon_day_id_recon_days"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recon_day_items")),
+    )
+    with op.batch_alter_table("recon_day_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_recon_day_items_recon_day_id"), ["recon_day_id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("recon_day_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recon_day_items_recon_day_id"))
+
+    op.drop_table("recon_day_items")
+    with op.batch_alter_table("recon_days", schema=None) as batch_op:
+        batch_op.drop_index("ix_recon_days_unclean")
+
+    op.drop_table("recon_days")
