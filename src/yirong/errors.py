@@ -176,6 +176,42 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "A day is reconciled once it is over: choose a date before the books' business date.",
     ),
     "recon_day_not_run": ErrorSpec(404, "That day has not been reconciled yet."),
+    "recon_day_not_unclean": ErrorSpec(
+        409, "Only a day whose latest reconciliation is not clean can be signed off."
+    ),
+    "recon_acknowledge_needs_note": ErrorSpec(
+        422, "Signing off an unclean day needs a note saying why."
+    ),
+    # the files exchanged with funders (助贷对账文件)
+    "funder_file_kind_unknown": ErrorSpec(
+        422, "A funder file is one of LOANS, REPAYMENTS or PAYOUTS."
+    ),
+    "funder_file_not_found": ErrorSpec(404, "No such file: it is made at the end of its day."),
+    "funder_file_not_complete": ErrorSpec(
+        422,
+        "The file is not complete: its .ok marker is missing or does not match it; "
+        "nothing was compared.",
+    ),
+    "funder_file_malformed": ErrorSpec(
+        422, "The file is not in the documented funder-file layout; nothing was compared."
+    ),
+    "funder_file_other_funder": ErrorSpec(
+        422, "The file's control record names another funder; nothing was compared."
+    ),
+    "funder_file_other_kind": ErrorSpec(
+        422, "The file's control record names another kind of file; nothing was compared."
+    ),
+    "funder_file_other_date": ErrorSpec(
+        422, "The file's control record is for another date; nothing was compared."
+    ),
+    "funder_file_foreign_rows": ErrorSpec(
+        422, "The file has rows about loans or payouts of another funder; nothing was compared."
+    ),
+    "funder_file_control_mismatch": ErrorSpec(
+        422,
+        "The file's control record (row count and totals) does not agree with its rows; "
+        "nothing was compared.",
+    ),
     # reconciliation (对账): notices, matching, exceptions
     "notice_kind_invalid": ErrorSpec(422, "A notice is about a funding, a top-up or a payment."),
     "match_rule_not_found": ErrorSpec(404, "No matching rule of that name."),

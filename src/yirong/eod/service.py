@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 
 from yirong.agents.tables import Agent
-from yirong.books.service import business_date_of, next_business_day_in
+from yirong.books.service import bank_accounts_in, business_date_of, next_business_day_in
 from yirong.credit.tables import Offer
 from yirong.eod.tables import EodStep
 from yirong.errors import YirongError
@@ -34,13 +34,15 @@ from yirong.infra.db import Database, Tx
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans.book import charged_interest_sql, charged_penalty_sql
 from yirong.loans.buckets import bucket_sql
 from yirong.loans.drawdowns import LIVE_ORDER
-from yirong.loans.interest import charged_sql
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
 from yirong.payments.service import Payee
 from yirong.reconciliation.ageing import age_in
+from yirong.reconciliation.daily import refresh_unclean_in, run_day_in, unclean_days_in
+from yirong.reconciliation.funder_files import make_files_in
 from yirong.wallets.service import (
     FreezeReason,
     freeze_all_in,
@@ -50,6 +52,7 @@ from yirong.wallets.service import (
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
 OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
+EOD_ACTOR = "system:eod"  # who ran what the end of day runs
 CHUNK_STEP = "overdue.chunk"  # each full chunk's record; the step's adds them up
 
 
@@ -67,6 +70,8 @@ def steps() -> list[tuple[str, Callable[[Database, date], dict[str, Any]]]]:
         ("overdue", _overdue),
         ("payouts", _payouts),
         ("reconciliation", _waiting_money),
+        ("reconcile", _reconcile),
+        ("funder_files", _funder_files),
         ("advance", _advance),
     ]
 
@@ -153,24 +158,12 @@ def _bucket_sql(day_ord: str) -> str:
     return bucket_sql(f"({day_ord} - (d.overdue_day - d.grace_days - 1))")
 
 
-def _positive(days: str) -> str:
-    return f"CASE WHEN {days} > 0 THEN {days} ELSE 0 END"
-
-
 def portfolio_sql() -> str:
     """One read of the outstanding loans as of the end of ``:day`` (clocks advanced to
     ``:next_ord``, the next day's ordinal): per funder, product and bucket, the loans,
     principal, interest and penalty due, and what open clocks have charged in all."""
-    normal_days = (
-        "CASE WHEN d.overdue_day < :next_ord THEN d.overdue_day ELSE :next_ord END - d.since_day"
-    )
-    penalty_days = (
-        ":next_ord - CASE WHEN d.since_day > d.overdue_day THEN d.since_day ELSE d.overdue_day END"
-    )
-    normal_fd = f"d.normal_fen_days + d.principal * {_positive(normal_days)}"
-    penalty_fd = f"d.penalty_fen_days + d.principal * {_positive(penalty_days)}"
-    interest = charged_sql(normal_fd, "d.annual_rate_ppm", "d.day_basis")
-    penalty = charged_sql(penalty_fd, "d.penalty_rate_ppm", "d.day_basis")
+    interest = charged_interest_sql()
+    penalty = charged_penalty_sql()
     return f"""
 SELECT funder_id, product_id, bucket, COUNT(*) AS loans, SUM(principal) AS principal,
   SUM(interest - interest_paid) AS interest_due, SUM(penalty - penalty_paid) AS penalty_due,
@@ -378,6 +371,42 @@ def _waiting_money(db: Database, day: date) -> dict[str, Any]:
     """对账: notices still without money, payments the bank has not debited, and parts
     of orders that closed without the rest become exceptions for an operator."""
     return db.run(lambda tx: _record(tx, day, "reconciliation", age_in(tx, day)))
+
+
+def _reconcile(db: Database, day: date) -> dict[str, Any]:
+    """日终对账: the day before is reconciled, the books against the bank (its statement
+    comes the next morning, T+1), and the days still unclean are run again (one whose
+    items were resolved since is then clean). The verdict is the step's record."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        before = day - timedelta(days=1)
+        detail: dict[str, Any] = {"day": before, "clean": None}
+        if any(a.opened_on <= before for a in bank_accounts_in(tx)):
+            report = run_day_in(tx, before, actor=EOD_ACTOR)
+            detail.update(
+                clean=report.clean,
+                bank_closing_fen=report.bank_closing,
+                books_fen=report.books,
+                difference_fen=report.difference,
+                explained_fen=report.explained,
+                open_items=report.open_items,
+            )
+        refresh_unclean_in(tx, actor=EOD_ACTOR)
+        detail["unclean_days"] = sorted({str(k.figures.day) for k in unclean_days_in(tx)})
+        return _record(tx, day, "reconcile", detail)
+
+    return db.run(work)
+
+
+def _funder_files(db: Database, day: date) -> dict[str, Any]:
+    """Each funder's files for the day (loan book, repayments, payouts), made from the
+    books as they stand at its end and kept: funders read them the next morning."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        made = make_files_in(tx, day)
+        return _record(tx, day, "funder_files", {"files": len(made)})
+
+    return db.run(work)
 
 
 def _advance(db: Database, day: date) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from yirong.cli_support import console, database, print_json, run
 from yirong.money import format_fen, parse_yuan
-from yirong.reconciliation import exceptions, notices, rules, statements
+from yirong.reconciliation import daily_cli, exceptions, notices, rules, statements
 from yirong.reconciliation.exceptions import ActionResult, ExceptionView
 
 app = typer.Typer(
@@ -414,3 +414,6 @@ def set_rule(
         )
     )
     console.print(f"{r.name}: {r}")
+
+
+daily_cli.register(app)  # recon run | day | days | sign-off

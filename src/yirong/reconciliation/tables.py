@@ -270,6 +270,10 @@ class ReconDay(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     run_on: Mapped[date] = mapped_column(Date)  # the business date it ran on
     run_by: Mapped[str] = mapped_column(String(80))
+    # An unclean day an operator has looked into and signed off, saying why.
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    acknowledged_on: Mapped[date | None] = mapped_column(Date)
+    acknowledged_note: Mapped[str | None] = mapped_column(String(300))
     recorded_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.current_timestamp())
 
 
@@ -286,3 +290,51 @@ class ReconDayItem(Base):
     effect: Mapped[int] = mapped_column(BigInteger)
     since: Mapped[date | None] = mapped_column(Date)
     detail: Mapped[str] = mapped_column(String(300))
+
+
+class FunderFileRecord(Base):
+    """A daily file we produced for a funder (``reconciliation.funder_layout``), kept
+    as written (gzip) so that it can be downloaded, and compared, any day after."""
+
+    __tablename__ = "funder_files"
+    __table_args__ = (UniqueConstraint("funder_id", "day", "kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    funder_id: Mapped[int] = mapped_column(ForeignKey("funders.id"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    rows: Mapped[int] = mapped_column(Integer)
+    totals: Mapped[str] = mapped_column(String(200))  # the control record's totals, "|"-joined
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # gzip of the file
+    made_on: Mapped[date] = mapped_column(Date)
+
+
+class FunderFileCheck(Base):
+    """A funder's own file for a day, compared with ours: clean, or its differences."""
+
+    __tablename__ = "funder_file_checks"
+    __table_args__ = (Index("ix_funder_file_checks_day", "funder_id", "day", "kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    funder_id: Mapped[int] = mapped_column(ForeignKey("funders.id"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))  # of their file
+    clean: Mapped[bool] = mapped_column(Boolean)
+    differences: Mapped[int] = mapped_column(Integer)
+    checked_on: Mapped[date] = mapped_column(Date)
+    checked_by: Mapped[str] = mapped_column(String(80))
+
+
+class FunderFileDifference(Base):
+    __tablename__ = "funder_file_differences"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("funder_file_checks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(120))
+    field: Mapped[str] = mapped_column(String(40))
+    ours: Mapped[str] = mapped_column(String(80))
+    theirs: Mapped[str] = mapped_column(String(80))

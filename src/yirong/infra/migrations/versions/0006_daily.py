@@ -1,4 +1,5 @@
-"""The day's reconciliation of each bank account, kept run by run with its items.
+"""The day's reconciliation of each bank account, kept run by run with its items; the
+files made for each funder every day, and the comparisons of the funders' own.
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +18,61 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "funder_file_checks",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "funder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("clean", sa.Boolean(), nullable=False),
+        sa.Column("differences", sa.Integer(), nullable=False),
+        sa.Column("checked_on", sa.Date(), nullable=False),
+        sa.Column("checked_by", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["funder_id"], ["funders.id"], name=op.f("fk_funder_file_checks_funder_id_funders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_funder_file_checks")),
+    )
+    with op.batch_alter_table("funder_file_checks", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_funder_file_checks_day", ["funder_id", "day", "kind"], unique=False
+        )
+
+    op.create_table(
+        "funder_files",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "funder_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("totals", sa.String(length=200), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("made_on", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["funder_id"], ["funders.id"], name=op.f("fk_funder_files_funder_id_funders")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_funder_files")),
+        sa.UniqueConstraint(
+            "funder_id", "day", "kind", name=op.f("uq_funder_files_funder_id_day_kind")
+        ),
+    )
     op.create_table(
         "recon_days",
         sa.Column(
@@ -42,6 +98,9 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("run_on", sa.Date(), nullable=False),
         sa.Column("run_by", sa.String(length=80), nullable=False),
+        sa.Column("acknowledged_by", sa.String(length=80), nullable=True),
+        sa.Column("acknowledged_on", sa.Date(), nullable=True),
+        sa.Column("acknowledged_note", sa.String(length=300), nullable=True),
         sa.Column(
             "recorded_at",
             sa.DateTime(),
@@ -63,6 +122,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("recon_days", schema=None) as batch_op:
         batch_op.create_index("ix_recon_days_unclean", ["clean", "day"], unique=False)
+
+    op.create_table(
+        "funder_file_differences",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("check_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("key", sa.String(length=120), nullable=False),
+        sa.Column("field", sa.String(length=40), nullable=False),
+        sa.Column("ours", sa.String(length=80), nullable=False),
+        sa.Column("theirs", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["check_id"],
+            ["funder_file_checks.id"],
+            name=op.f("fk_funder_file_differences_check_id_funder_file_checks"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_funder_file_differences")),
+    )
+    with op.batch_alter_table("funder_file_differences", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_funder_file_differences_check_id"), ["check_id"], unique=False
+        )
 
     op.create_table(
         "recon_day_items",
@@ -98,7 +183,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_recon_day_items_recon_day_id"))
 
     op.drop_table("recon_day_items")
+    with op.batch_alter_table("funder_file_differences", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_funder_file_differences_check_id"))
+
+    op.drop_table("funder_file_differences")
     with op.batch_alter_table("recon_days", schema=None) as batch_op:
         batch_op.drop_index("ix_recon_days_unclean")
 
     op.drop_table("recon_days")
+    op.drop_table("funder_files")
+    with op.batch_alter_table("funder_file_checks", schema=None) as batch_op:
+        batch_op.drop_index("ix_funder_file_checks_day")
+
+    op.drop_table("funder_file_checks")

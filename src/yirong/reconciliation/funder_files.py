@@ -1,0 +1,330 @@
+"""The books against each funder: the daily files we produce for every funder (T+1:
+made at the end of the day they describe, read the next morning), and a funder's own
+file of the same day compared with ours, line by line (``funder_layout``).
+
+A file is made once per funder, day and kind and kept as written; making it again
+returns the kept one, so that what a funder downloaded is what it compares."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, text
+
+from yirong.books.service import business_date_of
+from yirong.errors import YirongError
+from yirong.funders.tables import Funder
+from yirong.infra.db import Tx, read_only, transactional
+from yirong.loans.book import charged_interest_sql, charged_penalty_sql
+from yirong.loans.tables import Drawdown
+from yirong.payments.tables import Payment
+from yirong.reconciliation.funder_layout import (
+    KINDS,
+    Difference,
+    DifferenceKind,
+    FunderFile,
+    compare,
+    file_name,
+    ok_marker,
+    read,
+    split_share,
+    write,
+)
+from yirong.reconciliation.tables import FunderFileCheck, FunderFileDifference, FunderFileRecord
+from yirong.wallets.service import wallet_account
+
+_FETCH = 20_000  # loan-book rows read at a time
+
+
+@dataclass(frozen=True, slots=True)
+class MadeFile:
+    funder: str
+    day: date
+    kind: str
+    name: str
+    rows: int
+    totals: tuple[int, ...]
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    id: int
+    funder: str
+    day: date
+    kind: str
+    clean: bool
+    differences: tuple[Difference, ...]
+
+
+# ---------------------------------------------------------------- making
+
+
+def make_files_in(tx: Tx, day: date) -> list[MadeFile]:
+    """Every funder's files for ``day`` (those not made yet), from the books as they
+    stand at the end of it: the end of day calls this before moving the date on."""
+    made = []
+    for funder in tx.session.scalars(select(Funder).order_by(Funder.code)):
+        for kind in KINDS:
+            made.append(_make(tx, funder, day, kind))
+    return made
+
+
+def _make(tx: Tx, funder: Funder, day: date, kind: str) -> MadeFile:
+    kept = _record(tx, funder.id, day, kind)
+    if kept is not None:
+        return _made(funder.code, kept)
+    rows = {"LOANS": _loan_rows, "REPAYMENTS": _repayment_rows, "PAYOUTS": _payout_rows}[kind](
+        tx, funder, day
+    )
+    content = write(funder.code, KINDS[kind], day, rows)
+    head = content[: content.index(b"\n")].decode().split("|")
+    record = FunderFileRecord(
+        funder_id=funder.id,
+        day=day,
+        kind=kind,
+        name=file_name(funder.code, kind, day),
+        rows=int(head[4]),
+        totals="|".join(head[5:]),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=gzip.compress(content, compresslevel=6, mtime=0),
+        made_on=business_date_of(tx),
+    )
+    tx.session.add(record)
+    tx.session.flush()
+    return _made(funder.code, record)
+
+
+def _made(code: str, r: FunderFileRecord) -> MadeFile:
+    totals = tuple(int(t) for t in r.totals.split("|")) if r.totals else ()
+    return MadeFile(code, r.day, r.kind, r.name, r.rows, totals, r.sha256)
+
+
+def _record(tx: Tx, funder_id: int, day: date, kind: str) -> FunderFileRecord | None:
+    return tx.session.scalars(
+        select(FunderFileRecord).where(
+            FunderFileRecord.funder_id == funder_id,
+            FunderFileRecord.day == day,
+            FunderFileRecord.kind == kind,
+        )
+    ).one_or_none()
+
+
+def _loan_rows(tx: Tx, funder: Funder, day: date) -> Iterator[tuple[object, ...]]:
+    """The loan book at the end of ``day``: each drawdown still owing, what it owes."""
+    query = text(
+        f"""
+SELECT d.order_ref, a.code, d.principal,
+  {charged_interest_sql()} - d.interest_paid, {charged_penalty_sql()} - d.penalty_paid,
+  d.status, d.due_date
+FROM drawdowns d JOIN agents a ON a.id = d.agent_id
+WHERE d.funder_id = :funder AND d.status IN ('credited', 'overdue')
+ORDER BY d.order_ref
+"""
+    )
+    result = tx.conn.execute(
+        query.execution_options(yield_per=_FETCH),
+        {"funder": funder.id, "next_ord": (day.toordinal() + 1)},
+    )
+    for ref, agent, principal, interest, penalty, status, due in result:
+        due_day = due if isinstance(due, date) else date.fromisoformat(str(due))
+        past_due = max((day - due_day).days, 0)
+        yield ref, agent, principal, interest, penalty, status, past_due, due_day
+
+
+def _repayment_rows(tx: Tx, funder: Funder, day: date) -> list[tuple[object, ...]]:
+    """The day's repayments, one row per drawdown each paid, the platform's share
+    apportioned to them (``split_share``)."""
+    found = tx.conn.execute(
+        text(
+            """
+SELECT r.id, r.share, d.order_ref, p.penalty, p.interest, p.principal
+FROM repayments r JOIN repayment_parts p ON p.repayment_id = r.id
+JOIN drawdowns d ON d.id = p.drawdown_id
+WHERE r.funder_id = :funder AND r.business_date = :day
+ORDER BY r.id, d.order_ref
+"""
+        ),
+        {"funder": funder.id, "day": day},
+    ).all()
+    rows: list[tuple[object, ...]] = []
+    for start, end in _groups([r[0] for r in found]):
+        parts = found[start:end]
+        shares = split_share(parts[0][1], [p[3] + p[4] for p in parts])
+        rows += [
+            (p[0], p[2], p[3], p[4], p[5], share) for p, share in zip(parts, shares, strict=True)
+        ]
+    return rows
+
+
+def _groups(keys: Sequence[int]) -> Iterator[tuple[int, int]]:
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            yield start, i
+            start = i
+
+
+def _payout_rows(tx: Tx, funder: Funder, day: date) -> list[tuple[object, ...]]:
+    source = wallet_account(tx, f"funder:{funder.code}").code
+    return [
+        (ref, amount, "instructed", day)
+        for ref, amount in tx.conn.execute(
+            select(Payment.reference, Payment.amount)
+            .where(Payment.kind == "payout", Payment.source == source, Payment.instructed_on == day)
+            .order_by(Payment.reference)
+        )
+    ]
+
+
+# ---------------------------------------------------------------- reading and comparing
+
+
+def _funder(tx: Tx, code: str) -> Funder:
+    found = tx.session.scalars(select(Funder).where(Funder.code == code)).one_or_none()
+    if found is None:
+        raise YirongError("funder_not_found", funder=code)
+    return found
+
+
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise YirongError("funder_file_kind_unknown", kind=kind, kinds=list(KINDS))
+    return kind
+
+
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    name: str
+    content: bytes
+    ok: bytes  # the .ok marker's content
+
+
+@read_only
+def funder_file(tx: Tx, funder: str, day: date, kind: str) -> FileContent:
+    """One of our kept files for a funder, and its ``.ok`` marker."""
+    record = _record(tx, _funder(tx, funder).id, day, _kind(kind))
+    if record is None:
+        raise YirongError("funder_file_not_found", funder=funder, day=day, kind=kind)
+    content = gzip.decompress(record.content)
+    return FileContent(record.name, content, ok_marker(content))
+
+
+@read_only
+def funder_files(tx: Tx, funder: str, *, day: date | None = None) -> list[MadeFile]:
+    query = select(FunderFileRecord).where(FunderFileRecord.funder_id == _funder(tx, funder).id)
+    if day is not None:
+        query = query.where(FunderFileRecord.day == day)
+    rows = tx.session.scalars(query.order_by(FunderFileRecord.day, FunderFileRecord.kind))
+    return [_made(funder, r) for r in rows]
+
+
+@transactional
+def compare_funder_file(
+    tx: Tx,
+    funder: str,
+    day: date,
+    kind: str,
+    content: bytes,
+    ok: bytes | None,
+    *,
+    actor: str,
+) -> FileCheck:
+    """A funder's own file for ``day`` held against ours, every difference listed and
+    kept. Refused whole (nothing kept) when the file is not proved (``read``)."""
+    found = _funder(tx, funder)
+    record = _record(tx, found.id, day, _kind(kind))
+    if record is None:
+        raise YirongError("funder_file_not_found", funder=funder, day=day, kind=kind)
+    theirs = read(content, ok, funder=funder, kind=kind, day=day)
+    _refuse_foreign_rows(tx, found, theirs)
+    ours = read(
+        gzip.decompress(record.content),
+        ok_marker(gzip.decompress(record.content)),
+        funder=funder,
+        kind=kind,
+        day=day,
+    )
+    differences = compare(ours, theirs)
+    check = FunderFileCheck(
+        funder_id=found.id,
+        day=day,
+        kind=kind,
+        sha256=hashlib.sha256(content).hexdigest(),
+        clean=not differences,
+        differences=len(differences),
+        checked_on=business_date_of(tx),
+        checked_by=actor[:80],
+    )
+    tx.session.add(check)
+    tx.session.flush()
+    tx.session.add_all(
+        FunderFileDifference(
+            check_id=check.id,
+            kind=d.kind.value,
+            key=d.key[:120],
+            field=d.field,
+            ours=d.ours[:80],
+            theirs=d.theirs[:80],
+        )
+        for d in differences
+    )
+    tx.session.flush()
+    return FileCheck(check.id, funder, day, kind, check.clean, tuple(differences))
+
+
+def _refuse_foreign_rows(tx: Tx, funder: Funder, theirs: FunderFile) -> None:
+    """Rows about another funder's loans or payouts refuse the file: a funder's file
+    speaks for its own book only (and is not told whose the others are)."""
+    columns = theirs.kind.columns
+    if "order_ref" in columns:
+        at = columns.index("order_ref")
+        refs = sorted({row[at] for row in theirs.rows})
+        foreign = _foreign(tx, refs, Drawdown.order_ref, Drawdown.funder_id != funder.id)
+    else:
+        at = columns.index("payment_ref")
+        refs = sorted({row[at] for row in theirs.rows})
+        source = wallet_account(tx, f"funder:{funder.code}").code
+        foreign = _foreign(tx, refs, Payment.reference, Payment.source != source)
+    if foreign:
+        raise YirongError("funder_file_foreign_rows", rows=len(foreign))
+
+
+def _foreign(tx: Tx, refs: list[str], column: Any, other: Any) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(refs), 500):
+        found += tx.conn.scalars(select(column).where(column.in_(refs[start : start + 500]), other))
+    return found
+
+
+@read_only
+def file_checks(tx: Tx, funder: str, *, day: date | None = None) -> list[FileCheck]:
+    """The comparisons of a funder's files, with their differences, oldest first."""
+    found = _funder(tx, funder)
+    query = select(FunderFileCheck).where(FunderFileCheck.funder_id == found.id)
+    if day is not None:
+        query = query.where(FunderFileCheck.day == day)
+    checks = list(tx.session.scalars(query.order_by(FunderFileCheck.id)))
+    listed: dict[int, list[Difference]] = {c.id: [] for c in checks}
+    for d in tx.session.scalars(
+        select(FunderFileDifference)
+        .where(FunderFileDifference.check_id.in_(list(listed)))
+        .order_by(FunderFileDifference.id)
+    ):
+        listed[d.check_id].append(
+            Difference(DifferenceKind(d.kind), d.key, d.field, d.ours, d.theirs)
+        )
+    return [FileCheck(c.id, funder, c.day, c.kind, c.clean, tuple(listed[c.id])) for c in checks]
+
+
+@read_only
+def difference_count(tx: Tx) -> int:
+    """Differences found in funders' files, all funders, all days."""
+    return int(
+        tx.conn.scalar(select(text("COUNT(*)")).select_from(FunderFileDifference.__table__)) or 0
+    )

@@ -1,0 +1,166 @@
+"""The books against each funder: the daily files we make (control record, ``.ok``,
+every loan's figures worked out here by hand from the contract), a funder's own file
+compared line by line, and each way a file can be wrong refused with its own code."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.bank import Bank, fund
+from tests.databases import BACKENDS
+from tests.loans.story import market_with_lines
+from yirong.books.service import current_business_date
+from yirong.eod.service import run_eod
+from yirong.errors import YirongError
+from yirong.loans.drawdowns import request_drawdown
+from yirong.loans.repayments import repay
+from yirong.loans.tables import Drawdown
+from yirong.reconciliation.funder_files import compare_funder_file, file_checks, funder_file
+from yirong.reconciliation.funder_layout import ok_marker
+
+
+def half_up(x: Decimal) -> int:
+    return int(x.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def rows_of(content: bytes) -> tuple[list[str], list[list[str]]]:
+    lines = content.decode().rstrip("\n").split("\n")
+    return lines[0].split("|"), [line.split("|") for line in lines[2:]]
+
+
+def with_rows(control: list[str], header: str, rows: list[list[str]], amounts: list[int]) -> bytes:
+    """A file in the layout, its control record recounted from ``rows``."""
+    totals = [str(sum(int(r[i]) for r in rows)) for i in amounts]
+    head = "|".join([*control[:4], str(len(rows)), *totals])
+    return ("\n".join([head, header, *("|".join(r) for r in rows)]) + "\n").encode()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_funders_daily_files_and_their_comparison(backend: str, tmp_path: Path) -> None:
+    market = market_with_lines(backend, tmp_path, 3)
+    db = market.db
+    Bank(db)
+    day1 = current_business_date(db)
+    first = request_drawdown(db, market.code(0), 365_000, 30, "a")
+    second = request_drawdown(db, market.code(1), 200_000, 60, "b")
+    assert fund(db, "T1", first.order_ref, 365_000) == "matched"
+    assert fund(db, "T1", second.order_ref, 200_000) == "matched"
+    run_eod(db)  # day 1's files are made at its end
+
+    def contract(ref: str) -> tuple[Decimal, int]:
+        rate, basis = db.run(
+            lambda tx: tx.conn.execute(
+                select(Drawdown.annual_rate_ppm, Drawdown.day_basis).where(
+                    Drawdown.order_ref == ref
+                )
+            ).one()
+        )
+        return Decimal(rate) / 1_000_000, basis
+
+    def interest(ref: str, principal: int, days: int) -> int:
+        rate, basis = contract(ref)
+        return half_up(principal * rate * days / basis)  # 算头不算尾: the first day counts
+
+    made = funder_file(db, "T1", day1, "LOANS")
+    assert made.name == f"YIRONG_T1_LOANS_{day1:%Y%m%d}.txt"
+    control, rows = rows_of(made.content)
+    want = {
+        first.order_ref: [
+            first.order_ref,
+            market.code(0),
+            "365000",
+            str(interest(first.order_ref, 365_000, 1)),
+            "0",
+            "credited",
+            "0",
+            str(day1 + timedelta(days=30)),
+        ],
+        second.order_ref: [
+            second.order_ref,
+            market.code(1),
+            "200000",
+            str(interest(second.order_ref, 200_000, 1)),
+            "0",
+            "credited",
+            "0",
+            str(day1 + timedelta(days=60)),
+        ],
+    }
+    assert sorted(rows) == sorted(want.values())
+    interest_total = sum(int(r[3]) for r in want.values())
+    assert control == [
+        "H",
+        "T1",
+        "LOANS",
+        f"{day1:%Y%m%d}",
+        "2",
+        "565000",
+        str(interest_total),
+        "0",
+    ]
+    assert made.ok == f"2|{__import__('hashlib').sha256(made.content).hexdigest()}\n".encode()
+
+    # Day 2: the first agent repays 100,000 fen; interest first, then principal.
+    day2 = current_business_date(db)
+    owed_interest = interest(first.order_ref, 365_000, 1)  # the repayment day does not count
+    repay(db, market.code(0), 100_000, "r1")
+    run_eod(db)
+    _, paid = rows_of(funder_file(db, "T1", day2, "REPAYMENTS").content)
+    share = half_up(Decimal(owed_interest) * Decimal("0.2"))  # T1 shares 20% of interest
+    assert len(paid) == 1
+    assert paid[0][1:] == [
+        first.order_ref,
+        "0",
+        str(owed_interest),
+        str(100_000 - owed_interest),
+        str(share),
+    ]
+    _, out = rows_of(funder_file(db, "T1", day2, "PAYOUTS").content)
+    # T1's agreement settles the platform's share on its monthly statement: the payout
+    # is all it collected.
+    assert [(r[1], r[2], r[3]) for r in out] == [("100000", "instructed", str(day2))]
+
+    # The funder's own loan book of day 1: one loan's interest differs, the other is
+    # missing. Exactly two differences, each of its type.
+    ours = funder_file(db, "T1", day1, "LOANS")
+    header = ours.content.decode().split("\n")[1]
+    theirs_rows = [list(want[first.order_ref])]
+    theirs_rows[0][3] = str(int(theirs_rows[0][3]) + 1)
+    theirs = with_rows(control, header, theirs_rows, [2, 3, 4])
+    check = compare_funder_file(
+        db, "T1", day1, "LOANS", theirs, ok_marker(theirs), actor="operator:ops"
+    )
+    assert not check.clean
+    assert sorted((d.kind.value, d.key, d.field) for d in check.differences) == [
+        ("amount_differs", first.order_ref, "interest_due_fen"),
+        ("missing_at_funder", second.order_ref, ""),
+    ]
+    same = compare_funder_file(db, "T1", day1, "LOANS", ours.content, ours.ok, actor="operator:ops")
+    assert same.clean and same.differences == ()
+    assert [c.clean for c in file_checks(db, "T1", day=day1)] == [False, True]
+
+    # Each way a file can be wrong: refused with its own code, nothing kept.
+    def refused(content: bytes, ok: bytes | None, *, funder: str = "T1", day: date = day1) -> str:
+        with pytest.raises(YirongError) as caught:
+            compare_funder_file(db, funder, day, "LOANS", content, ok, actor="operator:ops")
+        return caught.value.code
+
+    assert refused(theirs, None) == "funder_file_not_complete"
+    assert refused(theirs, ok_marker(ours.content)) == "funder_file_not_complete"
+    wrong_total = theirs.replace(f"|1|{theirs_rows[0][2]}|".encode(), b"|1|1|", 1)
+    assert refused(wrong_total, ok_marker(wrong_total)) == "funder_file_control_mismatch"
+    other_day = with_rows([*control[:3], f"{day2:%Y%m%d}"], header, theirs_rows, [2, 3, 4])
+    assert refused(other_day, ok_marker(other_day)) == "funder_file_other_date"
+    t2 = funder_file(db, "T2", day1, "LOANS")
+    t2_control, _ = rows_of(t2.content)
+    foreign = with_rows(t2_control, header, theirs_rows, [2, 3, 4])  # T1's loan, in T2's file
+    assert refused(foreign, ok_marker(foreign), funder="T2") == "funder_file_foreign_rows"
+    assert refused(foreign, ok_marker(foreign)) == "funder_file_other_funder"
+    garbled = b"not a funder file\n"
+    assert refused(garbled, ok_marker(garbled)) == "funder_file_malformed"
+    assert len(file_checks(db, "T1")) == 2
