@@ -182,6 +182,14 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "recon_acknowledge_needs_note": ErrorSpec(
         422, "Signing off an unclean day needs a note saying why."
     ),
+    # bank batch files of payments (代付批量文件)
+    "payment_batch_future": ErrorSpec(
+        409, "A batch holds payments instructed by its day: the day cannot be after today."
+    ),
+    "payment_batch_not_found": ErrorSpec(404, "No such payment batch."),
+    "payment_batch_malformed": ErrorSpec(
+        422, "The batch file is not in the documented layout, or its control record disagrees."
+    ),
     # the files exchanged with funders (助贷对账文件)
     "funder_file_kind_unknown": ErrorSpec(
         422, "A funder file is one of LOANS, REPAYMENTS or PAYOUTS."

@@ -3,12 +3,12 @@ the bank sees it. It knows nothing of orders, wallets or loans: it sees money.
 
 * Transfers come in (a funder paying an order, an agent topping up, the carrier paying
   a commission file): each is a credit line with whatever the payer wrote on it.
-* Our outbound payments (withdrawals, funder payouts, returns) reach it as the
-  platform's payment file (``payments.open_payments``) and are executed the next
-  business day: most are debited quoting their ``YP`` reference; a few withdrawals are
-  refused before paying (the bank says so, and an operator records it); now and then
-  one is debited and comes back the day after, a credit quoting the same reference
-  (退汇); once, one is held for review for days before it is paid.
+* Our outbound payments (withdrawals, funder payouts, returns) reach it in the
+  platform's batch files (``payments.batch``, made at each end of day) and are
+  executed the next business day: most are debited quoting their ``YP`` reference; a
+  few withdrawals are refused before paying (the bank says so, and an operator records
+  it); now and then one is debited and comes back the day after, a credit quoting the
+  same reference (退汇); once, one is held for review for days before it is paid.
 * At the end of each business day on which the account moved, it writes that day's
   statement in one of the layouts ``bankfiles`` offers (:func:`layout_for`), which
   the platform imports (``reconciliation.statements``) before its end of day. Once, the
@@ -37,6 +37,7 @@ from yirong.bankfiles import (
 )
 from yirong.books.service import add_bank_account
 from yirong.infra.db import Database
+from yirong.payments.batch import batch_content, batches, read_batch
 from yirong.payments.service import PaymentView, open_payments
 from yirong.reconciliation.statements import ImportResult, import_statement_file
 
@@ -115,6 +116,8 @@ class SimulatedBank:
         self._day: _Day | None = None
         self._yesterday: _Day | None = None
         self._answered: set[str] = set()  # references of payments the bank has acted on
+        self._files: set[str] = set()  # batch files read
+        self._waiting: list[str] = []  # payments read from the files, not yet answered
         self._to_return: list[PaymentView] = []  # debited today, coming back tomorrow
         self._review: dict[str, date] = {}  # reference -> paid on that date
         self._review_next = 0  # days the next withdrawal waits in review
@@ -164,8 +167,8 @@ class SimulatedBank:
             )
             morning.returned += 1
         self._to_return = []
-        for payment in open_payments(self.db):
-            if payment.instructed_on >= on or payment.reference in self._answered:
+        for payment in self._received(on):
+            if payment.reference in self._answered:
                 continue
             if payment.reference in self._review:
                 if self._review[payment.reference] > on:
@@ -191,6 +194,22 @@ class SimulatedBank:
             if roll < REFUSED_SHARE + RETURNED_SHARE:
                 self._to_return.append(payment)
         return morning
+
+    def _received(self, on: date) -> list[PaymentView]:
+        """The payments in the batch files the platform sent before ``on`` (the bank
+        reads its files, not the platform's books), with those still in review."""
+        sent = [b for b in batches(self.db) if b.day < on and b.reference not in self._files]
+        listed = [
+            line.payment_ref
+            for b in sent
+            for line in read_batch(batch_content(self.db, b.reference))[1]
+        ]
+        self._files.update(b.reference for b in sent)
+        self._waiting += [ref for ref in listed if ref not in self._waiting]
+        still_open = {p.reference: p for p in open_payments(self.db)}
+        # A payment an operator failed in the meantime is no longer the bank's to pay.
+        self._waiting = [ref for ref in self._waiting if ref in still_open]
+        return [still_open[ref] for ref in self._waiting]
 
     @staticmethod
     def refusal_reason(payment: PaymentView) -> str:

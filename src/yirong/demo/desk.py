@@ -8,7 +8,10 @@ exception queue worked, oldest first, as the reconciliation's service functions 
   matched by hand to the wallet the console finds for it;
 * what needs a second operator (at least the policy's threshold) is approved by one;
 * a notice the bank never confirmed is dismissed, with a reason, after a few days;
-* a payment the bank has not debited waits: the bank's line resolves it by itself.
+* a payment the bank has not debited waits: the bank's line resolves it by itself;
+* a day the reconciliation found unclean only because the bank paid late is signed
+  off, saying so, once the payment has left (one still in suspense waits for its
+  exception: the end of day finds it clean once that is resolved).
 
 So the reader finds the queue at the end as an operator does: those two, and what the
 last statement and end of day opened."""
@@ -21,7 +24,10 @@ from collections import Counter
 from yirong.demo.bank import Morning, SimulatedBank
 from yirong.demo.customers import Customers
 from yirong.infra.db import Database
+from yirong.payments.service import open_payments
 from yirong.reconciliation import exceptions as queue
+from yirong.reconciliation.daily import acknowledge_day, unclean_days
+from yirong.reconciliation.daily_model import TIMING, ItemKind
 from yirong.reconciliation.exceptions import ActionResult, ExceptionView
 from yirong.reconciliation.model import ExceptionKind
 from yirong.wallets.service import fail_withdrawal
@@ -77,6 +83,19 @@ def work_the_queue(db: Database, customers: Customers, counts: Counter[str]) -> 
             else:
                 _approved(db, queue.return_to_sender(db, e.id, actor=MAKER))
                 counts["recon_returned_to_sender"] += 1
+
+
+def review_days(db: Database, counts: Counter[str]) -> None:
+    """Sign off the days unclean only for payments the bank has paid since."""
+    still_open = {p.reference for p in open_payments(db)}
+    for kept in unclean_days(db):
+        waiting = [i for i in kept.figures.items if i.kind not in TIMING]
+        if waiting and all(
+            i.kind is ItemKind.MISSING_AT_BANK and i.ref not in still_open for i in waiting
+        ):
+            note = "银行延迟付款,现已付出 the bank paid late; the payment has left since"
+            acknowledge_day(db, kept.figures.day, note, actor=f"operator:{MAKER}")
+            counts["recon_days_signed_off"] += 1
 
 
 def _returned(e: ExceptionView) -> bool:

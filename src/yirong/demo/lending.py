@@ -36,7 +36,8 @@ from yirong.credit.offers import compare_offers
 from yirong.credit.preapproval import run_preapproval
 from yirong.demo.bank import Party, SimulatedBank
 from yirong.demo.customers import Customers
-from yirong.demo.desk import record_refusals, work_the_queue
+from yirong.demo.desk import record_refusals, review_days, work_the_queue
+from yirong.demo.funder_offices import exchange_files
 from yirong.demo.funders import FUNDERS
 from yirong.demo.marketplace import Market, firm_details
 from yirong.demo.wallet_days import one_day
@@ -168,6 +169,9 @@ def play_lending(
         # The morning: the bank runs yesterday's payments; the desk works the queue.
         record_refusals(db, bank, bank.run_payment_file(today), result.counts)
         work_the_queue(db, lending.customers, result.counts)
+        review_days(db, result.counts)
+        if n > 0:  # the funders compare yesterday's loan books with theirs
+            exchange_files(db, today - timedelta(days=1), n - 1, result.counts)
         if today.day == 1 and n > 0:
             _month_start(lending, today)
         if today.day == 3:

@@ -15,8 +15,10 @@ from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.payments.tables import Payment
 from yirong.reconciliation.tables import (
     BankLine,
+    FunderFileDifference,
     Notice,
     ReconApproval,
+    ReconDay,
     ReconException,
     StatementFile,
 )
@@ -116,6 +118,25 @@ def _reconciliation(tx: Tx) -> dict[str, int]:
         "recon_exceptions": _count(tx, of=ReconException),
         "recon_exceptions_open": _count(tx, ReconException.status == "open", of=ReconException),
         "recon_approvals": _count(tx, ReconApproval.status == "approved", of=ReconApproval),
+        **_days(tx),
+        "funder_file_differences": _count(tx, of=FunderFileDifference),
+    }
+
+
+def _days(tx: Tx) -> dict[str, int]:
+    """Reconciled days (each bank account's latest result): clean, unclean, and those
+    unclean that nobody has signed off yet."""
+    latest = ReconDay.latest.is_(True)
+    return {
+        "recon_days_clean": _count(tx, latest, ReconDay.clean.is_(True), of=ReconDay),
+        "recon_days_unclean": _count(tx, latest, ReconDay.clean.is_(False), of=ReconDay),
+        "recon_days_open": _count(
+            tx,
+            latest,
+            ReconDay.clean.is_(False),
+            ReconDay.acknowledged_by.is_(None),
+            of=ReconDay,
+        ),
     }
 
 

@@ -39,6 +39,7 @@ from yirong.loans.buckets import bucket_sql
 from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
+from yirong.payments.batch import make_batches_in
 from yirong.payments.service import Payee
 from yirong.reconciliation.ageing import age_in
 from yirong.reconciliation.daily import refresh_unclean_in, run_day_in, unclean_days_in
@@ -69,6 +70,7 @@ def steps() -> list[tuple[str, Callable[[Database, date], dict[str, Any]]]]:
         ("accrue_and_snapshot", _accrue_and_snapshot),
         ("overdue", _overdue),
         ("payouts", _payouts),
+        ("payment_batches", _payment_batches),
         ("reconciliation", _waiting_money),
         ("reconcile", _reconcile),
         ("funder_files", _funder_files),
@@ -363,6 +365,18 @@ def _payouts(db: Database, day: date) -> dict[str, Any]:
                 )
                 paid[funder.code] = available
         return _record(tx, day, "payouts", {"funders": paid})
+
+    return db.run(work)
+
+
+def _payment_batches(db: Database, day: date) -> dict[str, Any]:
+    """The day's payments (withdrawals, payouts, returns) leave for the bank as batch
+    files; each settles only when the bank's statement shows its debit."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        made = make_batches_in(tx, day)
+        detail = {"batches": [b.reference for b in made], "payments": sum(b.payments for b in made)}
+        return _record(tx, day, "payment_batches", detail)
 
     return db.run(work)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, String
+from sqlalchemy import BigInteger, Date, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
@@ -40,3 +40,19 @@ class Payment(Base):
     bank_line_id: Mapped[int | None] = mapped_column(BigInteger)  # the debit that settled it
     return_line_id: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(String(200))
+    batch_ref: Mapped[str | None] = mapped_column(String(24), index=True)  # the file it left in
+
+
+class PaymentBatch(Base):
+    """A bank batch file of payments (代付批量文件, ``payments.batch``), kept as sent."""
+
+    __tablename__ = "payment_batches"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    bank_account: Mapped[str] = mapped_column(String(80))  # the ledger code it pays from
+    payments: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

@@ -246,15 +246,17 @@ def _unbooked_lines(tx: Tx, account: BankAccountView, day: date) -> list[Item]:
 
 
 def _suspense_lines(tx: Tx, account: BankAccountView, day: date) -> list[Item]:
-    """Lines the books hold in suspense, their exception still open: the money is
-    counted, but nobody yet knows whose it is (or it is for another amount)."""
+    """The day's lines the books hold in suspense, their exception still open: the
+    money is counted (it moves no balance apart), but nobody yet knows whose it is, or
+    it is for another amount. Listed on the day the bank booked the line: each open
+    exception makes one day unclean, not every day after it."""
     rows = tx.conn.execute(
         select(ReconException.id, ReconException.kind, BankLine.booking_date, ReconException.detail)
         .join(BankLine, BankLine.id == ReconException.line_id)
         .where(
             ReconException.status == "open",
             BankLine.bank_account_id == account.id,
-            BankLine.booking_date <= day,
+            BankLine.booking_date == day,
             BankLine.suspense_entry_id.is_not(None),
         )
     )

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from yirong.cli_support import console, database, print_json, run
 from yirong.money import format_fen
-from yirong.reconciliation import daily
+from yirong.reconciliation import daily, funder_files
 from yirong.reconciliation.daily import DayReport, KeptDay
 from yirong.reconciliation.daily_model import TIMING, DayFigures
+from yirong.reconciliation.funder_layout import KINDS
 
 JSON = typer.Option(False, "--json", help="One JSON object as the last line.")
 DATE = typer.Option(..., "--date", help="The day to reconcile, YYYY-MM-DD (a closed day).")
@@ -56,22 +58,18 @@ def _show(day: date, accounts: list[DayFigures], note: str = "") -> None:
         )
         if not a.items:
             continue
-        table = Table(show_header=True, box=None, padding=(0, 2))
-        for name in ("item", "about", "yuan", "since", "detail"):
-            table.add_column(name)
         for item in a.items:
-            style = "" if item.kind in TIMING else "bold"
-            table.add_row(
-                f"[{style}]{item.kind.value}[/{style}]" if style else item.kind.value,
-                item.ref,
-                format_fen(item.effect),
-                str(item.since or ""),
-                item.detail[:70],
+            mark = "  " if item.kind in TIMING else "[bold red]![/] "
+            console.print(
+                f"  {mark}{item.kind.value} {item.ref}: {format_fen(item.effect)} yuan"
+                f" (since {item.since}) {item.detail}",
+                highlight=False,
             )
-        console.print(table)
 
 
 def register(app: typer.Typer) -> None:
+    _funder_file_commands(app)
+
     @app.command("run")
     def run_command(
         ctx: typer.Context,
@@ -147,6 +145,79 @@ def register(app: typer.Typer) -> None:
             print_json({"date": day, "kept": [_kept_facts(k) for k in kept]})
             return
         console.print(f"{day}: signed off ({len(kept)} account(s)).")
+
+
+def _funder_file_commands(app: typer.Typer) -> None:
+    @app.command("funder-file")
+    def funder_file_command(
+        ctx: typer.Context,
+        funder: str = typer.Argument(..., help="The funder's code."),
+        on: str = DATE,
+        kind: str | None = typer.Option(None, help="LOANS | REPAYMENTS | PAYOUTS (default: all)."),
+        out: Path = typer.Option(Path("."), "--out", help="Where to write our files."),
+        compare: Path | None = typer.Option(
+            None,
+            "--compare",
+            exists=True,
+            dir_okay=False,
+            help="The funder's own file, its .ok marker beside it: compared with ours.",
+        ),
+        actor: str = typer.Option("operator", "--as", envvar="YIRONG_OPERATOR"),
+        as_json: bool = JSON,
+    ) -> None:
+        """Write our daily files for a funder (each with its .ok marker), or compare the
+        funder's own file of the day with ours, every difference listed."""
+        day = _day(on)
+        db = database(ctx)
+        if compare is not None:
+            _compare(db, funder, day, kind, compare, actor, as_json)
+            return
+        kinds = [kind] if kind else list(KINDS)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in kinds:
+            found = run(partial(funder_files.funder_file, db, funder, day, name))
+            (out / found.name).write_bytes(found.content)
+            (out / (found.name + ".ok")).write_bytes(found.ok)
+            written.append(
+                {"kind": name, "file": str(out / found.name), "ok": found.ok.decode().strip()}
+            )
+        if as_json:
+            print_json({"funder": funder, "date": day, "files": written})
+            return
+        for w in written:
+            console.print(f"{w['file']} (and .ok)")
+
+
+def _compare(
+    db: Any, funder: str, day: date, kind: str | None, path: Path, actor: str, as_json: bool
+) -> None:
+    content = path.read_bytes()
+    marker = path.with_name(path.name + ".ok")
+    ok = marker.read_bytes() if marker.exists() else None
+    if kind is None:  # the control record says which it is
+        head = content.split(b"\n", 1)[0].decode("utf-8", "replace").split("|")
+        kind = head[2] if len(head) > 2 else ""
+    check = run(
+        lambda: funder_files.compare_funder_file(
+            db, funder, day, kind, content, ok, actor=f"operator:{actor}"
+        )
+    )
+    if as_json:
+        print_json(
+            {
+                "funder": funder,
+                "date": day,
+                "kind": check.kind,
+                "clean": check.clean,
+                "differences": [asdict(d) for d in check.differences],
+            }
+        )
+        return
+    verdict = "clean" if check.clean else f"{len(check.differences)} differences"
+    console.print(f"{funder} {check.kind} {day}: {verdict}")
+    for d in check.differences:
+        console.print(f"  {d.kind.value} {d.key} {d.field} ours={d.ours!r} theirs={d.theirs!r}")
 
 
 def _kept_facts(k: KeptDay) -> dict[str, Any]:

@@ -88,8 +88,9 @@ def payment_item(ref: str, amount: int, instructed_on: date, day: date, window: 
         ref,
         amount,
         instructed_on,
-        "instructed, not yet debited by the bank"
-        + (f" after {window} day(s): 银行漏单" if late else ""),
+        f"not debited {(day - instructed_on).days} day(s) after: 银行漏单"
+        if late
+        else "instructed, not yet debited",
     )
 
 

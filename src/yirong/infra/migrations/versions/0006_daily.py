@@ -1,5 +1,6 @@
 """The day's reconciliation of each bank account, kept run by run with its items; the
-files made for each funder every day, and the comparisons of the funders' own.
+files made for each funder every day, and the comparisons of the funders' own; the
+bank batch files payments leave in.
 
 Revision ID: 0006
 Revises: 0005
@@ -18,6 +19,27 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "payment_batches",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("reference", sa.String(length=24), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("bank_account", sa.String(length=80), nullable=False),
+        sa.Column("payments", sa.Integer(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_batches")),
+        sa.UniqueConstraint("reference", name=op.f("uq_payment_batches_reference")),
+    )
+    with op.batch_alter_table("payment_batches", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payment_batches_day"), ["day"], unique=False)
+
     op.create_table(
         "funder_file_checks",
         sa.Column(
@@ -177,8 +199,16 @@ def upgrade() -> None:
             batch_op.f("ix_recon_day_items_recon_day_id"), ["recon_day_id"], unique=False
         )
 
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("batch_ref", sa.String(length=24), nullable=True))
+        batch_op.create_index(batch_op.f("ix_payments_batch_ref"), ["batch_ref"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_batch_ref"))
+        batch_op.drop_column("batch_ref")
+
     with op.batch_alter_table("recon_day_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recon_day_items_recon_day_id"))
 
@@ -196,3 +226,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_funder_file_checks_day")
 
     op.drop_table("funder_file_checks")
+    with op.batch_alter_table("payment_batches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_batches_day"))
+
+    op.drop_table("payment_batches")
