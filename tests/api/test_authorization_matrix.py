@@ -28,14 +28,18 @@ from tests.loans.story import market_with_lines
 from yirong.access.service import issue_api_key
 from yirong.agents.service import Role
 from yirong.api.app import access_of
+from yirong.books.service import current_business_date
 from yirong.credit.applications import FirmDetails, current_credit
 from yirong.credit.consents import APPLICATION_FIELDS, consents_of
 from yirong.demo.identities import firm
+from yirong.eod.service import run_eod
 from yirong.infra.db import Database
 from yirong.infra.outbox import OutboxMessage
 from yirong.loans.drawdowns import request_drawdown
 from yirong.loans.repayments import repay
 from yirong.loans.tables import FreezeRequest
+from yirong.payments.batch import batches
+from yirong.reconciliation.daily import run_day
 from yirong.reconciliation.tables import ReconApproval, ReconException, StatementFile
 from yirong.wallets import service as wallets
 
@@ -62,6 +66,8 @@ class World:
     spare_key: int
     event: int
     firm: dict[str, str]  # A's details as it would confirm them
+    day: str  # a closed day: reconciled, its funder files made
+    batch: str  # a payment batch file
 
 
 @dataclass(frozen=True)
@@ -309,6 +315,28 @@ TARGETS: dict[tuple[str, str], T] = {
         "/api/v1/recon/approvals/{w.approval}/approve"
     ),
     ("GET", "/api/v1/recon/rules"): get("/api/v1/recon/rules"),
+    ("POST", "/api/v1/recon/days/{day}/run"): post("/api/v1/recon/days/{w.day}/run"),
+    ("GET", "/api/v1/recon/days/{day}"): get("/api/v1/recon/days/{w.day}"),
+    ("GET", "/api/v1/recon/days"): get("/api/v1/recon/days"),
+    ("POST", "/api/v1/recon/days/{day}/sign-off"): post(
+        "/api/v1/recon/days/{w.day}/sign-off", None, {"note": "matrix"}
+    ),
+    ("GET", "/api/v1/payment-batches"): get("/api/v1/payment-batches"),
+    ("GET", "/api/v1/payment-batches/{reference}"): get("/api/v1/payment-batches/{w.batch}"),
+    ("GET", "/api/v1/funders/{funder}/files"): get("/api/v1/funders/T1/files", FUNDER_ONLY),
+    ("GET", "/api/v1/funders/{funder}/files/{day}/{kind}"): get(
+        "/api/v1/funders/T1/files/{w.day}/LOANS", FUNDER_ONLY
+    ),
+    ("POST", "/api/v1/funders/{funder}/files/{day}/{kind}/compare"): lambda w: Target(
+        "POST",
+        f"/api/v1/funders/T1/files/{w.day}/LOANS/compare",
+        FUNDER_ONLY,
+        content=b"H|T1|LOANS|x\n",
+        headers={"Content-Type": "text/plain"},
+    ),
+    ("GET", "/api/v1/funders/{funder}/file-checks"): get(
+        "/api/v1/funders/T1/file-checks", FUNDER_ONLY
+    ),
     ("PUT", "/api/v1/recon/rules/{name}"): put(
         "/api/v1/recon/rules/funding_notice", None, {"days_after": 4}
     ),
@@ -415,6 +443,12 @@ def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDet
         return request.id, event, exception.id, approval.id, statement
 
     freeze_request, event, exception, approval, statement = db.run(rows)
+    # The day closes: its payments leave in a batch, its funder files are made, and it
+    # is reconciled.
+    day = current_business_date(db)
+    run_eod(db)
+    run_day(db, day, actor="operator:ops")
+    [made] = batches(db)
     return World(
         agent=agent,
         other_agent=other,
@@ -432,6 +466,8 @@ def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDet
         spare_key=issue_api_key(db, "T1", "spare").details.id,
         event=event,
         firm=asdict(details),
+        day=str(day),
+        batch=made.reference,
     )
 
 

@@ -36,6 +36,7 @@ VIEWS = (
     "yirong.credit.views",
     "yirong.loans.views",
     "yirong.reconciliation.views",
+    "yirong.reconciliation.daily_views",
     "yirong.eod.views",
     "yirong.ledger.views",
     "yirong.policy.views",

@@ -47,8 +47,27 @@ RAW_BODIES: dict[str, tuple[tuple[str, ...], int]] = {
         200 << 20,
     ),
 }
+# The same, for routes with a path parameter: a funder's own daily file, to compare.
+RAW_BODY_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...], int], ...] = (
+    (
+        re.compile(r"^/api/v1/funders/[^/]+/files/[^/]+/[^/]+/compare$"),
+        ("text/plain", "text/csv", "application/octet-stream"),
+        500 << 20,
+    ),
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("yirong.api")
+
+
+def _body_rule(path: str) -> tuple[tuple[str, ...], int]:
+    """The media types a route's body may have, and its largest size."""
+    found = RAW_BODIES.get(path)
+    if found is not None:
+        return found
+    for pattern, types, limit in RAW_BODY_ROUTES:
+        if pattern.match(path):
+            return types, limit
+    return ("application/json",), MAX_BODY_BYTES
 
 
 class Metrics:
@@ -140,7 +159,7 @@ async def _check_body(scope: Scope, receive: Receive, headers: dict[str, str]) -
     the refusal's code."""
     if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
         return receive
-    allowed, limit = RAW_BODIES.get(scope["path"], (("application/json",), MAX_BODY_BYTES))
+    allowed, limit = _body_rule(scope["path"])
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return "body_too_large"
