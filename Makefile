@@ -39,6 +39,7 @@ bench: install postgres
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench preapproval --agents 100000
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench eod --loans 1000000
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench recon --lines 1000000
+	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench recon-day --loans 1000000
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench api
 
 lint: install

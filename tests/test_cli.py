@@ -263,3 +263,38 @@ def test_the_demo_ends_with_one_json_line_and_its_books_answer_the_loan_commands
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     report = client.get("/api/v1/ledger/verify", headers=headers)
     assert report.status_code == 200 and report.json()["ok"] is True
+    # Its days were reconciled: the kept result of one, the same again when run again.
+    day = "2026-01-20"
+    kept = runner.invoke(app, [*url, "recon", "day", "--date", day, "--json"])
+    assert kept.exit_code == 0, kept.output
+    found = json.loads(kept.output.strip().splitlines()[-1])
+    keys = ("date", "clean", "bank_closing_fen", "books_fen", "difference_fen", "explained_fen")
+    assert all(k in found for k in (*keys, "open_items")) and found["date"] == day
+    assert found["difference_fen"] == found["explained_fen"] or not found["clean"]
+    again = runner.invoke(app, [*url, "recon", "run", "--date", day, "--json"])
+    rerun = json.loads(again.output.strip().splitlines()[-1])
+    assert {k: rerun[k] for k in keys} == {k: found[k] for k in keys}
+    assert rerun["versions"] == [k["version"] for k in found["kept"]]  # nothing new kept
+    days = json.loads(runner.invoke(app, [*url, "recon", "days", "--json"]).output.splitlines()[-1])
+    # Each end of day reconciled the day before (the reserve account was open by then).
+    assert days["clean"] + days["unclean"] == counts["eod_runs"] == 35
+    # A funder's files of the day, and its own loan book (ours, sent back) compared.
+    out = tmp_path / "files"
+    made = runner.invoke(
+        app, [*url, "recon", "funder-file", "F02", "--date", day, "--out", str(out)]
+    )
+    assert made.exit_code == 0, made.output
+    loans = out / "YIRONG_F02_LOANS_20260120.txt"
+    assert loans.exists() and (out / "YIRONG_F02_LOANS_20260120.txt.ok").exists()
+    compared = runner.invoke(
+        app, [*url, "recon", "funder-file", "F02", "--date", day, "--compare", str(loans), "--json"]
+    )
+    assert json.loads(compared.output.splitlines()[-1])["clean"] is True
+    loans.with_name(loans.name + ".ok").unlink()
+    refused = runner.invoke(
+        app, [*url, "recon", "funder-file", "F02", "--date", day, "--compare", str(loans)]
+    )
+    assert refused.exit_code == 2 and "funder_file_not_complete" in refused.output
+    batches = runner.invoke(app, [*url, "recon", "payouts", "--date", day, "--json"])
+    listed = json.loads(batches.output.splitlines()[-1])
+    assert listed["payments"] == sum(b["payments"] for b in listed["batches"])

@@ -11,6 +11,7 @@ import typer
 from yirong.bench import api as api_bench
 from yirong.bench import eod as eod_bench
 from yirong.bench import recon as recon_bench
+from yirong.bench import recon_day as recon_day_bench
 from yirong.bench.ledger import bench_ledger
 from yirong.bench.loanbook import MOST_DAYS
 from yirong.bench.preapproval import bench_preapproval
@@ -76,6 +77,28 @@ def eod(
     url = _postgres_url(ctx)
     result = eod_bench.bench_eod(url, loans=loans, runs=runs, console=console, schema=pg_schema)
     if not all(r["verify_ok"] for r in result.values()):
+        raise typer.Exit(1)
+
+
+@app.command("recon-day")
+def recon_day(
+    ctx: typer.Context,
+    loans: int = typer.Option(1_000_000, min=100, help="Live drawdowns in the book."),
+    runs: int = typer.Option(3, min=1, max=9, help="Runs per database (the median is reported)."),
+    sqlite: bool = typer.Option(True, "--sqlite/--no-sqlite", help="Also on SQLite."),
+    pg_schema: str = typer.Option(
+        recon_day_bench.SCHEMA,
+        help="The PostgreSQL schema it builds in (dropped before and after).",
+    ),
+) -> None:
+    """The day's reconciliation over the end-of-day book: every funder's files made,
+    the day before reconciled with the bank, each lender's own loan book compared line
+    by line; against the same rows compared in plain SQL."""
+    url = _postgres_url(ctx)
+    result = recon_day_bench.bench_recon_day(
+        url, loans=loans, runs=runs, console=console, schema=pg_schema, sqlite=sqlite
+    )
+    if not all(r["differences"] == r["floor_differences"] for r in result.values()):
         raise typer.Exit(1)
 
 

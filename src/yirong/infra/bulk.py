@@ -3,12 +3,14 @@
 psycopg pipelines an ``executemany`` well, but each row is still a statement for the
 server to parse, plan and run; a chunk of a bank statement updates thousands of rows.
 On PostgreSQL the rows travel as one JSON parameter to one ``UPDATE ... FROM
-json_array_elements``; SQLite, in process, takes the ``executemany``."""
+json_array_elements``; SQLite, in process, takes the ``executemany``. And reading many
+rows as plain tuples (``stream_rows``)."""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, text, update
@@ -40,3 +42,26 @@ def update_rows(tx: Tx, table: Table, key: str, rows: Sequence[dict[str, Any]]) 
         .values({c: bindparam(f"_{c}") for c in columns}),
         [{f"_{c}": v for c, v in row.items()} for row in rows],
     )
+
+
+def stream_rows(tx: Tx, sql: str, *, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of one read, ``batch`` at a time, as the driver's plain tuples: for a
+    million rows the ORM's row objects cost more than the query. ``sql`` takes no
+    parameters (the caller inlines its integers). On PostgreSQL a server-side cursor,
+    so that the rows are not all held at once."""
+    if tx.dialect is Dialect.POSTGRESQL:
+        with tx.raw.cursor(name=f"stream_{next(_cursors)}") as cur:
+            cur.itersize = batch
+            cur.execute(sql)
+            yield from cur
+        return
+    cur = tx.raw.cursor()
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    finally:
+        cur.close()
+
+
+_cursors = itertools.count(1)

@@ -13,6 +13,7 @@ import typer
 
 from yirong.cli_support import console, database, print_json, run
 from yirong.money import format_fen
+from yirong.payments import batch
 from yirong.reconciliation import daily, funder_files
 from yirong.reconciliation.daily import DayReport, KeptDay
 from yirong.reconciliation.daily_model import TIMING, DayFigures
@@ -69,6 +70,7 @@ def _show(day: date, accounts: list[DayFigures], note: str = "") -> None:
 
 def register(app: typer.Typer) -> None:
     _funder_file_commands(app)
+    _payout_commands(app)
 
     @app.command("run")
     def run_command(
@@ -187,6 +189,48 @@ def _funder_file_commands(app: typer.Typer) -> None:
             return
         for w in written:
             console.print(f"{w['file']} (and .ok)")
+
+
+def _payout_commands(app: typer.Typer) -> None:
+    @app.command("payouts")
+    def payouts_command(
+        ctx: typer.Context,
+        on: str = DATE,
+        out: Path | None = typer.Option(None, "--out", help="Write the batch files here."),
+        as_json: bool = JSON,
+    ) -> None:
+        """The day's bank batch files (代付): payments instructed by the day and not yet
+        sent are batched now (the end of day does it too); each settles only when the
+        bank's statement shows its debit."""
+        day = _day(on)
+        db = database(ctx)
+        run(lambda: batch.make_batches(db, day))
+        found = run(lambda: batch.batches(db, day=day))
+        written = []
+        for b in found:
+            path = None
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                path = out / b.name
+                path.write_bytes(run(partial(batch.batch_content, db, b.reference)))
+            written.append({**asdict(b), "file": str(path) if path else None})
+        if as_json:
+            print_json(
+                {
+                    "date": day,
+                    "batches": written,
+                    "payments": sum(b.payments for b in found),
+                    "total_fen": sum(b.total for b in found),
+                }
+            )
+            return
+        for b in found:
+            console.print(
+                f"{b.reference}: {b.payments} payments, {format_fen(b.total)} yuan"
+                f" from {b.bank_account}"
+            )
+        if not found:
+            console.print(f"No payments left on {day}.")
 
 
 def _compare(

@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
+from yirong.infra.bulk import stream_rows
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.loans.book import charged_interest_sql, charged_penalty_sql
 from yirong.loans.tables import Drawdown
@@ -34,6 +35,7 @@ from yirong.reconciliation.funder_layout import (
     read,
     split_share,
     write,
+    write_proved,
 )
 from yirong.reconciliation.tables import FunderFileCheck, FunderFileDifference, FunderFileRecord
 from yirong.wallets.service import wallet_account
@@ -79,10 +81,15 @@ def _make(tx: Tx, funder: Funder, day: date, kind: str) -> MadeFile:
     kept = _record(tx, funder.id, day, kind)
     if kept is not None:
         return _made(funder.code, kept)
-    rows = {"LOANS": _loan_rows, "REPAYMENTS": _repayment_rows, "PAYOUTS": _payout_rows}[kind](
-        tx, funder, day
-    )
-    content = write(funder.code, KINDS[kind], day, rows)
+    if kind == "LOANS":
+        # Its fields come typed from the database (codes and references hold no
+        # separator): the lines need no proving, only their totals.
+        totals: list[int] = []
+        lines = list(_loan_lines(tx, funder, day, totals))
+        content = write_proved(funder.code, KINDS[kind], day, lines, tuple(totals))
+    else:
+        rows = {"REPAYMENTS": _repayment_rows, "PAYOUTS": _payout_rows}[kind](tx, funder, day)
+        content = write(funder.code, KINDS[kind], day, rows)
     head = content[: content.index(b"\n")].decode().split("|")
     record = FunderFileRecord(
         funder_id=funder.id,
@@ -92,7 +99,7 @@ def _make(tx: Tx, funder: Funder, day: date, kind: str) -> MadeFile:
         rows=int(head[4]),
         totals="|".join(head[5:]),
         sha256=hashlib.sha256(content).hexdigest(),
-        content=gzip.compress(content, compresslevel=6, mtime=0),
+        content=gzip.compress(content, compresslevel=1, mtime=0),
         made_on=business_date_of(tx),
     )
     tx.session.add(record)
@@ -115,26 +122,30 @@ def _record(tx: Tx, funder_id: int, day: date, kind: str) -> FunderFileRecord | 
     ).one_or_none()
 
 
-def _loan_rows(tx: Tx, funder: Funder, day: date) -> Iterator[tuple[object, ...]]:
-    """The loan book at the end of ``day``: each drawdown still owing, what it owes."""
-    query = text(
-        f"""
-SELECT d.order_ref, a.code, d.principal,
-  {charged_interest_sql()} - d.interest_paid, {charged_penalty_sql()} - d.penalty_paid,
-  d.status, d.due_date
+def _loan_lines(tx: Tx, funder: Funder, day: date, totals: list[int]) -> Iterator[str]:
+    """The loan book at the end of ``day``: each drawdown still owing, what it owes,
+    written as the file's lines where they are read (a million of them, some days);
+    ``totals`` (principal, interest, penalty) added up on the way."""
+    charged = (charged_interest_sql(), charged_penalty_sql())
+    sql = f"""
+SELECT d.order_ref, a.code, d.principal, {charged[0]} - d.interest_paid,
+  {charged[1]} - d.penalty_paid, d.status, d.due_date
 FROM drawdowns d JOIN agents a ON a.id = d.agent_id
-WHERE d.funder_id = :funder AND d.status IN ('credited', 'overdue')
+WHERE d.funder_id = {int(funder.id)} AND d.status IN ('credited', 'overdue')
 ORDER BY d.order_ref
-"""
-    )
-    result = tx.conn.execute(
-        query.execution_options(yield_per=_FETCH),
-        {"funder": funder.id, "next_ord": (day.toordinal() + 1)},
-    )
-    for ref, agent, principal, interest, penalty, status, due in result:
-        due_day = due if isinstance(due, date) else date.fromisoformat(str(due))
-        past_due = max((day - due_day).days, 0)
-        yield ref, agent, principal, interest, penalty, status, past_due, due_day
+""".replace(":next_ord", str(day.toordinal() + 1))
+    past_due: dict[object, tuple[int, str]] = {}  # due date -> (days past due, as printed)
+    principal_total = interest_total = penalty_total = 0
+    for ref, agent, principal, interest, penalty, status, due in stream_rows(tx, sql):
+        known = past_due.get(due)
+        if known is None:
+            due_day = due if isinstance(due, date) else date.fromisoformat(str(due))
+            known = past_due[due] = (max((day - due_day).days, 0), due_day.isoformat())
+        principal_total += principal
+        interest_total += interest
+        penalty_total += penalty
+        yield f"{ref}|{agent}|{principal}|{interest}|{penalty}|{status}|{known[0]}|{known[1]}"
+    totals[:] = [principal_total, interest_total, penalty_total]
 
 
 def _repayment_rows(tx: Tx, funder: Funder, day: date) -> list[tuple[object, ...]]:
@@ -242,15 +253,19 @@ def compare_funder_file(
     if record is None:
         raise YirongError("funder_file_not_found", funder=funder, day=day, kind=kind)
     theirs = read(content, ok, funder=funder, kind=kind, day=day)
-    _refuse_foreign_rows(tx, found, theirs)
-    ours = read(
-        gzip.decompress(record.content),
-        ok_marker(gzip.decompress(record.content)),
-        funder=funder,
-        kind=kind,
-        day=day,
-    )
+    # Ours as we kept it (proved when it was written): its lines, not parsed again.
+    kept = gzip.decompress(record.content).decode()
+    totals = tuple(int(t) for t in record.totals.split("|")) if record.totals else ()
+    ours = FunderFile(funder, KINDS[kind], day, kept.split("\n")[2:-1], totals)
+    del kept
     differences = compare(ours, theirs)
+    del ours, theirs
+    _refuse_foreign_rows(
+        tx,
+        found,
+        kind,
+        [d.key for d in differences if d.kind is DifferenceKind.MISSING_AT_PLATFORM],
+    )
     check = FunderFileCheck(
         funder_id=found.id,
         day=day,
@@ -278,19 +293,19 @@ def compare_funder_file(
     return FileCheck(check.id, funder, day, kind, check.clean, tuple(differences))
 
 
-def _refuse_foreign_rows(tx: Tx, funder: Funder, theirs: FunderFile) -> None:
+def _refuse_foreign_rows(tx: Tx, funder: Funder, kind: str, keys: list[str]) -> None:
     """Rows about another funder's loans or payouts refuse the file: a funder's file
-    speaks for its own book only (and is not told whose the others are)."""
-    columns = theirs.kind.columns
-    if "order_ref" in columns:
-        at = columns.index("order_ref")
-        refs = sorted({row[at] for row in theirs.rows})
-        foreign = _foreign(tx, refs, Drawdown.order_ref, Drawdown.funder_id != funder.id)
-    else:
-        at = columns.index("payment_ref")
-        refs = sorted({row[at] for row in theirs.rows})
+    speaks for its own book only (and is not told whose the others are). Only rows we
+    do not list for this funder can be such rows."""
+    if not keys:
+        return
+    if kind == "PAYOUTS":
         source = wallet_account(tx, f"funder:{funder.code}").code
+        refs = sorted(set(keys))
         foreign = _foreign(tx, refs, Payment.reference, Payment.source != source)
+    else:  # the order is the key's last part (REPAYMENTS: repayment/order)
+        refs = sorted({key.rsplit("/", 1)[-1] for key in keys})
+        foreign = _foreign(tx, refs, Drawdown.order_ref, Drawdown.funder_id != funder.id)
     if foreign:
         raise YirongError("funder_file_foreign_rows", rows=len(foreign))
 

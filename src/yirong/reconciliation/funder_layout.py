@@ -20,6 +20,7 @@ side, or a field that differs (each field its own difference)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +35,7 @@ SEPARATOR = "|"
 class Kind:
     name: str
     columns: tuple[str, ...]
-    key: tuple[str, ...]  # the columns that name a row
+    key: tuple[str, ...]  # the columns that name a row: the first ones
     amounts: tuple[str, ...]  # whole-fen columns, totalled in the control record
 
 
@@ -97,15 +98,14 @@ class Difference:
 
 @dataclass(frozen=True, slots=True)
 class FunderFile:
+    """A proved file: its rows kept as the lines they were (a million-row loan book is
+    a million strings, not a million tuples of fields), and the totals they add up to."""
+
     funder: str
     kind: Kind
     day: date
-    rows: tuple[tuple[str, ...], ...]
-
-    @property
-    def totals(self) -> tuple[int, ...]:
-        at = [self.kind.columns.index(c) for c in self.kind.amounts]
-        return tuple(sum(int(row[i]) for row in self.rows) for i in at)
+    lines: list[str]
+    totals: tuple[int, ...]
 
 
 def file_name(funder: str, kind: str, day: date) -> str:
@@ -114,12 +114,58 @@ def file_name(funder: str, kind: str, day: date) -> str:
 
 def write(funder: str, kind: Kind, day: date, rows: Iterable[Sequence[object]]) -> bytes:
     """The file: its control record, the column names, then the rows (as given)."""
-    body = [SEPARATOR.join(_cell(v) for v in row) for row in rows]
-    made = FunderFile(funder, kind, day, tuple(tuple(line.split(SEPARATOR)) for line in body))
+    return write_lines(funder, kind, day, (SEPARATOR.join(_cell(v) for v in row) for row in rows))
+
+
+def write_lines(funder: str, kind: Kind, day: date, lines: Iterable[str]) -> bytes:
+    """The file from its rows already written as lines (a loan book of a million rows
+    is formatted where it is read); each is proved as a funder's would be."""
+    body = list(lines)
+    return write_proved(funder, kind, day, body, _proved_totals(kind, body, first_line=3))
+
+
+def write_proved(
+    funder: str, kind: Kind, day: date, body: list[str], totals: tuple[int, ...]
+) -> bytes:
+    """The file from lines its writer vouches for, with their amounts' totals."""
     head = SEPARATOR.join(
-        ["H", funder, kind.name, f"{day:%Y%m%d}", str(len(body)), *map(str, made.totals)]
+        ["H", funder, kind.name, f"{day:%Y%m%d}", str(len(body)), *map(str, totals)]
     )
     return "\n".join([head, SEPARATOR.join(kind.columns), *body, ""]).encode()
+
+
+def _row_pattern(kind: Kind) -> re.Pattern[str]:
+    """One row of ``kind``: its fields (none holding the separator), amounts whole fen
+    (ASCII digits, maybe a minus), each amount a group."""
+    fields = [r"(-?[0-9]+)" if column in kind.amounts else r"[^|\n]*" for column in kind.columns]
+    return re.compile(r"\|".join(fields))
+
+
+_ROWS = {name: _row_pattern(kind) for name, kind in KINDS.items()}
+
+
+def _proved_totals(kind: Kind, rows: Sequence[str], *, first_line: int) -> tuple[int, ...]:
+    """Each row proved against the layout; the amount columns' totals."""
+    pattern = _ROWS[kind.name]
+    totals = [0] * len(kind.amounts)
+    width = len(totals)
+    for number, row in enumerate(rows, start=first_line):
+        found = pattern.fullmatch(row)
+        if found is None:
+            raise _malformed(f"line {number}", _why(kind, row))
+        for n in range(width):
+            totals[n] += int(found.group(n + 1))
+    return tuple(totals)
+
+
+def _why(kind: Kind, row: str) -> str:
+    cells = row.split(SEPARATOR)
+    if len(cells) != len(kind.columns):
+        return f"{len(cells)} fields, not {len(kind.columns)}"
+    for column, value in zip(kind.columns, cells, strict=True):
+        if column in kind.amounts and not _whole(value):
+            return f"{column} is not whole fen"
+    return "a field holds a line break"
 
 
 def ok_marker(content: bytes) -> bytes:
@@ -151,6 +197,8 @@ def read(content: bytes, ok: bytes | None, *, funder: str, kind: str, day: date)
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         raise _malformed("file", "not UTF-8") from None
+    if "\r\n" in text:  # written on Windows: the same lines
+        text = text.replace("\r\n", "\n")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -168,27 +216,18 @@ def read(content: bytes, ok: bytes | None, *, funder: str, kind: str, day: date)
     layout = KINDS[kind]
     if tuple(lines[1].split(SEPARATOR)) != layout.columns:
         raise _malformed("line 2", "not the column names of " + kind)
-    rows = []
-    width = len(layout.columns)
-    amounts = {layout.columns.index(c) for c in layout.amounts}
-    for number, line in enumerate(lines[2:], start=3):
-        cells = tuple(line.split(SEPARATOR))
-        if len(cells) != width:
-            raise _malformed(f"line {number}", f"{len(cells)} fields, not {width}")
-        for i in amounts:
-            if not _whole(cells[i]):
-                raise _malformed(f"line {number}", f"{layout.columns[i]} is not whole fen")
-        rows.append(cells)
-    found = FunderFile(funder, layout, day, tuple(rows))
+    rows = lines[2:]
+    del lines
+    totals = _proved_totals(layout, rows, first_line=3)
     stated = control[4:]
-    actual = [str(len(rows)), *map(str, found.totals)]
+    actual = [str(len(rows)), *map(str, totals)]
     if stated != actual:
         raise YirongError(
             "funder_file_control_mismatch",
             stated=SEPARATOR.join(stated),
             counted=SEPARATOR.join(actual),
         )
-    return found
+    return FunderFile(funder, layout, day, rows, totals)
 
 
 def _whole(text: str) -> bool:
@@ -201,31 +240,64 @@ def _malformed(place: str, why: str) -> YirongError:
 
 
 def compare(ours: FunderFile, theirs: FunderFile) -> list[Difference]:
-    """Every difference, row by row and field by field, in key order."""
+    """Every difference, row by row and field by field, in key order. Both files'
+    lines are sorted as they are and walked together (a merge), and only the lines
+    that differ are split into fields. (The key columns lead every row and hold no
+    separator, so lines sort as their keys followed by the separator do.) A key given
+    twice in a file is compared once, its later lines listed as rows the other side
+    lacks."""
     layout = ours.kind
-    keys = [layout.columns.index(c) for c in layout.key]
+    width = len(layout.key)
+
+    def key(line: str) -> str:
+        end = -1
+        for _ in range(width):
+            end = line.find(SEPARATOR, end + 1)
+        return line[: end + 1] if end >= 0 else line + SEPARATOR
+
+    def shown(k: str) -> str:
+        return k[:-1].replace(SEPARATOR, "/")
+
+    mine = sorted(ours.lines)
+    yours = sorted(theirs.lines)
     amounts = set(layout.amounts)
-
-    def index(f: FunderFile) -> dict[str, tuple[str, ...]]:
-        return {"/".join(row[i] for i in keys): row for row in f.rows}
-
-    mine, yours = index(ours), index(theirs)
     found: list[Difference] = []
-    for key in sorted(mine.keys() | yours.keys()):
-        a, b = mine.get(key), yours.get(key)
-        if b is None:
-            found.append(Difference(DifferenceKind.MISSING_AT_FUNDER, key, "", "present", ""))
-        elif a is None:
-            found.append(Difference(DifferenceKind.MISSING_AT_PLATFORM, key, "", "", "present"))
+    i = j = 0
+    while i < len(mine) or j < len(yours):
+        if i < len(mine) and j < len(yours) and mine[i] == yours[j]:  # the common case
+            i += 1
+            j += 1
+            continue
+        a = key(mine[i]) if i < len(mine) else None
+        b = key(yours[j]) if j < len(yours) else None
+        if b is None or (a is not None and a < b):
+            found.append(
+                Difference(DifferenceKind.MISSING_AT_FUNDER, shown(str(a)), "", "present", "")
+            )
+            i += 1
+        elif a is None or b < a:
+            found.append(
+                Difference(DifferenceKind.MISSING_AT_PLATFORM, shown(b), "", "", "present")
+            )
+            j += 1
         else:
-            for column, x, y in zip(layout.columns, a, b, strict=True):
-                if x != y:
-                    kind = (
-                        DifferenceKind.AMOUNT_DIFFERS
-                        if column in amounts
-                        else DifferenceKind.STATUS_DIFFERS
-                    )
-                    found.append(Difference(kind, key, column, x, y))
+            if mine[i] != yours[j]:
+                cells = zip(
+                    layout.columns,
+                    mine[i].split(SEPARATOR),
+                    yours[j].split(SEPARATOR),
+                    strict=True,
+                )
+                for column, x, y in cells:
+                    if x != y:
+                        kind = (
+                            DifferenceKind.AMOUNT_DIFFERS
+                            if column in amounts
+                            else DifferenceKind.STATUS_DIFFERS
+                        )
+                        found.append(Difference(kind, shown(a), column, x, y))
+            i += 1
+            j += 1
     return found
 
 
