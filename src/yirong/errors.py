@@ -268,6 +268,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "name_invalid": ErrorSpec(422, "A name is 1 to 100 characters."),
     "wallet_class_invalid": ErrorSpec(422, "A payment account class is 1, 2 or 3."),
     # funders (资金方) and products
+    "share_settlement_invalid": ErrorSpec(
+        422,
+        "The revenue share is settled on the monthly statement (statement) or kept back "
+        "from the daily payouts (net).",
+    ),
     "funder_not_found": ErrorSpec(404, "No such funder."),
     "funder_code_taken": ErrorSpec(409, "A funder with this code already exists."),
     "funder_code_invalid": ErrorSpec(422, "A funder code is 1 to 32 letters, digits, '-' or '_'."),

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.bank import Bank, fund
 from tests.databases import BACKENDS
@@ -17,6 +18,10 @@ from tests.loans.story import market_with_lines
 from yirong.books.service import current_business_date
 from yirong.eod.service import run_eod
 from yirong.errors import YirongError
+from yirong.funders.accounts import share_account
+from yirong.funders.tables import Funder
+from yirong.ledger import service as ledger
+from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import request_drawdown
 from yirong.loans.repayments import repay
 from yirong.loans.tables import Drawdown
@@ -164,3 +169,34 @@ def test_the_funders_daily_files_and_their_comparison(backend: str, tmp_path: Pa
     garbled = b"not a funder file\n"
     assert refused(garbled, ok_marker(garbled)) == "funder_file_malformed"
     assert len(file_checks(db, "T1")) == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_funder_whose_agreement_nets_the_share_is_paid_out_net(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_lines(backend, tmp_path, 2)
+    db = market.db
+    # T1's agreement keeps the platform's share back from its payouts (set as the
+    # registration would have: the market registers T1 with the default).
+    db.run(
+        lambda tx: tx.conn.execute(
+            update(Funder).where(Funder.code == "T1").values(share_settlement="net")
+        )
+    )
+    Bank(db)
+    order = request_drawdown(db, market.code(0), 365_000, 30, "n1")
+    assert fund(db, "T1", order.order_ref, 365_000) == "matched"
+    run_eod(db)
+    day2 = current_business_date(db)
+    paid = repay(db, market.code(0), 100_000, "n-r1")
+    assert paid.share > 0
+    run_eod(db)
+    _, out = rows_of(funder_file(db, "T1", day2, "PAYOUTS").content)
+    assert [int(r[1]) for r in out] == [100_000 - paid.share]
+
+    def owed(tx: Any) -> int:
+        return ledger.balance_of(tx, ledger.account_by_code(tx, share_account("T1"))).balance
+
+    assert db.run(owed) == 0  # the share receivable is settled
+    assert verify(db).ok

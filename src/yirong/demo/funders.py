@@ -131,6 +131,7 @@ FUNDERS: list[tuple[FunderInput, list[ProductInput]]] = [
             settlement_bank_account="3301040160000009012",
             settlement_bank_name="中国工商银行",
             revenue_share=Decimal("0.15"),
+            share_settlement="net",  # its agreement: the share kept back from payouts
             decision_mode="scorecard",
             scorecard=json.dumps(GROWTH),
         ),

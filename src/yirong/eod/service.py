@@ -28,7 +28,7 @@ from yirong.books.service import bank_accounts_in, business_date_of, next_busine
 from yirong.credit.tables import Offer
 from yirong.eod.tables import EodStep
 from yirong.errors import YirongError
-from yirong.funders.accounts import memo_account
+from yirong.funders.accounts import memo_account, share_account
 from yirong.funders.tables import Funder
 from yirong.infra.db import Database, Tx
 from yirong.infra.outbox import tell
@@ -352,6 +352,8 @@ def _payouts(db: Database, day: date) -> dict[str, Any]:
         for funder in tx.session.scalars(select(Funder).order_by(Funder.code)):
             handle = f"funder:{funder.code}"
             available = ledger.balance_of(tx, wallet_account(tx, handle)).available
+            if funder.share_settlement == "net" and available > 0:
+                available -= _keep_back_share(tx, funder.code, handle, available, day)
             if available > 0:
                 request_withdrawal_in(
                     tx,
@@ -367,6 +369,28 @@ def _payouts(db: Database, day: date) -> dict[str, Any]:
         return _record(tx, day, "payouts", {"funders": paid})
 
     return db.run(work)
+
+
+def _keep_back_share(tx: Tx, code: str, handle: str, available: int, day: date) -> int:
+    """The platform's share the funder owes, kept back from its payout (as far as the
+    payout goes): the funder's payment account pays the share receivable. Returns
+    what was kept back."""
+    receivable = ledger.account_by_code(tx, share_account(code))
+    owed = ledger.balance_of(tx, receivable).balance
+    kept = min(owed, available)
+    if kept > 0:
+        ledger.post(
+            tx,
+            NewEntry(
+                f"share-net:{code}:{day}",
+                "loan.revenue_share_netted",
+                (
+                    Leg(wallet_account(tx, handle).id, Side.DEBIT, kept),
+                    Leg(receivable.id, Side.CREDIT, kept),
+                ),
+            ),
+        )
+    return kept
 
 
 def _payment_batches(db: Database, day: date) -> dict[str, Any]:

@@ -39,9 +39,13 @@ class FunderInput:
     scorecard: str | None = None  # JSON
     endpoint_url: str | None = None
     endpoint_secret: str | None = None
+    share_settlement: str = "statement"  # statement | net (kept back from payouts)
 
     def __repr__(self) -> str:  # never print the shared secret
         return f"FunderInput(code={self.code!r}, decision_mode={self.decision_mode!r}, ...)"
+
+
+SHARE_SETTLEMENTS = ("statement", "net")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,10 @@ def register_in(tx: Tx, data: FunderInput) -> Funder:
         raise YirongError("decision_mode_invalid", mode=data.decision_mode)
     if not Decimal(0) <= data.revenue_share < Decimal(1):
         raise YirongError("rate_invalid", revenue_share=str(data.revenue_share))
+    if data.share_settlement not in SHARE_SETTLEMENTS:
+        raise YirongError(
+            "share_settlement_invalid", given=data.share_settlement, allowed=SHARE_SETTLEMENTS
+        )
     if data.decision_mode == "scorecard":
         scorecard.parse(data.scorecard or "")
     if data.decision_mode == "http":
@@ -103,6 +111,7 @@ def register_in(tx: Tx, data: FunderInput) -> Funder:
         settlement_bank_account=data.settlement_bank_account,
         settlement_bank_name=data.settlement_bank_name.strip(),
         revenue_share_ppm=rate_to_ppm(data.revenue_share),
+        share_settlement=data.share_settlement,
         decision_mode=data.decision_mode,
         scorecard=data.scorecard,
         endpoint_url=data.endpoint_url,

@@ -34,6 +34,9 @@ class Funder(Base):
     settlement_bank_name: Mapped[str] = mapped_column(String(100))
     # The platform's share of the interest the funder actually collects (分润).
     revenue_share_ppm: Mapped[int] = mapped_column(Integer)
+    # How the share is settled, as the agreement says: "statement" (the funder pays the
+    # monthly revenue-share statement) or "net" (kept back from each daily payout).
+    share_settlement: Mapped[str] = mapped_column(String(16), default="statement")
     decision_mode: Mapped[str] = mapped_column(String(16))  # scorecard | http | manual
     scorecard: Mapped[str | None] = mapped_column(Text)  # JSON, for scorecard funders
     endpoint_url: Mapped[str | None] = mapped_column(String(500))  # for http funders

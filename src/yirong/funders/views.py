@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -93,6 +93,11 @@ class NewFunder(BaseModel):
     scorecard: str | None = Field(None, max_length=20_000, description="JSON, for scorecard")
     endpoint_url: str | None = Field(None, max_length=500, description="For http deciders")
     endpoint_secret: str | None = Field(None, min_length=16, max_length=200)
+    share_settlement: Literal["statement", "net"] = Field(
+        "statement",
+        description="statement: the funder pays the monthly revenue-share statement; "
+        "net: the share is kept back from each daily payout",
+    )
 
 
 class NewProduct(BaseModel):

@@ -1,6 +1,6 @@
 """The day's reconciliation of each bank account, kept run by run with its items; the
 files made for each funder every day, and the comparisons of the funders' own; the
-bank batch files payments leave in.
+bank batch files payments leave in; how each funder's revenue share is settled.
 
 Revision ID: 0006
 Revises: 0005
@@ -19,6 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("funders", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "share_settlement", sa.String(length=16), nullable=False, server_default="statement"
+            )
+        )
     op.create_table(
         "payment_batches",
         sa.Column(
@@ -205,6 +211,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("funders", schema=None) as batch_op:
+        batch_op.drop_column("share_settlement")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payments_batch_ref"))
         batch_op.drop_column("batch_ref")
