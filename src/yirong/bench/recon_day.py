@@ -5,7 +5,7 @@ comparison of the same rows in the same run, on PostgreSQL and SQLite.
 What is timed, each in a fresh process (so its peak memory is its own):
 
 * **ours**: the day's funder files made (every funder's loan book, repayments and
-  payouts, written and kept, ``make_files_in``) and the day before reconciled against
+  payouts, written and kept, ``make_files``) and the day before reconciled against
   the bank (``run_day_in``); then every lender's own loan book of the day, as it sends
   it back (ours with two rows changed), proved and compared with ours line by line,
   its differences kept (``compare_funder_file``);
@@ -39,7 +39,7 @@ from yirong.books.service import current_business_date
 from yirong.infra.db import Database, Dialect, Tx, normalize_url
 from yirong.loans.book import charged_interest_sql
 from yirong.reconciliation.daily import run_day_in
-from yirong.reconciliation.funder_files import compare_funder_file, funder_file, make_files_in
+from yirong.reconciliation.funder_files import compare_funder_file, funder_file, make_files
 from yirong.reconciliation.funder_layout import ok_marker
 
 SCHEMA = "yirong_bench_recon_day"
@@ -59,12 +59,9 @@ def _make(url: str) -> tuple[float, float, int]:
     started = time.perf_counter()
     today = current_business_date(db)
 
-    def work(tx: Tx) -> int:
-        made = make_files_in(tx, today)
-        run_day_in(tx, today - timedelta(days=1), actor="bench")
-        return sum(f.rows for f in made if f.kind == "LOANS")
-
-    rows = db.run(work)
+    made = make_files(db, today)
+    db.run(lambda tx: run_day_in(tx, today - timedelta(days=1), actor="bench"))
+    rows = sum(f.rows for f in made if f.kind == "LOANS")
     elapsed = time.perf_counter() - started
     db.dispose()
     return elapsed, peak_rss_mb(), rows

@@ -43,7 +43,7 @@ from yirong.payments.batch import make_batches_in
 from yirong.payments.service import Payee
 from yirong.reconciliation.ageing import age_in
 from yirong.reconciliation.daily import refresh_unclean_in, run_day_in, unclean_days_in
-from yirong.reconciliation.funder_files import make_files_in
+from yirong.reconciliation.funder_files import make_files
 from yirong.wallets.service import (
     FreezeReason,
     freeze_all_in,
@@ -439,12 +439,8 @@ def _reconcile(db: Database, day: date) -> dict[str, Any]:
 def _funder_files(db: Database, day: date) -> dict[str, Any]:
     """Each funder's files for the day (loan book, repayments, payouts), made from the
     books as they stand at its end and kept: funders read them the next morning."""
-
-    def work(tx: Tx) -> dict[str, Any]:
-        made = make_files_in(tx, day)
-        return _record(tx, day, "funder_files", {"files": len(made)})
-
-    return db.run(work)
+    made = make_files(db, day)
+    return db.run(lambda tx: _record(tx, day, "funder_files", {"files": len(made)}))
 
 
 def _advance(db: Database, day: date) -> dict[str, Any]:

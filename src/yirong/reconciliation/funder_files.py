@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, text
@@ -20,7 +21,7 @@ from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.bulk import stream_rows
-from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.db import Database, Dialect, Tx, read_only, transactional
 from yirong.loans.book import charged_interest_sql, charged_penalty_sql
 from yirong.loans.tables import Drawdown
 from yirong.payments.tables import Payment
@@ -67,29 +68,60 @@ class FileCheck:
 # ---------------------------------------------------------------- making
 
 
-def make_files_in(tx: Tx, day: date) -> list[MadeFile]:
+@dataclass(frozen=True, slots=True)
+class FunderRef:
+    id: int
+    code: str
+
+
+def make_files(db: Database, day: date) -> list[MadeFile]:
     """Every funder's files for ``day`` (those not made yet), from the books as they
-    stand at the end of it: the end of day calls this before moving the date on."""
+    stand at the end of it: the end of day calls this before moving the date on. Each
+    file is read in one read-only snapshot (its control record and rows agree even
+    while repayments go on) and kept in a transaction of its own; made again after a
+    crash, the kept ones are kept."""
+    funders = db.run(
+        lambda tx: [
+            FunderRef(f.id, f.code)
+            for f in tx.session.scalars(select(Funder).order_by(Funder.code))
+        ],
+        readonly=True,
+    )
     made = []
-    for funder in tx.session.scalars(select(Funder).order_by(Funder.code)):
+    for funder in funders:
         for kind in KINDS:
-            made.append(_make(tx, funder, day, kind))
+            kept = db.run(partial(_kept, funder=funder, day=day, kind=kind), readonly=True)
+            if kept is None:
+                content = db.run(
+                    partial(_content, funder=funder, day=day, kind=kind), readonly=True
+                )
+                kept = db.run(partial(_keep, funder=funder, day=day, kind=kind, content=content))
+            made.append(kept)
     return made
 
 
-def _make(tx: Tx, funder: Funder, day: date, kind: str) -> MadeFile:
-    kept = _record(tx, funder.id, day, kind)
-    if kept is not None:
-        return _made(funder.code, kept)
+def _kept(tx: Tx, *, funder: FunderRef, day: date, kind: str) -> MadeFile | None:
+    record = _record(tx, funder.id, day, kind)
+    return None if record is None else _made(funder.code, record)
+
+
+def _content(tx: Tx, *, funder: FunderRef, day: date, kind: str) -> bytes:
+    if kind == "LOANS" and tx.dialect is Dialect.POSTGRESQL:
+        return _loan_book_copied(tx, funder, day)
     if kind == "LOANS":
         # Its fields come typed from the database (codes and references hold no
         # separator): the lines need no proving, only their totals.
         totals: list[int] = []
         lines = list(_loan_lines(tx, funder, day, totals))
-        content = write_proved(funder.code, KINDS[kind], day, lines, tuple(totals))
-    else:
-        rows = {"REPAYMENTS": _repayment_rows, "PAYOUTS": _payout_rows}[kind](tx, funder, day)
-        content = write(funder.code, KINDS[kind], day, rows)
+        return write_proved(funder.code, KINDS[kind], day, lines, tuple(totals))
+    rows = {"REPAYMENTS": _repayment_rows, "PAYOUTS": _payout_rows}[kind](tx, funder, day)
+    return write(funder.code, KINDS[kind], day, rows)
+
+
+def _keep(tx: Tx, *, funder: FunderRef, day: date, kind: str, content: bytes) -> MadeFile:
+    kept = _record(tx, funder.id, day, kind)
+    if kept is not None:  # made meanwhile: what was made first stands
+        return _made(funder.code, kept)
     head = content[: content.index(b"\n")].decode().split("|")
     record = FunderFileRecord(
         funder_id=funder.id,
@@ -122,7 +154,7 @@ def _record(tx: Tx, funder_id: int, day: date, kind: str) -> FunderFileRecord | 
     ).one_or_none()
 
 
-def _loan_lines(tx: Tx, funder: Funder, day: date, totals: list[int]) -> Iterator[str]:
+def _loan_lines(tx: Tx, funder: FunderRef, day: date, totals: list[int]) -> Iterator[str]:
     """The loan book at the end of ``day``: each drawdown still owing, what it owes,
     written as the file's lines where they are read (a million of them, some days);
     ``totals`` (principal, interest, penalty) added up on the way."""
@@ -148,7 +180,37 @@ ORDER BY d.order_ref
     totals[:] = [principal_total, interest_total, penalty_total]
 
 
-def _repayment_rows(tx: Tx, funder: Funder, day: date) -> list[tuple[object, ...]]:
+def _loan_book_copied(tx: Tx, funder: FunderRef, day: date) -> bytes:
+    """The loan book's file on PostgreSQL: the control record from one aggregate, the
+    rows printed by the server (``COPY ... TO STDOUT``), so that a million lines never
+    become a million Python tuples. Both read in the caller's read-only snapshot."""
+    kind = KINDS["LOANS"]
+    where = f"d.funder_id = {int(funder.id)} AND d.status IN ('credited', 'overdue')"
+    interest = f"{charged_interest_sql()} - d.interest_paid"
+    penalty = f"{charged_penalty_sql()} - d.penalty_paid"
+    next_ord = str(day.toordinal() + 1)
+    count, *totals = tx.conn.execute(
+        text(
+            f"SELECT COUNT(*), COALESCE(SUM(d.principal), 0), COALESCE(SUM({interest}), 0),"
+            f" COALESCE(SUM({penalty}), 0) FROM drawdowns d WHERE {where}".replace(
+                ":next_ord", next_ord
+            )
+        )
+    ).one()
+    head = "|".join(["H", funder.code, kind.name, f"{day:%Y%m%d}", str(count), *map(str, totals)])
+    rows = f"""
+SELECT d.order_ref, a.code, d.principal, {interest}, {penalty}, d.status,
+  GREATEST(DATE '{day.isoformat()}' - d.due_date, 0), to_char(d.due_date, 'YYYY-MM-DD')
+FROM drawdowns d JOIN agents a ON a.id = d.agent_id
+WHERE {where}
+""".replace(":next_ord", next_ord)
+    parts = [f"{head}\n{'|'.join(kind.columns)}\n".encode()]
+    with tx.raw.cursor() as cur, cur.copy(f"COPY ({rows}) TO STDOUT (DELIMITER '|')") as copy:
+        parts.extend(bytes(block) for block in copy)
+    return b"".join(parts)
+
+
+def _repayment_rows(tx: Tx, funder: FunderRef, day: date) -> list[tuple[object, ...]]:
     """The day's repayments, one row per drawdown each paid, the platform's share
     apportioned to them (``split_share``)."""
     found = tx.conn.execute(
@@ -181,7 +243,7 @@ def _groups(keys: Sequence[int]) -> Iterator[tuple[int, int]]:
             start = i
 
 
-def _payout_rows(tx: Tx, funder: Funder, day: date) -> list[tuple[object, ...]]:
+def _payout_rows(tx: Tx, funder: FunderRef, day: date) -> list[tuple[object, ...]]:
     source = wallet_account(tx, f"funder:{funder.code}").code
     return [
         (ref, amount, "instructed", day)
