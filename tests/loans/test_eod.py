@@ -57,7 +57,18 @@ def test_each_day_accrues_its_interest_once_and_the_date_moves_one_day(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
-    "crash_in", ["expire", "accrue_and_snapshot", "overdue", "payouts", "advance"]
+    "crash_in",
+    [
+        "expire",
+        "accrue_and_snapshot",
+        "overdue",
+        "payouts",
+        "payment_batches",
+        "reconciliation",
+        "reconcile",
+        "funder_files",
+        "advance",
+    ],
 )
 def test_a_run_that_crashed_in_any_step_resumes_and_does_nothing_twice(
     backend: str, crash_in: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -25,6 +25,7 @@ from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import request_drawdown
 from yirong.loans.repayments import repay
 from yirong.loans.tables import Drawdown
+from yirong.reconciliation import funder_files as files
 from yirong.reconciliation.funder_files import compare_funder_file, file_checks, funder_file
 from yirong.reconciliation.funder_layout import ok_marker
 
@@ -200,3 +201,35 @@ def test_a_funder_whose_agreement_nets_the_share_is_paid_out_net(
 
     assert db.run(owed) == 0  # the share receivable is settled
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_crash_while_the_files_are_made_then_the_same_again_makes_each_once(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = market_with_lines(backend, tmp_path, 2)
+    db = market.db
+    Bank(db)
+    order = request_drawdown(db, market.code(0), 200_000, 30, "c1")
+    assert fund(db, "T1", order.order_ref, 200_000) == "matched"
+    day = current_business_date(db)
+    real_keep = files._keep
+    kept: list[str] = []
+
+    def keep_then_crash(tx: Any, **kw: Any) -> Any:
+        if len(kept) == 2:
+            raise RuntimeError("power cut")
+        made = real_keep(tx, **kw)
+        kept.append(made.name)
+        return made
+
+    monkeypatch.setattr(files, "_keep", keep_then_crash)
+    with pytest.raises(RuntimeError):
+        files.make_files(db, day)
+    monkeypatch.setattr(files, "_keep", real_keep)
+    made = files.make_files(db, day)
+    assert len(made) == 6 and len({m.name for m in made}) == 6  # two funders, three kinds
+    first = funder_file(db, "T1", day, "LOANS")
+    assert [m.sha256 for m in files.make_files(db, day)] == [m.sha256 for m in made]
+    assert funder_file(db, "T1", day, "LOANS").content == first.content
+    assert order.order_ref.encode() in first.content
