@@ -124,6 +124,18 @@ def _reconciliation(result: DemoResult) -> None:
         f"{counts['recon_exceptions']:,}",
         f"{counts['recon_exceptions_open']:,}",
     )
+    table.add_section()
+    table.add_row("days reconciled: clean", f"{counts['recon_days_clean']:,}", "")
+    table.add_row(
+        "days reconciled: not clean (signed off, or still open)",
+        f"{counts['recon_days_unclean']:,}",
+        f"{counts['recon_days_open']:,}",
+    )
+    table.add_row(
+        f"funders' loan books compared ({counts.get('funder_files_compared', 0):,}): differences",
+        f"{counts['funder_file_differences']:,}",
+        "",
+    )
     console.print(table)
     agrees = "[green]agrees with[/]" if result.bank_agrees else "[red]does NOT agree with[/]"
     console.print(
