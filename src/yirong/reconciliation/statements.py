@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import func, insert, select, text, tuple_
@@ -69,11 +69,16 @@ def import_statement_file(
         lambda tx: _begin(tx, parsed, digest, content, filename, actor),
     )
     if not done:
-        total = sum(len(stmt.lines) for stmt in parsed)
+        # The lines leave memory as they are taken: a million of them are most of what
+        # an import holds, and the books it posts to take their place.
+        heads = [replace(stmt, lines=()) for stmt in parsed]
+        waiting: list[list[ParsedLine | None]] = [list(stmt.lines) for stmt in parsed]
+        del parsed
+        total = sum(map(len, waiting))
         if progress is not None:
             progress(0, total)
         taken = 0
-        for part in _chunks(parsed, chunk):
+        for part in _chunks(heads, waiting, chunk):
             db.run(lambda tx, part=part: _take(tx, file_id, part))  # type: ignore[misc]
             taken += len(part)
             if progress is not None:
@@ -82,14 +87,16 @@ def import_statement_file(
 
 
 def _chunks(
-    parsed: Sequence[BankStatement], size: int
+    heads: Sequence[BankStatement], waiting: list[list[ParsedLine | None]], size: int
 ) -> Iterator[list[tuple[int, BankStatement, ParsedLine]]]:
     """The file's lines in order, ``size`` at a time, each with its statement (a chunk
-    may span two): made as they are taken, never all at once."""
+    may span two), each line let go by ``waiting`` as it joins a chunk."""
     part: list[tuple[int, BankStatement, ParsedLine]] = []
-    for n, stmt in enumerate(parsed):
-        for line in stmt.lines:
+    for n, (stmt, lines) in enumerate(zip(heads, waiting, strict=True)):
+        for i, line in enumerate(lines):
+            assert line is not None
             part.append((n, stmt, line))
+            lines[i] = None
             if len(part) == size:
                 yield part
                 part = []
