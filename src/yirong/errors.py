@@ -347,7 +347,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "repayment_paid_out": ErrorSpec(
         409, "The funder's account no longer holds this repayment (paid out): nothing reversed."
     ),
-    "month_invalid": ErrorSpec(422, "A month is written YYYY-MM, such as 2026-11."),
+    "month_invalid": ErrorSpec(
+        422, "A month is written YYYY-MM, such as 2026-11 (years 2000 to 2999)."
+    ),
     "eod_already_run": ErrorSpec(409, "That business day is already closed."),
     "eod_date_ahead": ErrorSpec(409, "That business day has not come yet: close the current one."),
     # funder systems over HTTP
@@ -359,6 +361,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     # the HTTP API: requests
     "request_invalid": ErrorSpec(422, "The request does not match the API's schema."),
     "body_too_large": ErrorSpec(413, "The request body is larger than the API accepts."),
+    "text_invalid": ErrorSpec(
+        422,
+        "Text may not hold control or format characters (NUL, line breaks, bidi overrides, "
+        "zero-width marks); nothing was changed.",
+    ),
     "content_type_unsupported": ErrorSpec(
         415, "Send the body as JSON (Content-Type: application/json)."
     ),

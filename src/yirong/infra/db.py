@@ -249,6 +249,7 @@ def _postgres_engine(url: URL, pool_size: int) -> Engine:
         max_overflow=pool_size * 2,
         isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,  # Tx always ends what it began
+        hide_parameters=True,  # a statement's parameters hold personal data: never log them
     )
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -267,6 +268,7 @@ def _sqlite_engine(url: URL, synchronous: str) -> Engine:
         url,
         isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,
+        hide_parameters=True,  # a statement's parameters hold personal data: never log them
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 

@@ -5,6 +5,7 @@ total is exactly what the month moved on the funder's revenue-share account."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,17 +49,16 @@ class Statement:
         return sum(line.share for line in self.lines)
 
 
+_MONTH = re.compile(r"(2[0-9]{3})-(0[1-9]|1[0-2])", re.ASCII)
+
+
 def month_bounds(month: str) -> tuple[date, date]:
-    """``YYYY-MM`` -> (its first day, the next month's first day)."""
-    try:
-        year, number = (int(part) for part in month.split("-"))
-        first = date(year, number, 1)
-    except ValueError as exc:
-        raise YirongError("month_invalid", month=month) from exc
-    if len(month) != 7:
-        raise YirongError("month_invalid", month=month)
-    after = date(year + number // 12, number % 12 + 1, 1)
-    return first, after
+    """``YYYY-MM`` (years 2000 to 2999) -> (its first day, the next month's first day)."""
+    found = _MONTH.fullmatch(month)
+    if found is None:
+        raise YirongError("month_invalid", month=month[:20])
+    year, number = int(found.group(1)), int(found.group(2))
+    return date(year, number, 1), date(year + number // 12, number % 12 + 1, 1)
 
 
 @read_only
