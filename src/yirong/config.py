@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///yirong.db"
+# The key a first run works with. Anyone with the source has it: serving refuses it.
+BUILT_IN_SECRET_KEY = "yirong-development-secret-change-me"
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -19,8 +23,23 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL", "OFF"] = "FULL"
     # Keys the platform's pseudonymous tokens (HMAC): set your own in production, and
     # keep it; changing it gives every agent new tokens at every funder.
-    secret_key: str = "yirong-development-secret-change-me"
+    secret_key: str = BUILT_IN_SECRET_KEY
 
 
 def settings() -> Settings:
     return Settings()
+
+
+def unsafe_secret_key(key: str) -> str | None:
+    """Why ``key`` must not key a running service (the built-in one, or too short to
+    resist guessing), or None."""
+    if key == BUILT_IN_SECRET_KEY:
+        return "the built-in key, which anyone with the source has"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    return None
+
+
+def new_secret_key() -> str:
+    """A random key for one installation (a demo's database, say)."""
+    return secrets.token_urlsafe(48)

@@ -360,6 +360,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "funder_bad_signature": ErrorSpec(502, "The funder's answer failed its signature check."),
     # the HTTP API: requests
     "request_invalid": ErrorSpec(422, "The request does not match the API's schema."),
+    "secret_key_unsafe": ErrorSpec(
+        500,
+        "Set YIRONG_SECRET_KEY to a random key of at least 32 characters before serving "
+        "(the built-in one is in the source for all to see).",
+    ),
     "body_too_large": ErrorSpec(413, "The request body is larger than the API accepts."),
     "text_invalid": ErrorSpec(
         422,

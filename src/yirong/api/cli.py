@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from yirong.api.server import serve as run_server
+from yirong.cli_support import run
 
 
 def serve(
@@ -18,12 +19,15 @@ def serve(
     log_level: str = typer.Option("info", help="debug, info, warning or error."),
 ) -> None:
     """Serve the HTTP API (docs at /docs) on the database of --database (SQLite by
-    default, PostgreSQL by URL); the schema is migrated first."""
-    run_server(
-        ctx.find_root().obj.get("url"),
-        host=host,
-        port=port,
-        workers=workers,
-        deliver_events=deliver_events,
-        log_level=log_level,
+    default, PostgreSQL by URL); the schema is migrated first. Needs YIRONG_SECRET_KEY:
+    a random key of at least 32 characters, kept (it keys funders' tokens)."""
+    run(
+        lambda: run_server(
+            ctx.find_root().obj.get("url"),
+            host=host,
+            port=port,
+            workers=workers,
+            deliver_events=deliver_events,
+            log_level=log_level,
+        )
     )

@@ -18,6 +18,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from yirong.api.app import create_app
 from yirong.api.observability import configure_logging
+from yirong.config import settings, unsafe_secret_key
+from yirong.errors import YirongError
 from yirong.events.delivery import run_deliverer
 from yirong.infra.db import Database
 from yirong.infra.migrate import upgrade
@@ -92,7 +94,12 @@ def serve(
     deliver_events: bool = True,
     log_level: str = "info",
 ) -> None:
-    """Migrate the schema (safe to repeat), then serve until stopped."""
+    """Migrate the schema (safe to repeat), then serve until stopped. Refused
+    (``secret_key_unsafe``) while the secret key is the built-in one or short: funders'
+    pseudonymous tokens would be reversible by anyone with the source."""
+    why = unsafe_secret_key(settings().secret_key)
+    if why is not None:
+        raise YirongError("secret_key_unsafe", reason=why)
     db = Database(url)
     upgrade(db)
     os.environ["YIRONG_DATABASE_URL"] = db.url.render_as_string(hide_password=False)

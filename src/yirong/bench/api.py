@@ -71,6 +71,7 @@ from yirong.books.service import (
     next_business_day,
     open_books,
 )
+from yirong.config import new_secret_key
 from yirong.credit.applications import FirmDetails, apply_for_credit, lines
 from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, opt_in_preapproval
 from yirong.credit.decisions import decide_by_scorecards
@@ -251,7 +252,8 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "YIRONG_POOL_SIZE": "16"},
+            # A key of its own for the benchmark's server (serving refuses the built-in).
+            env={**os.environ, "YIRONG_POOL_SIZE": "16", "YIRONG_SECRET_KEY": new_secret_key()},
         )
 
     def wait_ready(self) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -9,6 +12,7 @@ from rich.table import Table
 
 from yirong.api.server import serve as run_server
 from yirong.cli_support import console, print_json
+from yirong.config import new_secret_key
 from yirong.demo.lending import FUNDER_CODES
 from yirong.demo.result import DemoResult
 from yirong.demo.scenario import fresh_demo_database, run_demo
@@ -40,6 +44,26 @@ def demo(
     url = ctx.find_root().obj.get("url")
     db = fresh_demo_database(url, path)
     console.print(f"Demo database: [bold]{db.url.render_as_string()}[/]")
+    # A secret key of the demo's own, kept beside its database: the built-in key is in
+    # the source, and serving refuses it.
+    key_path = Path(f"{path}.key")
+    key_path.write_text(new_secret_key() + "\n")
+    key_path.chmod(0o600)
+    with secret_key(key_path.read_text().strip()):
+        _play_and_serve(db, agents, days, seed, as_json, serve, host, port, key_path)
+
+
+def _play_and_serve(
+    db: Database,
+    agents: int,
+    days: int,
+    seed: int,
+    as_json: bool,
+    serve: bool,
+    host: str,
+    port: int,
+    key_path: Path,
+) -> None:
     result = run_demo(db, agents=agents, days=days, seed=seed, console=console)
     _summary(result)
     _reconciliation(result)
@@ -60,11 +84,30 @@ def demo(
         )
     if not (result.verify_ok and result.bank_agrees):
         raise typer.Exit(1)
+    console.print(
+        f"Its secret key is in {key_path}: serve it again with"
+        f" YIRONG_SECRET_KEY=$(cat {key_path}) yirong --database"
+        f" {db.url.render_as_string()} serve"
+    )
     if serve:
         served = db.url.render_as_string(hide_password=False)
         db.dispose()
         console.print(f"Serving the API on [bold]http://{host}:{port}/docs[/] (Ctrl-C stops)")
         run_server(served, host=host, port=port)
+
+
+@contextmanager
+def secret_key(key: str) -> Iterator[None]:
+    """``YIRONG_SECRET_KEY`` set for what runs inside, as it was afterwards."""
+    before = os.environ.get("YIRONG_SECRET_KEY")
+    os.environ["YIRONG_SECRET_KEY"] = key
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("YIRONG_SECRET_KEY", None)
+        else:
+            os.environ["YIRONG_SECRET_KEY"] = before
 
 
 def _signins(made: list[SignIn], base: str) -> None:
