@@ -261,11 +261,16 @@ def test_requests_carry_an_id_logs_hold_no_secrets_and_metrics_count(
     assert traced[0].caller == "agent:A000001"  # type: ignore[attr-defined]
     everything = " ".join(str(r.__dict__) for r in caplog.records)
     assert token not in everything and "agent-a000001-password" not in everything
-    metrics = api.client.get("/metrics").text
+    ops = api.sign_in("operator", "ops")
+    metrics = ops.get("/metrics").text
     assert 'route="/api/v1/wallets/{handle}",status="200"' in metrics
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    ready = api.client.get("/readyz").json()
+    ready = ops.get("/readyz").json()
     assert ready["status"] == "ready" and ready["business_date"] == "2026-01-05"
+    # A map of use and of the schema: not for anyone who asks.
+    assert api.client.get("/metrics").status_code == 401
+    assert api.client.get("/readyz").status_code == 401
+    assert agent.get("/metrics").status_code == 403
 
 
 def test_every_route_is_documented_with_its_roles_and_every_problem_code_is_listed(

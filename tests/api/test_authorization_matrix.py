@@ -375,6 +375,9 @@ TARGETS: dict[tuple[str, str], T] = {
     # events
     ("GET", "/api/v1/events"): get("/api/v1/events"),
     ("GET", "/api/v1/events/{event_id}"): get("/api/v1/events/{w.event}", FUNDER_ONLY),
+    # service
+    ("GET", "/metrics"): get("/metrics"),
+    ("GET", "/readyz"): get("/readyz"),
     ("POST", "/api/v1/events/{event_id}/redeliver"): post("/api/v1/events/{w.event}/redeliver"),
 }
 
@@ -383,6 +386,8 @@ TARGETS: dict[tuple[str, str], T] = {
 # expectation does not come from the routes themselves, so widening a route's roles
 # fails this test. The route table is compared with it as a second check.
 WRITTEN_ROLES: dict[tuple[str, str], str] = {
+    ("GET", "/metrics"): "O",
+    ("GET", "/readyz"): "O",
     ("GET", "/api/v1/agents"): "O",
     ("POST", "/api/v1/agents"): "O",
     ("GET", "/api/v1/agents/{code}"): "AFO",

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from yirong.api import problems
 from yirong.api.idempotency import idempotency_key
 from yirong.api.observability import Metrics, RequestMiddleware
-from yirong.api.security import Access
+from yirong.api.security import Access, Operator
 from yirong.books.service import current_business_date
 from yirong.errors import CATALOGUE, YirongError
 from yirong.infra.db import Database
@@ -115,10 +115,11 @@ def _service_router(db: Database, metrics: Metrics) -> APIRouter:
     @router.get(
         "/readyz",
         response_model=Readiness,
-        summary="Ready for traffic: database reachable, schema current, books open",
+        summary="Ready for traffic: database reachable, schema current, books open "
+        "(operators: it names the schema and the business date)",
         responses={503: {"model": problems.Problem}},
     )
-    def readiness() -> Readiness:
+    def readiness(_who: Operator) -> Readiness:
         try:
             revision = current_revision(db)
             if revision != head_revision(db):
@@ -137,8 +138,12 @@ def _service_router(db: Database, metrics: Metrics) -> APIRouter:
             business_date=str(today),
         )
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-    def prometheus() -> Response:
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics (operators: routes, counts and timings are a map of use)",
+        response_class=Response,
+    )
+    def prometheus(_who: Operator) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @router.get(
