@@ -17,7 +17,7 @@ from yirong.books.service import current_business_date
 from yirong.eod.service import run_eod
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
-from yirong.reconciliation import daily
+from yirong.reconciliation import daily, kept_days
 from yirong.reconciliation import exceptions as queue
 from yirong.reconciliation.daily import DayReport, run_day
 from yirong.reconciliation.statements import import_statement_file
@@ -194,19 +194,19 @@ def test_a_crash_mid_run_then_the_same_command_gives_one_run(
     bank.credit(1_000, memo="货款 stray", name="某某")
     bank.close_day()
     run_eod(db)  # reconciles the day before (nothing: the account opened today)
-    real = daily._keep
+    real = daily.keep_figures
 
     def crash(*args: object, **kwargs: object) -> int:
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise RuntimeError("power cut after the result was written")
 
-    monkeypatch.setattr(daily, "_keep", crash)
+    monkeypatch.setattr(daily, "keep_figures", crash)
     with pytest.raises(RuntimeError):
         run_day(db, day, actor="ops")
-    monkeypatch.setattr(daily, "_keep", real)
+    monkeypatch.setattr(daily, "keep_figures", real)
     with pytest.raises(YirongError) as nothing:
-        daily.kept_day(db, day)
+        kept_days.kept_day(db, day)
     assert nothing.value.code == "recon_day_not_run"  # the crashed run left nothing
     report = run_day(db, day, actor="ops")
     assert report.versions == (1,) and not report.clean
-    assert [k.version for k in daily.kept_day(db, day)] == [1]
+    assert [k.version for k in kept_days.kept_day(db, day)] == [1]

@@ -23,10 +23,10 @@ from yirong.loans.drawdowns import request_drawdown
 from yirong.loans.repayments import repay
 from yirong.payments.service import open_payments
 from yirong.reconciliation import exceptions as queue
-from yirong.reconciliation.daily import kept_day
 from yirong.reconciliation.daily_model import TIMING
 from yirong.reconciliation.funder_files import compare_funder_file, funder_file
 from yirong.reconciliation.funder_layout import ok_marker
+from yirong.reconciliation.kept_days import kept_day
 
 AGENTS = 4
 WAIT = 3  # the payment_wait rule's days

@@ -69,6 +69,11 @@ def _play_and_serve(
     _reconciliation(result)
     _loan_book(db)
     _signins(create_signins(db), f"http://{host}:{port}")
+    console.print(
+        f"Its secret key is in {key_path}: serve it again with"
+        f" YIRONG_SECRET_KEY=$(cat {key_path}) yirong --database"
+        f" {db.url.render_as_string()} serve"
+    )
     if as_json:
         print_json(
             {
@@ -84,11 +89,6 @@ def _play_and_serve(
         )
     if not (result.verify_ok and result.bank_agrees):
         raise typer.Exit(1)
-    console.print(
-        f"Its secret key is in {key_path}: serve it again with"
-        f" YIRONG_SECRET_KEY=$(cat {key_path}) yirong --database"
-        f" {db.url.render_as_string()} serve"
-    )
     if serve:
         served = db.url.render_as_string(hide_password=False)
         db.dispose()

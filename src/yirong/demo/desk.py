@@ -26,9 +26,9 @@ from yirong.demo.customers import Customers
 from yirong.infra.db import Database
 from yirong.payments.service import open_payments
 from yirong.reconciliation import exceptions as queue
-from yirong.reconciliation.daily import acknowledge_day, unclean_days
 from yirong.reconciliation.daily_model import TIMING, ItemKind
 from yirong.reconciliation.exceptions import ActionResult, ExceptionView
+from yirong.reconciliation.kept_days import acknowledge_day, unclean_days
 from yirong.reconciliation.model import ExceptionKind
 from yirong.wallets.service import fail_withdrawal
 

@@ -42,8 +42,9 @@ from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
 from yirong.payments.batch import make_batches_in
 from yirong.payments.service import Payee
 from yirong.reconciliation.ageing import age_in
-from yirong.reconciliation.daily import refresh_unclean_in, run_day_in, unclean_days_in
+from yirong.reconciliation.daily import refresh_unclean_in, run_day_in
 from yirong.reconciliation.funder_files import make_files
+from yirong.reconciliation.kept_days import unclean_days_in
 from yirong.wallets.service import (
     FreezeReason,
     freeze_all_in,

@@ -14,10 +14,11 @@ import typer
 from yirong.cli_support import console, database, print_json, run
 from yirong.money import format_fen
 from yirong.payments import batch
-from yirong.reconciliation import daily, funder_files
-from yirong.reconciliation.daily import DayReport, KeptDay
+from yirong.reconciliation import daily, funder_files, kept_days
+from yirong.reconciliation.daily import DayReport
 from yirong.reconciliation.daily_model import TIMING, DayFigures
 from yirong.reconciliation.funder_layout import KINDS
+from yirong.reconciliation.kept_days import KeptDay
 
 JSON = typer.Option(False, "--json", help="One JSON object as the last line.")
 DATE = typer.Option(..., "--date", help="The day to reconcile, YYYY-MM-DD (a closed day).")
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
     def day_command(ctx: typer.Context, on: str = DATE, as_json: bool = JSON) -> None:
         """A day's kept result, as it was found."""
         day = _day(on)
-        kept: list[KeptDay] = run(lambda: daily.kept_day(database(ctx), day))
+        kept: list[KeptDay] = run(lambda: kept_days.kept_day(database(ctx), day))
         accounts = [k.figures for k in kept]
         if as_json:
             print_json({**_totals(day, accounts), "kept": [_kept_facts(k) for k in kept]})
@@ -109,8 +110,8 @@ def register(app: typer.Typer) -> None:
     @app.command("days")
     def days_command(ctx: typer.Context, as_json: bool = JSON) -> None:
         """Days not clean that nobody has signed off, oldest first."""
-        kept: list[KeptDay] = run(lambda: daily.unclean_days(database(ctx)))
-        counts = run(lambda: daily.day_counts(database(ctx)))
+        kept: list[KeptDay] = run(lambda: kept_days.unclean_days(database(ctx)))
+        counts = run(lambda: kept_days.day_counts(database(ctx)))
         if as_json:
             print_json(
                 {
@@ -141,7 +142,7 @@ def register(app: typer.Typer) -> None:
         """Sign off an unclean day, saying why: it leaves the list of days to look at."""
         day = _day(on)
         kept: list[KeptDay] = run(
-            lambda: daily.acknowledge_day(database(ctx), day, note, actor=f"operator:{actor}")
+            lambda: kept_days.acknowledge_day(database(ctx), day, note, actor=f"operator:{actor}")
         )
         if as_json:
             print_json({"date": day, "kept": [_kept_facts(k) for k in kept]})

@@ -17,10 +17,10 @@ from yirong.api.routing import api_router
 from yirong.api.security import DB, FunderOrOperator, Operator, deny
 from yirong.payments import batch
 from yirong.payments.batch import BatchView
-from yirong.reconciliation import daily, funder_files
-from yirong.reconciliation.daily import DayCounts, KeptDay
+from yirong.reconciliation import daily, funder_files, kept_days
 from yirong.reconciliation.daily_model import DayFigures
 from yirong.reconciliation.funder_files import FileCheck, MadeFile
+from yirong.reconciliation.kept_days import DayCounts, KeptDay
 
 router = api_router("reconciliation")
 
@@ -87,7 +87,7 @@ def run_day(day: Day, who: Operator, db: DB) -> DayResult:
     summary="A day's kept reconciliation, exactly as it was found",
 )
 def get_day(day: Day, _who: Operator, db: DB) -> KeptResult:
-    kept = daily.kept_day(db, day)
+    kept = kept_days.kept_day(db, day)
     base = _result(day, [k.figures for k in kept])
     return KeptResult(**base.model_dump(), kept=kept)
 
@@ -99,7 +99,7 @@ def get_day(day: Day, _who: Operator, db: DB) -> KeptResult:
     "first, with how many days are clean and unclean",
 )
 def unclean_days(_who: Operator, db: DB) -> UncleanDays:
-    return UncleanDays(counts=daily.day_counts(db), days=daily.unclean_days(db))
+    return UncleanDays(counts=kept_days.day_counts(db), days=kept_days.unclean_days(db))
 
 
 @router.post(
@@ -108,7 +108,7 @@ def unclean_days(_who: Operator, db: DB) -> UncleanDays:
     summary="Sign off an unclean day, saying why: it leaves the list of days to look at",
 )
 def sign_off(day: Day, data: SignOff, who: Operator, db: DB) -> list[KeptDay]:
-    return daily.acknowledge_day(db, day, data.note, actor=who.handle)
+    return kept_days.acknowledge_day(db, day, data.note, actor=who.handle)
 
 
 # ---------------------------------------------------------------- payment batches
