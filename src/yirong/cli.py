@@ -6,7 +6,7 @@ import typer
 
 from yirong.access.cli import key_app, user_app
 from yirong.agents.cli import app as agent_app
-from yirong.api.cli import serve
+from yirong.api.cli import prune, serve
 from yirong.bench.cli import app as bench_app
 from yirong.books.cli import app as books_app
 from yirong.credit.cli import consent_app, credit_app, offers, preapproval_app
@@ -60,6 +60,7 @@ app.add_typer(eod_app, name="eod")
 app.add_typer(recon_app, name="recon")
 app.add_typer(events_app, name="events")
 app.command()(schedule)
+app.command()(prune)
 app.add_typer(bench_app, name="bench")
 app.command()(demo)
 app.command()(serve)

@@ -362,3 +362,11 @@ def audit_log(
         AuditView(r.id, _aware(r.at) or r.at, r.actor, r.action, r.target, r.status, r.request_id)
         for r in tx.session.scalars(query)
     ]
+
+
+@transactional
+def prune_login_failures(tx: Tx, now: datetime) -> int:
+    """Failed sign-ins older than the throttling window count for nothing: deleted
+    (they hold usernames as typed and client addresses). Returns how many."""
+    gone = tx.conn.execute(delete(LoginFailure).where(LoginFailure.at < now - THROTTLE_WINDOW))
+    return int(gone.rowcount or 0)

@@ -1,11 +1,12 @@
-"""``yirong serve``: the HTTP API."""
+"""``yirong serve``: the HTTP API; ``yirong prune``: what it keeps only for a while."""
 
 from __future__ import annotations
 
 import typer
 
+from yirong.api import retention
 from yirong.api.server import serve as run_server
-from yirong.cli_support import run
+from yirong.cli_support import console, database, print_json, run
 
 
 def serve(
@@ -30,4 +31,20 @@ def serve(
             deliver_events=deliver_events,
             log_level=log_level,
         )
+    )
+
+
+def prune(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object as the last line."),
+) -> None:
+    """Delete what is kept only for a while: failed sign-ins past the throttling window,
+    answered requests past a month (a running server does it every hour)."""
+    gone = run(lambda: retention.prune(database(ctx)))
+    if as_json:
+        print_json(gone)
+        return
+    console.print(
+        f"Deleted {gone['login_failures']} failed sign-ins and"
+        f" {gone['answered_requests']} answered requests."
     )

@@ -32,7 +32,7 @@ from yirong.api.problems import MEDIA_TYPE, problem_response, refusal_response
 from yirong.api.security import principal_of
 from yirong.api.tables import ApiRequest
 from yirong.errors import YirongError
-from yirong.infra.db import Database, Retryable, Tx
+from yirong.infra.db import Database, Retryable, Tx, transactional
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -213,3 +213,20 @@ def _replay(stored: _Stored) -> Response:
         media_type=MEDIA_TYPE if is_problem else "application/json",
         headers={REPLAYED: "true"},
     )
+
+
+# A client retries a request within minutes, a batch job within days: a month of
+# answers is kept, then they go (each holds the response, which may be personal).
+KEEP_ANSWERS = timedelta(days=30)
+
+
+@transactional
+def prune_answers(tx: Tx, now: datetime) -> int:
+    """Answered requests older than ``KEEP_ANSWERS`` deleted; those still in flight are
+    kept (a repeat must still see them). Returns how many went."""
+    gone = tx.conn.execute(
+        delete(ApiRequest).where(
+            ApiRequest.state == "done", ApiRequest.started_at < now - KEEP_ANSWERS
+        )
+    )
+    return int(gone.rowcount or 0)

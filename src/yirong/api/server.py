@@ -18,6 +18,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from yirong.api.app import create_app
 from yirong.api.observability import configure_logging
+from yirong.api.retention import run_pruner
 from yirong.config import settings, unsafe_secret_key
 from yirong.errors import YirongError
 from yirong.events.delivery import run_deliverer
@@ -74,12 +75,15 @@ def _lifespan(
         )
         if deliver_events:
             worker.start()
+        pruner = threading.Thread(target=run_pruner, args=(db, stop), name="retention", daemon=True)
+        pruner.start()
         try:
             yield
         finally:
             stop.set()
             if deliver_events:
                 worker.join(timeout=5)
+            pruner.join(timeout=5)
             db.dispose()
 
     return lifespan
