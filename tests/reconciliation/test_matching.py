@@ -173,6 +173,13 @@ def test_a_statement_is_imported_once_and_a_line_is_booked_once(
         "statement_line_conflict"
     )
     assert wallets.wallet(db, handle).balance == before + 20_000
+    # One file giving the same line twice, the second time with another amount.
+    twice = bank.credit(40_000, memo=f"YT{code}")
+    bank.lines.append(line.__class__(**{**_fields(twice), "amount": 40_001}))
+    assert refused(import_statement_file, db, bank.statement_bytes(), filename="d.csv") == (
+        "statement_line_conflict"
+    )
+    assert wallets.wallet(db, handle).balance == before + 20_000
     assert verify(db).ok
 
 
