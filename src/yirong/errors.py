@@ -273,6 +273,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "The revenue share is settled on the monthly statement (statement) or kept back "
         "from the daily payouts (net).",
     ),
+    "frozen_by_legal_order": ErrorSpec(
+        409, "A legal order freezes this agent's wallet: no new loan while it stands."
+    ),
     "funder_not_found": ErrorSpec(404, "No such funder."),
     "funder_code_taken": ErrorSpec(409, "A funder with this code already exists."),
     "funder_code_invalid": ErrorSpec(422, "A funder code is 1 to 32 letters, digits, '-' or '_'."),

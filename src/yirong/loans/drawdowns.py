@@ -20,6 +20,7 @@ from yirong.infra.outbox import tell
 from yirong.loans.interest import PPM, penalty_rate_ppm
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount
+from yirong.wallets.service import frozen_by_order_in
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
 LIVE_ORDER = ("requested", "sent")
@@ -120,6 +121,8 @@ def request_drawdown(
     )
     if overdue:
         raise YirongError("loan_overdue", agent=agent_code)
+    if frozen_by_order_in(tx, f"agent:{agent_code}"):
+        raise YirongError("frozen_by_legal_order", agent=agent_code)
     product = tx.session.get(FunderProduct, line.product_id)
     assert product is not None
     longest = min(product.max_term_days, line.max_term_days)

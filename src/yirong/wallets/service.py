@@ -36,6 +36,7 @@ from yirong.ledger.tables import LedgerBalance
 from yirong.money import check_amount
 from yirong.payments import service as payments
 from yirong.payments.service import Payee, PaymentView
+from yirong.payments.tables import Payment
 from yirong.wallets.pay_in import pay_in_code
 from yirong.wallets.tables import Wallet, WalletFreeze
 
@@ -351,7 +352,46 @@ def freeze_all_in(
         reason=f"freeze:{reason.value}: {note}",
         business_date=today,
     )
+    if reason is FreezeReason.LEGAL_ORDER:
+        _cancel_unsent_withdrawals(tx, [a.code for a in accounts.values()], note)
     return accounts
+
+
+def _cancel_unsent_withdrawals(tx: Tx, codes: list[str], note: str) -> None:
+    """A legal order stops the money leaving: withdrawals not yet sent to the bank are
+    cancelled (their holds released, the money stays frozen in the wallet). One already
+    in a batch file is the bank's now: its answer, on the statement, settles it."""
+    waiting = tx.session.scalars(
+        select(Payment)
+        .where(
+            Payment.source.in_(codes),
+            Payment.kind == "withdrawal",
+            Payment.status == "instructed",
+            Payment.batch_ref.is_(None),
+        )
+        .order_by(Payment.id)
+        .with_for_update()
+    )
+    for payment in waiting:
+        payments.void_in(tx, payment, status="failed", note=f"cancelled: legal order: {note}")
+
+
+def frozen_by_order_in(tx: Tx, handle: str) -> bool:
+    """Whether a legal order freezes the wallet (no new loans while it does)."""
+    owner_type, code = parse_handle(handle)
+    return bool(
+        tx.conn.scalar(
+            select(func.count())
+            .select_from(WalletFreeze)
+            .join(Wallet, Wallet.id == WalletFreeze.wallet_id)
+            .where(
+                Wallet.owner_type == owner_type,
+                Wallet.owner_code == code,
+                WalletFreeze.reason == FreezeReason.LEGAL_ORDER.value,
+                WalletFreeze.lifted_on.is_(None),
+            )
+        )
+    )
 
 
 def _locked_wallets(tx: Tx, handles: Sequence[str]) -> dict[str, int]:
