@@ -6,7 +6,6 @@ the threshold waits for another operator's ``yirong recon approve``."""
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.table import Table
 from yirong.cli_support import console, database, print_json, run
 from yirong.money import format_fen, parse_yuan
 from yirong.reconciliation import daily_cli, exceptions, notices, rules, statements
+from yirong.reconciliation.cli_options import ACTOR, actor_of
 from yirong.reconciliation.exceptions import ActionResult, ExceptionView
 
 app = typer.Typer(
@@ -30,14 +30,7 @@ app.add_typer(notice_app, name="notice")
 
 FORMATS = ("auto", "camt053", "mt940", "cmb", "icbc", "csv")
 JSON = typer.Option(False, "--json", help="One JSON object as the last line.")
-ACTOR = typer.Option(
-    None, "--as", envvar="YIRONG_OPERATOR", help="The operator acting (default: you)."
-)
 KEY = typer.Option(..., "--key", help="Idempotency key: the same key records once.")
-
-
-def _actor(name: str | None) -> str:
-    return f"operator:{name or getpass.getuser()}"
 
 
 @app.command("import")
@@ -69,7 +62,7 @@ def import_command(
                 content,
                 filename=path.name,
                 fmt=fmt,
-                actor=_actor(actor),
+                actor=actor_of(actor),
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         )
@@ -200,7 +193,7 @@ def resolve(
             "say exactly one of --match, --confirm, --return, --suspense, --release, "
             "--dismiss, --assign"
         )
-    db, who = database(ctx), _actor(actor)
+    db, who = database(ctx), actor_of(actor)
     if match or confirm:
         result = run(lambda: exceptions.match_by_hand(db, exception, match, actor=who))
     elif return_:
@@ -233,7 +226,7 @@ def list_approvals(ctx: typer.Context, as_json: bool = JSON) -> None:
 @app.command("approve")
 def approve(ctx: typer.Context, approval: int, actor: str = ACTOR, as_json: bool = JSON) -> None:
     """Approve another operator's match or return: it is carried out."""
-    _acted(run(lambda: exceptions.approve(database(ctx), approval, actor=_actor(actor))), as_json)
+    _acted(run(lambda: exceptions.approve(database(ctx), approval, actor=actor_of(actor))), as_json)
 
 
 @app.command("refuse")
@@ -241,7 +234,7 @@ def refuse(
     ctx: typer.Context, approval: int, reason: str = typer.Option(...), actor: str = ACTOR
 ) -> None:
     """Refuse another operator's match or return: nothing moves."""
-    a = run(lambda: exceptions.refuse(database(ctx), approval, reason, actor=_actor(actor)))
+    a = run(lambda: exceptions.refuse(database(ctx), approval, reason, actor=actor_of(actor)))
     console.print(f"Approval {a.id}: {a.status}.")
 
 
@@ -320,7 +313,7 @@ def funding_notice(
             lambda: notices.record_notice(
                 database(ctx),
                 kind="funding",
-                recorded_by=_actor(actor),
+                recorded_by=actor_of(actor),
                 key=key,
                 target=order,
                 amount=parse_yuan(amount),
@@ -347,7 +340,7 @@ def top_up_notice(
             lambda: notices.record_notice(
                 database(ctx),
                 kind="top_up",
-                recorded_by=_actor(actor),
+                recorded_by=actor_of(actor),
                 key=key,
                 target=handle,
                 amount=parse_yuan(amount),
@@ -363,7 +356,11 @@ def payment_notice(ctx: typer.Context, withdrawal: str, key: str = KEY, actor: s
     _noticed(
         run(
             lambda: notices.record_notice(
-                database(ctx), kind="payment", recorded_by=_actor(actor), key=key, target=withdrawal
+                database(ctx),
+                kind="payment",
+                recorded_by=actor_of(actor),
+                key=key,
+                target=withdrawal,
             )
         )
     )

@@ -15,6 +15,7 @@ from yirong.cli_support import console, database, print_json, run
 from yirong.money import format_fen
 from yirong.payments import batch
 from yirong.reconciliation import daily, funder_files, kept_days
+from yirong.reconciliation.cli_options import ACTOR, actor_of
 from yirong.reconciliation.daily import DayReport
 from yirong.reconciliation.daily_model import TIMING, DayFigures
 from yirong.reconciliation.funder_layout import KINDS
@@ -77,15 +78,13 @@ def register(app: typer.Typer) -> None:
     def run_command(
         ctx: typer.Context,
         on: str = DATE,
-        actor: str = typer.Option("operator", "--as", envvar="YIRONG_OPERATOR"),
+        actor: str | None = ACTOR,
         as_json: bool = JSON,
     ) -> None:
         """Reconcile a day: per bank account, the bank's balance against the books',
         the difference explained item by item. Kept; the same day again finds the same."""
         day = _day(on)
-        report: DayReport = run(
-            lambda: daily.run_day(database(ctx), day, actor=f"operator:{actor}")
-        )
+        report: DayReport = run(lambda: daily.run_day(database(ctx), day, actor=actor_of(actor)))
         accounts = list(report.accounts)
         if as_json:
             print_json({**_totals(day, accounts), "versions": list(report.versions)})
@@ -136,13 +135,13 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         on: str = DATE,
         note: str = typer.Option(..., "--note", help="Why the day may stand as it is."),
-        actor: str = typer.Option("operator", "--as", envvar="YIRONG_OPERATOR"),
+        actor: str | None = ACTOR,
         as_json: bool = JSON,
     ) -> None:
         """Sign off an unclean day, saying why: it leaves the list of days to look at."""
         day = _day(on)
         kept: list[KeptDay] = run(
-            lambda: kept_days.acknowledge_day(database(ctx), day, note, actor=f"operator:{actor}")
+            lambda: kept_days.acknowledge_day(database(ctx), day, note, actor=actor_of(actor))
         )
         if as_json:
             print_json({"date": day, "kept": [_kept_facts(k) for k in kept]})
@@ -165,7 +164,7 @@ def _funder_file_commands(app: typer.Typer) -> None:
             dir_okay=False,
             help="The funder's own file, its .ok marker beside it: compared with ours.",
         ),
-        actor: str = typer.Option("operator", "--as", envvar="YIRONG_OPERATOR"),
+        actor: str | None = ACTOR,
         as_json: bool = JSON,
     ) -> None:
         """Write our daily files for a funder (each with its .ok marker), or compare the
@@ -235,7 +234,7 @@ def _payout_commands(app: typer.Typer) -> None:
 
 
 def _compare(
-    db: Any, funder: str, day: date, kind: str | None, path: Path, actor: str, as_json: bool
+    db: Any, funder: str, day: date, kind: str | None, path: Path, actor: str | None, as_json: bool
 ) -> None:
     content = path.read_bytes()
     marker = path.with_name(path.name + ".ok")
@@ -245,7 +244,7 @@ def _compare(
         kind = head[2] if len(head) > 2 else ""
     check = run(
         lambda: funder_files.compare_funder_file(
-            db, funder, day, kind, content, ok, actor=f"operator:{actor}"
+            db, funder, day, kind, content, ok, actor=actor_of(actor)
         )
     )
     if as_json:
