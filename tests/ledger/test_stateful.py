@@ -284,6 +284,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def freeze(self, wallet: str, reason: str) -> None:
         wallets.freeze(self.db, wallet, reason, note="test", actor="machine")
         self.model.freezes[wallet].add(reason)
+        if reason == "legal_order":  # the withdrawals not yet sent to the bank are cancelled
+            for withdrawal, hold in list(self.model.holds.items()):
+                if hold.wallet == wallet:
+                    del self.model.holds[withdrawal]
+                    self.model.paid_or_failed[withdrawal] = ("failed", hold.amount)
 
     @rule(wallet=st.sampled_from(WALLETS), reason=st.sampled_from(REASONS))
     def unfreeze(self, wallet: str, reason: str) -> None:

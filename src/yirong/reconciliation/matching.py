@@ -194,6 +194,9 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
         Payment.payee_account,
         Payment.instructed_on,
     )
+    # Locked, so that what is decided below still holds when it is applied: a legal
+    # order may cancel a withdrawal, or the bank's refusal fail it, meanwhile.
+    query = query.order_by(Payment.reference).with_for_update()
     if payment_refs:
         for row in tx.conn.execute(query.where(Payment.reference.in_(payment_refs))):
             facts.payments[row[0]] = model.PaymentFacts(*row)
