@@ -368,6 +368,22 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "Set YIRONG_SECRET_KEY to a random key of at least 32 characters before serving "
         "(the built-in one is in the source for all to see).",
     ),
+    "service_role_needs_postgres": ErrorSpec(
+        422, "A separate service role is a PostgreSQL setting; SQLite has no roles."
+    ),
+    "service_role_invalid": ErrorSpec(
+        422, "A role name is lower-case letters, digits and underscores (at most 63)."
+    ),
+    "service_role_not_found": ErrorSpec(
+        422,
+        "No such PostgreSQL role: have the server's administrator create it "
+        "(CREATE ROLE ... LOGIN) first.",
+    ),
+    "schema_out_of_date": ErrorSpec(
+        500,
+        "The database schema is older than this version and the service may not migrate "
+        "it: run `yirong db upgrade` as the tables' owner first.",
+    ),
     "body_too_large": ErrorSpec(413, "The request body is larger than the API accepts."),
     "text_invalid": ErrorSpec(
         422,

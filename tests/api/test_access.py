@@ -127,6 +127,48 @@ def test_operator_actions_are_audited_in_an_append_only_log(api: Api, db: Databa
     assert len(ops.get("/api/v1/audit").json()["items"]) == 2  # the read above, now audited
 
 
+def test_the_audit_names_the_person_and_the_credential_and_what_was_created(
+    api: Api, db: Database
+) -> None:
+    ops = api.sign_in("operator", "ops")
+    # A second operator's sign-in, made to act "as ops": the log still tells them apart.
+    made = ops.post(
+        "/api/v1/users",
+        json={
+            "username": "night-shift",
+            "password": "night-shift-pass-1",
+            "role": "operator",
+            "subject": "ops",
+        },
+    )
+    assert made.status_code == 201, made.text
+    token = api.client.post(
+        "/api/v1/auth/token", json={"username": "night-shift", "password": "night-shift-pass-1"}
+    ).json()["access_token"]
+    night = {"Authorization": f"Bearer {token}"}
+    assert api.client.get("/api/v1/wallets/A000001", headers=night).status_code == 200
+    agent = api.sign_in("agent", "A000001")
+    agent.post("/api/v1/auth/logout", json=None)  # a change made through a person's sign-in
+    log = ops.get("/api/v1/audit").json()["items"]
+    rows = [
+        (r["actor"], r["username"], r["credential"].split(":")[0], r["action"], r["detail"])
+        for r in log
+    ]
+    assert rows == [
+        (
+            "operator:ops",
+            "operator-ops",
+            "session",
+            "POST /api/v1/users",
+            "user night-shift (operator:ops)",
+        ),
+        ("operator:ops", "night-shift", "session", "GET /api/v1/wallets/{handle}", None),
+        ("agent:A000001", "agent-a000001", "session", "POST /api/v1/auth/logout", None),
+    ]
+    # Each session is its own credential.
+    assert log[0]["credential"] != log[1]["credential"]
+
+
 def test_a_repeat_replays_and_moves_nothing_a_changed_body_is_refused(
     api: Api, db: Database
 ) -> None:

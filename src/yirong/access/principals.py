@@ -12,6 +12,7 @@ class Principal:
     role: Role
     subject: str  # agent code, funder code, or the operator's username
     credential: str  # session:12 | api_key:3 (for the audit log, never the secret)
+    user: str | None = None  # who signed in (a session); None for a system's API key
 
     @property
     def handle(self) -> str:

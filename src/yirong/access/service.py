@@ -84,6 +84,9 @@ class AuditView:
     target: str
     status: int
     request_id: str
+    username: str | None  # the person signed in; None for a funder system's key
+    credential: str  # session:12 | api_key:3
+    detail: str | None  # what the action made, e.g. the sign-in it created
 
 
 # ---------------------------------------------------------------- people
@@ -231,6 +234,7 @@ def _check(tx: Tx, credential: str, digest: str) -> tuple[Principal, datetime | 
             SessionToken.revoked_at,
             User.role,
             User.subject,
+            User.username,
         )
         .join(User, User.id == SessionToken.user_id)
         .where(SessionToken.token_hash == digest, User.disabled_at.is_(None))
@@ -238,7 +242,7 @@ def _check(tx: Tx, credential: str, digest: str) -> tuple[Principal, datetime | 
     expires = _aware(row.expires_at) if row is not None else None
     if row is None or row.revoked_at is not None or expires is None or expires <= moment:
         raise YirongError("token_invalid")
-    return Principal(Role(row.role), row.subject, f"session:{row.id}"), expires
+    return Principal(Role(row.role), row.subject, f"session:{row.id}", row.username), expires
 
 
 def _same(a: str, b: str) -> bool:
@@ -337,16 +341,25 @@ def api_keys(
 
 @transactional
 def record_action(
-    tx: Tx, actor: str, action: str, target: str, status: int, request_id: str
+    tx: Tx,
+    who: Principal,
+    action: str,
+    target: str,
+    status: int,
+    request_id: str,
+    detail: str | None = None,
 ) -> None:
     tx.session.add(
         AuditRecord(
             at=now(),
-            actor=actor[:80],
+            actor=who.handle[:80],
+            username=who.user,
+            credential=who.credential[:40],
             action=action[:120],
             target=target[:300],
             status=status,
             request_id=request_id[:64],
+            detail=detail[:300] if detail else None,
         )
     )
 
@@ -359,7 +372,18 @@ def audit_log(
     if actor is not None:
         query = query.where(AuditRecord.actor == actor)
     return [
-        AuditView(r.id, _aware(r.at) or r.at, r.actor, r.action, r.target, r.status, r.request_id)
+        AuditView(
+            r.id,
+            _aware(r.at) or r.at,
+            r.actor,
+            r.action,
+            r.target,
+            r.status,
+            r.request_id,
+            r.username,
+            r.credential,
+            r.detail,
+        )
         for r in tx.session.scalars(query)
     ]
 

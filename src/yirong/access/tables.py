@@ -84,3 +84,6 @@ class AuditRecord(Base):
     target: Mapped[str] = mapped_column(String(300))  # the path as asked
     status: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64))  # who signed in
+    credential: Mapped[str] = mapped_column(String(40), default="")  # session:12
+    detail: Mapped[str | None] = mapped_column(String(300))  # e.g. the sign-in created

@@ -70,8 +70,10 @@ def me(who: Anyone) -> Me:
 
 
 @router.post("/users", response_model=UserView, status_code=201, summary="Create a sign-in")
-def create_user(data: NewUser, _who: Operator, db: DB) -> UserView:
-    return service.create_user(db, data.username, data.password, data.role.value, data.subject)
+def create_user(data: NewUser, _who: Operator, db: DB, request: Request) -> UserView:
+    made = service.create_user(db, data.username, data.password, data.role.value, data.subject)
+    request.state.audit_detail = f"user {made.username} ({made.role.value}:{made.subject})"
+    return made
 
 
 @router.post(

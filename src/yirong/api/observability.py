@@ -116,6 +116,15 @@ class Metrics:
         )
 
 
+def audited(who: Principal, method: str) -> bool:
+    """Everything an operator asks (reads of personal data included), and every change
+    made through a person's sign-in, whatever their role. A funder system's calls with
+    an API key are recorded where they act (notices, idempotency records)."""
+    if who.role is Role.OPERATOR:
+        return True
+    return who.user is not None and method not in ("GET", "HEAD", "OPTIONS")
+
+
 class RequestMiddleware:
     def __init__(self, app: ASGIApp, db: Database, metrics: Metrics) -> None:
         self.app = app
@@ -174,15 +183,16 @@ class RequestMiddleware:
                     "caller": caller,
                 },
             )
-            if isinstance(principal, Principal) and principal.role is Role.OPERATOR:
+            if isinstance(principal, Principal) and audited(principal, method):
                 await run_in_threadpool(
                     record_action,
                     self.db,
-                    principal.handle,
+                    principal,
                     f"{method} {route}",
                     scope["path"],
                     status,
                     request_id,
+                    state.get("audit_detail"),
                 )
 
 

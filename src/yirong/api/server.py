@@ -14,6 +14,7 @@ from typing import Any
 import anyio.to_thread
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from yirong.api.app import create_app
@@ -23,7 +24,7 @@ from yirong.config import settings, unsafe_secret_key
 from yirong.errors import YirongError
 from yirong.events.delivery import run_deliverer
 from yirong.infra.db import Database
-from yirong.infra.migrate import upgrade
+from yirong.infra.migrate import current_revision, head_revision, upgrade
 
 DELIVER_ENV = "YIRONG_DELIVER_EVENTS"
 # Route handlers run in AnyIO's thread pool. Its default of 40 threads only adds GIL
@@ -105,7 +106,11 @@ def serve(
     if why is not None:
         raise YirongError("secret_key_unsafe", reason=why)
     db = Database(url)
-    upgrade(db)
+    if current_revision(db) != head_revision(db):
+        try:
+            upgrade(db)
+        except DBAPIError as exc:  # the service role may not change the schema
+            raise YirongError("schema_out_of_date") from exc
     os.environ["YIRONG_DATABASE_URL"] = db.url.render_as_string(hide_password=False)
     os.environ[DELIVER_ENV] = "1" if deliver_events else "0"
     os.environ["YIRONG_LOG_LEVEL"] = log_level.upper()
