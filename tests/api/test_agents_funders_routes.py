@@ -93,8 +93,11 @@ def test_onboarding_and_who_sees_an_agent(db: Database) -> None:
 
     # The agent sees itself in full, not another; operators everyone.
     assert agent.get(f"{V1}/agents/{firms[0].code}").json() == record
-    other = agent.get(f"{V1}/agents/{firms[1].code}")
-    assert other.status_code == 403 and problem_code(other) == "access_denied"
+    # Another agent answers as a missing one does: nobody learns who exists.
+    other, missing = agent.get(f"{V1}/agents/{firms[1].code}"), agent.get(f"{V1}/agents/A999999")
+    assert (other.status_code, problem_code(other)) == (404, "agent_not_found")
+    assert (missing.status_code, problem_code(missing)) == (404, "agent_not_found")
+    assert firms[1].uscc not in other.text
     assert ops.get(f"{V1}/agents/{firms[1].code}").json()["uscc"] == firms[1].uscc
     assert problem_code(ops.get(f"{V1}/agents/A999999")) == "agent_not_found"
     # A funder without the agent's consent sees nothing, and cannot tell who exists.
@@ -164,7 +167,7 @@ def test_events_endpoint(db: Database) -> None:
     assert stored() == (answer["events_url"], answer["events_secret"])
 
     # Another funder, an agent: refused, nothing changed.
-    assert problem_code(t2.put(url, {"url": "https://evil.example.com/"})) == "access_denied"
+    assert problem_code(t2.put(url, {"url": "https://evil.example.com/"})) == "funder_not_found"
     onboard_agent(db, firm(1))
     agent = api.sign_in("agent", firm(1).code)
     assert problem_code(agent.put(url, {"url": "https://evil.example.com/"})) == "access_denied"

@@ -120,8 +120,8 @@ def test_from_opt_in_to_a_line_through_http(market: Market) -> None:
         for value in (market.code(n), *firm(market, n).values()):
             assert value not in seen.text
     assert shares(market) == before + 2  # the look is logged under each consent
-    assert problem_code(t2.get(f"{V1}/funders/T1/candidates")) == "access_denied"
-    assert t2.get(f"{V1}/funders/T1/candidates").status_code == 403
+    assert problem_code(t2.get(f"{V1}/funders/T1/candidates")) == "funder_not_found"
+    assert t2.get(f"{V1}/funders/T1/candidates").status_code == 404
     assert problem_code(agent0.get(f"{V1}/funders/T1/candidates")) == "access_denied"
     # No identity before an application's consent.
     refused = t1.get(f"{V1}/agents/{a0}")
@@ -131,12 +131,13 @@ def test_from_opt_in_to_a_line_through_http(market: Market) -> None:
     offers = agent0.get(f"{V1}/agents/{a0}/offers").json()["items"]
     assert [o["funder_code"] for o in offers] == ["T1", "T2"]
     assert Decimal(offers[0]["apr"]) < Decimal(offers[1]["apr"]) and offers[0]["sample_cost"] > 0
-    assert problem_code(agent1.get(f"{V1}/agents/{a0}/offers")) == "access_denied"
+    assert problem_code(agent1.get(f"{V1}/agents/{a0}/offers")) == "agent_not_found"
     assert ops.get(f"{V1}/agents/{a0}/offers").json()["items"] == offers
 
     # Another agent may not apply in its name; the agent applies to T1.
     url = f"{V1}/agents/{a0}/applications"
-    assert agent1.post(url, application_body(market, 0, offers[0]["id"])).status_code == 403
+    in_its_name = agent1.post(url, application_body(market, 0, offers[0]["id"]))
+    assert (in_its_name.status_code, problem_code(in_its_name)) == (404, "agent_not_found")
     applied = agent0.post(url, application_body(market, 0, offers[0]["id"]))
     assert applied.status_code == 201, applied.text
     app = applied.json()
@@ -165,10 +166,10 @@ def test_from_opt_in_to_a_line_through_http(market: Market) -> None:
 
     # Scoping: the other funder and the other agent see nothing of the application.
     one = f"{V1}/applications/{app['id']}"
-    assert problem_code(t2.get(one)) == "access_denied"
-    assert problem_code(agent1.get(one)) == "access_denied"
-    assert t2.get(f"{one}/applicant").status_code == 403
-    assert problem_code(t2.get(f"{one}/applicant")) == "not_your_funder"
+    assert problem_code(t2.get(one)) == "application_not_found"
+    assert problem_code(agent1.get(one)) == "application_not_found"
+    assert t2.get(f"{one}/applicant").status_code == 404
+    assert problem_code(t2.get(f"{one}/applicant")) == "application_not_found"
     assert problem_code(t2.get(f"{V1}/agents/{a0}")) == "access_denied"
     assert t2.get(f"{V1}/applications").json()["items"] == []
     assert agent1.get(f"{V1}/applications").json()["items"] == []
@@ -189,7 +190,7 @@ def test_from_opt_in_to_a_line_through_http(market: Market) -> None:
     # Another funder's approval is a clean refusal; T1 approves once.
     terms = {"credit_limit": 500_000, "annual_rate": "0.12"}
     foreign = t2.post(f"{one}/approve", terms)
-    assert foreign.status_code == 403 and problem_code(foreign) == "not_your_funder"
+    assert foreign.status_code == 404 and problem_code(foreign) == "application_not_found"
     assert problem_code(agent0.post(f"{one}/approve", terms)) == "access_denied"
     approved = t1.post(f"{one}/approve", {**terms, "valid_days": 180})
     assert approved.status_code == 201, approved.text
@@ -213,15 +214,15 @@ def test_from_opt_in_to_a_line_through_http(market: Market) -> None:
     assert t1.get(f"{V1}/lines?status=closed").json()["items"] == []
     assert t2.get(f"{V1}/lines").json()["items"] == []
     assert agent1.get(f"{V1}/lines").json()["items"] == []
-    assert problem_code(agent1.get(f"{V1}/lines/{line['id']}")) == "access_denied"
-    assert problem_code(t2.get(f"{V1}/lines/{line['id']}")) == "access_denied"
+    assert problem_code(agent1.get(f"{V1}/lines/{line['id']}")) == "line_not_found"
+    assert problem_code(t2.get(f"{V1}/lines/{line['id']}")) == "line_not_found"
     assert t1.get(f"{V1}/lines/{line['id']}").json() == line
     assert ops.get(f"{V1}/applications?status=approved").json()["items"][0]["line_id"] == line["id"]
     assert ops.get(f"{V1}/applications?status=submitted").json()["items"] == []
 
     # Closing: not by another funder nor the agent; by the line's funder.
     close = f"{V1}/lines/{line['id']}/close"
-    assert problem_code(t2.post(close, {"reason": "no"})) == "access_denied"
+    assert problem_code(t2.post(close, {"reason": "no"})) == "line_not_found"
     assert problem_code(agent0.post(close, {"reason": "no"})) == "access_denied"
     closed = t1.post(close, {"reason": "agent moves on"})
     assert closed.status_code == 200, closed.text
@@ -282,7 +283,9 @@ def test_refusals_and_withdrawals(market: Market) -> None:
     assert problem_code(t1.post(f"{one}/reject", {"reason_code": "moon"})) == (
         "rejection_reason_invalid"
     )
-    assert problem_code(t2.post(f"{one}/reject", {"reason_code": "policy"})) == "not_your_funder"
+    assert problem_code(t2.post(f"{one}/reject", {"reason_code": "policy"})) == (
+        "application_not_found"
+    )
     assert problem_code(t1.get(f"{V1}/applications?status=pending")) == "request_invalid"
     assert problem_code(t1.get(f"{V1}/applications/999999")) == "application_not_found"
 
@@ -300,7 +303,7 @@ def test_refusals_and_withdrawals(market: Market) -> None:
 
     # Only the agent itself withdraws its application; T1 is told.
     agent1 = api.sign_in("agent", a1)
-    assert problem_code(agent1.post(f"{one}/withdraw")) == "access_denied"
+    assert problem_code(agent1.post(f"{one}/withdraw")) == "application_not_found"
     withdrawn = agent0.post(f"{one}/withdraw")
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert problem_code(t1.post(f"{one}/reject", {"reason_code": "policy"})) == (

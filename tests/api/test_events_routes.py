@@ -68,8 +68,8 @@ def test_a_funder_reads_only_its_own_events(db: Database) -> None:
     assert ids(f1.get("/api/v1/events", params={"type": "repayment.received"}).json()) == ["evt_3"]
     assert f1.get("/api/v1/events/evt_3").json()["data"] == {"amount": 3000}
     assert f1.get("/api/v1/events/3").json()["id"] == "evt_3"
-    # Another funder's event, or its list, is refused.
-    assert problem_code(f1.get("/api/v1/events/evt_2")) == "access_denied"
+    # Another funder's event answers as a missing one; asking for its list is refused.
+    assert problem_code(f1.get("/api/v1/events/evt_2")) == "event_not_found"
     refused = f1.get("/api/v1/events", params={"recipient": "funder:F2"})
     assert refused.status_code == 403 and problem_code(refused) == "access_denied"
     own = f1.get("/api/v1/events", params={"recipient": "funder:F1"})

@@ -194,24 +194,36 @@ def test_each_caller_sees_and_does_only_its_own(backend: str, tmp_path: Path) ->
     draw(other, theirs, 200_000, 30)
     one = f"{V1}/drawdowns/{order['id']}"
 
-    def denied(response: Any) -> None:
+    def denied(response: Any) -> None:  # what the caller's role may not do at all
         assert response.status_code == 403, response.text
-        assert problem_code(response) in ("access_denied", "not_your_funder")
+        assert problem_code(response) == "access_denied"
 
-    # Another agent, or a funder the order was not made to: refused.
-    denied(other.get(one))
-    denied(t2.get(one))
-    denied(other.post(f"{one}/cancel"))
-    denied(t2.post(f"{one}/reject", {"reason": "no"}))
+    def hidden(response: Any, code: str) -> None:  # another party's: as if missing
+        assert (response.status_code, problem_code(response)) == (404, code), response.text
+
+    # Another agent, or a funder the order was not made to, learns nothing: the order,
+    # the agent and the funder answer as missing ones do.
+    missing = f"{V1}/drawdowns/999999"
+    hidden(other.get(one), "drawdown_not_found")
+    hidden(other.get(missing), "drawdown_not_found")
+    hidden(t2.get(one), "drawdown_not_found")
+    hidden(other.post(f"{one}/cancel"), "drawdown_not_found")
+    hidden(t2.post(f"{one}/reject", {"reason": "no"}), "drawdown_not_found")
+    hidden(t2.post(f"{missing}/reject", {"reason": "no"}), "drawdown_not_found")
     denied(agent.post(f"{one}/reject", {"reason": "no"}))
-    denied(other.post(f"{V1}/agents/{mine}/drawdowns", {"amount": 1, "term_days": 30}, key="auto"))
-    denied(other.get(f"{V1}/agents/{mine}/repayments/preview"))
-    denied(other.post(f"{V1}/agents/{mine}/repayments", {"all": True}, key="auto"))
-    denied(other.get(f"{V1}/agents/{mine}/standing"))
-    denied(t2.get(f"{V1}/agents/{mine}/standing"))  # T2 lends nothing to it
-    denied(t2.get(f"{V1}/funders/T1/portfolio"))
-    denied(t2.get(f"{V1}/funders/T1/statements/2026-01"))
-    denied(t2.get(f"{V1}/funders/T1/past-due"))
+    hidden(
+        other.post(f"{V1}/agents/{mine}/drawdowns", {"amount": 1, "term_days": 30}, key="auto"),
+        "agent_not_found",
+    )
+    hidden(other.get(f"{V1}/agents/{mine}/repayments/preview"), "agent_not_found")
+    hidden(
+        other.post(f"{V1}/agents/{mine}/repayments", {"all": True}, key="auto"), "agent_not_found"
+    )
+    hidden(other.get(f"{V1}/agents/{mine}/standing"), "agent_not_found")
+    hidden(t2.get(f"{V1}/agents/{mine}/standing"), "agent_not_found")  # T2 lends nothing to it
+    hidden(t2.get(f"{V1}/funders/T1/portfolio"), "funder_not_found")
+    hidden(t2.get(f"{V1}/funders/T1/statements/2026-01"), "funder_not_found")
+    hidden(t2.get(f"{V1}/funders/T1/past-due"), "funder_not_found")
     denied(agent.get(f"{V1}/funders/T1/portfolio"))
     denied(t1.post(f"{V1}/repayments/1/reverse", {"reason": "x"}, key="auto"))
     denied(

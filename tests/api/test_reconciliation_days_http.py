@@ -61,7 +61,8 @@ def test_a_day_reconciled_and_a_funder_file_compared_over_http(
     assert content.decode().split("\n")[2].startswith(order.order_ref + "|")
     ok = got.headers["X-Yirong-Ok"]
     assert t1.get(f"{V1}/funders/T1/files/{day}/LOANS", params={"ok": "true"}).text.strip() == ok
-    assert t2.get(f"{V1}/funders/T1/files/{day}/LOANS").status_code == 403
+    foreign = t2.get(f"{V1}/funders/T1/files/{day}/LOANS")
+    assert (foreign.status_code, problem_code(foreign)) == (404, "funder_not_found")
 
     def send(body: bytes, marker: str | None) -> object:
         params = {"ok": marker} if marker is not None else {}
@@ -77,4 +78,4 @@ def test_a_day_reconciled_and_a_funder_file_compared_over_http(
     assert problem_code(send(content, None)) == "funder_file_not_complete"  # type: ignore[arg-type]
     checks = t1.get(f"{V1}/funders/T1/file-checks").json()
     assert [c["clean"] for c in checks] == [True]
-    assert t2.get(f"{V1}/funders/T1/file-checks").status_code == 403
+    assert t2.get(f"{V1}/funders/T1/file-checks").status_code == 404

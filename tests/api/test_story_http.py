@@ -377,8 +377,8 @@ def preapproval(s: Story) -> None:
         assert consent["funder_code"] is None and consent["withdrawn_on"] is None
     refused(
         s.agent(0).post(f"{V1}/agents/{s.code(1)}/preapproval-consent", {"text_version": "x"}),
-        403,
-        "access_denied",
+        404,
+        "agent_not_found",
     )
     # A funder cannot run pre-approval; nor look at an agent before its consent.
     refused(s.systems["T1"].post(f"{V1}/preapproval/runs"), 403, "access_denied")
@@ -403,7 +403,7 @@ def preapproval(s: Story) -> None:
         c["token"] for c in ok(s.systems["T2"].get(f"{V1}/funders/T2/candidates"))["items"]
     }
     assert t2_tokens.isdisjoint(c["token"] for c in candidates)  # tokens mean nothing elsewhere
-    refused(s.systems["T1"].get(f"{V1}/funders/T2/candidates"), 403, "access_denied")
+    refused(s.systems["T1"].get(f"{V1}/funders/T2/candidates"), 404, "funder_not_found")
 
     # Agent 0 compares its offers: cheapest first, each with its APR; agent 3 has none.
     offers = ok(s.agent(0).get(f"{V1}/agents/{s.code(0)}/offers"))["items"]
@@ -506,7 +506,7 @@ def apply_and_approve(s: Story) -> dict[int, dict[str, Any]]:
     t1 = s.systems["T1"]
     assert ok(t1.get(f"{V1}/agents/{s.code(0)}"))["uscc"] == s.firms[0].uscc
     assert t1.get(f"{V1}/agents/{s.code(2)}").status_code == 403
-    assert t1.get(f"{V1}/applications/{lines[2]['application']['id']}").status_code == 403
+    assert t1.get(f"{V1}/applications/{lines[2]['application']['id']}").status_code == 404
     assert [a["status"] for a in ok(s.agent(0).get(f"{V1}/applications"))["items"]] == ["approved"]
     return lines
 
@@ -716,7 +716,7 @@ def revenue_share(s: Story, collected: list[dict[str, Any]], whole: dict[str, An
     assert abs(statement["share"] - (statement["interest"] + statement["penalty"]) * SHARE) < 1
     december = ok(staff.get(f"{V1}/funders/T1/statements/2025-12"))
     assert (december["lines"], december["share"]) == ([], 0)
-    refused(staff.get(f"{V1}/funders/T2/statements/2026-01"), 403, "access_denied")
+    refused(staff.get(f"{V1}/funders/T2/statements/2026-01"), 404, "funder_not_found")
 
     # T1's book on the 31st: agent 0's whole line, current (M0), 22 days of interest due.
     book = ok(staff.get(f"{V1}/funders/T1/portfolio"))
@@ -767,7 +767,7 @@ def funder_events(s: Story, loans: dict[str, Any]) -> None:
         403,
         "access_denied",
     )
-    refused(s.systems["T1"].get(f"{V1}/events/{t2[0]['id']}"), 403, "access_denied")
+    refused(s.systems["T1"].get(f"{V1}/events/{t2[0]['id']}"), 404, "event_not_found")
 
 
 def reconcile(s: Story) -> None:

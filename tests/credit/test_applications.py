@@ -96,7 +96,7 @@ def test_an_application_records_its_consent_and_what_was_shared(priced: Market) 
     seen = applicant_data(m.db, application.id, funder_code="T1")
     assert seen.uscc == m.agents[0].uscc and not seen.masked
     assert rows(m, DataShare) == 8 + 2  # pre-approval, then the application and this read
-    refused("not_your_funder", lambda: applicant_data(m.db, application.id, funder_code="T2"))
+    refused("application_not_found", lambda: applicant_data(m.db, application.id, funder_code="T2"))
     # Withdrawing the consent stops further sharing.
     withdraw_consent(m.db, m.code(0), application.consent_id)
     refused("consent_withdrawn", lambda: applicant_data(m.db, application.id, funder_code="T1"))
@@ -156,7 +156,7 @@ def test_approval_opens_a_line_within_the_product(priced: Market) -> None:
     offer = offers(m, 0)["T1"]
     application = apply_for_credit(m.db, m.code(0), offer.id, m.details(0), consent())
     refused(
-        "not_your_funder",
+        "application_not_found",
         lambda: approve_application(
             m.db,
             application.id,

@@ -86,27 +86,34 @@ FunderOnly = Annotated[Principal, Depends(Access(FUNDER))]
 
 
 def deny() -> YirongError:
+    """For what the caller's role may not do at all (the routes are public knowledge)."""
     return YirongError("access_denied")
+
+
+def hidden(code: str, **details: object) -> YirongError:
+    """Another party's record answers exactly as a missing one does (its ``*_not_found``
+    code, 404, the same details), so that nobody learns what exists by asking."""
+    return YirongError(code, **details)
 
 
 def own_agent(who: Principal, agent_code: str) -> None:
     """An agent acts only on itself; operators on anyone."""
     if who.role is not Role.OPERATOR and not who.is_agent(agent_code):
-        raise deny()
+        raise hidden("agent_not_found", agent=agent_code)
 
 
 def own_funder(who: Principal, funder_code: str) -> None:
     """A funder acts only as itself; operators on anyone."""
     if who.role is not Role.OPERATOR and not who.is_funder(funder_code):
-        raise deny()
+        raise hidden("funder_not_found", funder=funder_code)
 
 
-def own_party(who: Principal, agent_code: str, funder_code: str) -> None:
+def own_party(who: Principal, agent_code: str, funder_code: str, missing: YirongError) -> None:
     """A thing between an agent and a funder (an application, a line, a loan): each of
-    the two sees it, operators too, nobody else."""
+    the two sees it, operators too; to anybody else it is ``missing``."""
     if who.role is Role.OPERATOR or who.is_agent(agent_code) or who.is_funder(funder_code):
         return
-    raise deny()
+    raise missing
 
 
 def scope_of(who: Principal) -> tuple[str | None, str | None]:

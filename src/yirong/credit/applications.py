@@ -259,7 +259,7 @@ def approve_in(
     funder = funder_row(tx, funder_code)
     application = _application(tx, application_id)
     if application.funder_id != funder.id:
-        raise YirongError("not_your_funder", application=application_id)
+        raise YirongError("application_not_found", application=application_id)  # not theirs
     _must_be_open(application)
     offer = tx.session.get(Offer, application.offer_id)
     assert offer is not None
@@ -323,7 +323,7 @@ def reject_in(
     funder = funder_row(tx, funder_code)
     application = _application(tx, application_id)
     if application.funder_id != funder.id:
-        raise YirongError("not_your_funder", application=application_id)
+        raise YirongError("application_not_found", application=application_id)  # not theirs
     _must_be_open(application)
     today = business_date_of(tx)
     application.status, application.decided_on = "rejected", today
@@ -351,7 +351,7 @@ def applicant_data_in(tx: Tx, application_id: int, *, funder_code: str) -> Agent
     funder = funder_row(tx, funder_code)
     application = _application(tx, application_id, lock=False)
     if application.funder_id != funder.id:
-        raise YirongError("not_your_funder", application=application_id)
+        raise YirongError("application_not_found", application=application_id)  # not theirs
     consent = tx.session.get(Consent, application.consent_id)
     assert consent is not None
     if consent.withdrawn_on is not None:

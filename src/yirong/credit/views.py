@@ -28,7 +28,7 @@ from yirong.api.security import (
     FunderOnly,
     FunderOrOperator,
     Operator,
-    deny,
+    hidden,
     own_agent,
     own_funder,
     own_party,
@@ -291,7 +291,8 @@ def applications(
 
 def _own_application(who: Principal, db: Database, application_id: int) -> ApplicationView:
     found = get_application(db, application_id)
-    own_party(who, found.agent_code, found.funder_code)
+    missing = hidden("application_not_found", application=application_id)
+    own_party(who, found.agent_code, found.funder_code, missing)
     return found
 
 
@@ -379,7 +380,7 @@ def lines(
 @router.get("/lines/{line_id}", response_model=LineView, summary="One credit line")
 def line(line_id: int, who: Anyone, db: DB) -> LineView:
     found = get_line(db, line_id)
-    own_party(who, found.agent_code, found.funder_code)
+    own_party(who, found.agent_code, found.funder_code, hidden("line_not_found", line=line_id))
     return found
 
 
@@ -390,5 +391,5 @@ def line(line_id: int, who: Anyone, db: DB) -> LineView:
 )
 def close_line(line_id: int, data: LineClosing, who: FunderOrOperator, db: DB) -> LineView:
     if who.role is not Role.OPERATOR and not who.is_funder(get_line(db, line_id).funder_code):
-        raise deny()
+        raise hidden("line_not_found", line=line_id)
     return apps.close_line(db, line_id, reason=data.reason)

@@ -17,7 +17,7 @@ from yirong.access.principals import Principal
 from yirong.agents.service import Role
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
-from yirong.api.security import DB, FunderOrOperator, Operator, deny
+from yirong.api.security import DB, FunderOrOperator, Operator, deny, hidden
 from yirong.events import service
 from yirong.events.delivery import RECIPIENT_PREFIX
 from yirong.events.service import EventView
@@ -56,7 +56,7 @@ def own_event(who: Principal, event: EventView) -> EventView:
         return event
     if who.role is Role.FUNDER and event.recipient == RECIPIENT_PREFIX + who.subject:
         return event
-    raise deny()
+    raise hidden("event_not_found", event=event.id)
 
 
 @router.get(

@@ -212,7 +212,7 @@ def reject_drawdown(tx: Tx, funder_code: str, drawdown_id: int, reason: str) -> 
     """The funder declines to fund the order: the line's amount is free again."""
     d = _live_order(tx, drawdown_id)
     if view(tx, d).funder_code != funder_code:
-        raise YirongError("not_your_funder", drawdown=drawdown_id)
+        raise YirongError("drawdown_not_found", drawdown=drawdown_id)  # not theirs
     d.status, d.closed_on, d.reason = "rejected", business_date_of(tx), reason[:64]
     return view(tx, d)
 

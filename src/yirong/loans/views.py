@@ -26,7 +26,7 @@ from yirong.api.security import (
     FunderOnly,
     FunderOrOperator,
     Operator,
-    deny,
+    hidden,
     own_agent,
     own_funder,
     own_party,
@@ -189,7 +189,9 @@ def list_drawdowns(
 
 def _own_drawdown(who: Principal, db: DB, drawdown_id: int) -> DrawdownRecord:
     found = queries.find_drawdown(db, drawdown_id)
-    own_party(who, found.agent_code, found.funder_code)
+    own_party(
+        who, found.agent_code, found.funder_code, hidden("drawdown_not_found", drawdown=drawdown_id)
+    )
     return found
 
 
@@ -297,7 +299,7 @@ def reverse(
 def standing(code: AgentCode, who: Anyone, db: DB) -> StandingView:
     if who.role is Role.FUNDER:
         if not queries.lends_to(db, who.subject, code):
-            raise deny()
+            raise hidden("agent_not_found", agent=code)
     else:
         own_agent(who, code)
     return queries.standing_with_freezes(db, code, with_notes=who.role is not Role.FUNDER)

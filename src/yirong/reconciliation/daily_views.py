@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.agents.service import Role
 from yirong.api.routing import api_router
-from yirong.api.security import DB, FunderOrOperator, Operator, deny
+from yirong.api.security import DB, FunderOrOperator, Operator, hidden
 from yirong.payments import batch
 from yirong.payments.batch import BatchView
 from yirong.reconciliation import daily, funder_files, kept_days
@@ -146,7 +146,7 @@ def get_batch(
 def _own(who: FunderOrOperator, funder: str) -> None:
     """A funder reads and compares only its own files."""
     if who.role is Role.FUNDER and who.subject != funder:
-        raise deny()
+        raise hidden("funder_not_found", funder=funder)
 
 
 @router.get(

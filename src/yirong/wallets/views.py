@@ -17,7 +17,7 @@ from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page
 from yirong.api.routing import api_router
-from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, deny
+from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, hidden
 from yirong.ledger.statement import StatementLine, statement
 from yirong.payments.service import PaymentView
 from yirong.wallets import service
@@ -57,7 +57,7 @@ def own_wallet(who: Principal, handle: str) -> str:
     owner_type, code = service.parse_handle(handle)
     if who.role is Role.OPERATOR or (who.role.value == owner_type and who.subject == code):
         return f"{owner_type}:{code}"
-    raise deny()
+    raise hidden("wallet_not_found", wallet=handle)
 
 
 @router.get("/wallets/{handle}", response_model=WalletView, summary="Balance, holds, freezes")
