@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from tests.conftest import FIRST_DAY
 from tests.credit.market import lender
 from yirong.events.delivery import Backoff, DeliveryPolicy, claim, deliver_due, event_id
-from yirong.events.service import list_events
+from yirong.events.service import list_events, outbox_id_of
 from yirong.funders.public import set_events_endpoint
 from yirong.funders.service import register_funder
 from yirong.infra import signing
@@ -190,7 +190,7 @@ def deliver_all(
 
 
 def order_of(ids: list[str]) -> list[int]:
-    return [int(i.removeprefix("evt_")) for i in ids]
+    return [outbox_id_of(i) for i in ids]
 
 
 def test_every_event_arrives_once_in_order_through_failures(
@@ -439,7 +439,7 @@ def test_on_postgresql_a_claim_skips_what_another_deliverer_holds(
     found: list[list[str]] = []
     with pg.engine.connect() as other:
         other.exec_driver_sql("BEGIN")
-        other.exec_driver_sql(f"SELECT id FROM outbox WHERE id = {int(a1[4:])} FOR UPDATE")
+        other.exec_driver_sql(f"SELECT id FROM outbox WHERE id = {outbox_id_of(a1)} FOR UPDATE")
         thread = threading.Thread(
             target=lambda: found.append(
                 [event_id(c.outbox_id) for c in claim(pg, now=datetime.now(UTC), policy=FAST)]

@@ -1,6 +1,7 @@
 """Pagination for every list: ``?limit=`` (1-200, default 50) and ``?cursor=`` from the
 previous page's ``next_cursor`` (absent on the last page). Cursors are opaque to
-clients; inside, they are the last item's id, so a page never shifts under inserts."""
+clients; inside, they are the last item's id (so a page never shifts under inserts),
+passed through a keyed permutation so that they do not count the records either."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+
+from yirong.infra.opaque import conceal, reveal
 
 T = TypeVar("T")
 
@@ -19,7 +22,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many items at 
 Cursor = Annotated[
     str | None,
     Query(
-        pattern=r"^[0-9]{1,18}$",
+        pattern=r"^[0-9]{18}$",
         description="The next_cursor of the previous page; omit for the first page.",
     ),
 ]
@@ -30,8 +33,12 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+def cursor_of(last_id: int) -> str:
+    return f"{conceal(last_id, 18, 'cursor'):018d}"
+
+
 def after_of(cursor: str | None) -> int:
-    return int(cursor) if cursor else 0
+    return reveal(int(cursor), 18, "cursor") if cursor else 0
 
 
 def page_of(fetched: Sequence[T], limit: int, id_of: Callable[[T], int]) -> Page[T]:
@@ -39,7 +46,7 @@ def page_of(fetched: Sequence[T], limit: int, id_of: Callable[[T], int]) -> Page
     that another page exists."""
     items = list(fetched[:limit])
     more = len(fetched) > limit
-    return Page[T](items=items, next_cursor=str(id_of(items[-1])) if more and items else None)
+    return Page[T](items=items, next_cursor=cursor_of(id_of(items[-1])) if more and items else None)
 
 
 def page_in_memory(

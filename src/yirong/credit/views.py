@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from yirong.access.principals import Principal
 from yirong.agents.service import AgentView, Role
 from yirong.api.fields import Fen
-from yirong.api.pages import Cursor, Limit, Page, after_of, page_in_memory, page_of
+from yirong.api.pages import Cursor, Limit, Page, after_of, cursor_of, page_in_memory, page_of
 from yirong.api.routing import api_router
 from yirong.api.security import (
     DB,
@@ -217,7 +217,7 @@ def funder_candidates(
     own_funder(who, code)
     found, more = candidates(db, code, after=after_of(cursor), limit=limit)
     return Page[Candidate](
-        items=[c for _, c in found], next_cursor=str(found[-1][0]) if more and found else None
+        items=[c for _, c in found], next_cursor=cursor_of(found[-1][0]) if more and found else None
     )
 
 
@@ -239,7 +239,7 @@ def offers(
     start = after_of(cursor)
     more = len(ranked) > start + limit
     return Page[OfferView](
-        items=ranked[start : start + limit], next_cursor=str(start + limit) if more else None
+        items=ranked[start : start + limit], next_cursor=cursor_of(start + limit) if more else None
     )
 
 

@@ -61,7 +61,7 @@ def deliver(
 def list_events(
     ctx: typer.Context,
     funder: str = typer.Argument(..., help="The funder's code, such as F01"),
-    after: int = typer.Option(0, "--after", min=0, help="Only events after this id."),
+    after: str = typer.Option("", "--after", help="Only events after this one (its evt_ id)."),
     limit: int = typer.Option(50, "--limit", min=1, max=1000),
     undelivered: bool = typer.Option(False, "--undelivered", help="Only those not yet delivered."),
 ) -> None:
@@ -72,12 +72,12 @@ def list_events(
         db,
         recipient=RECIPIENT_PREFIX + funder,
         delivered=False if undelivered else None,
-        after=after,
+        after=run(lambda: service.outbox_id_of(after)) if after else 0,
         limit=limit,
     )
     table = Table(title=f"Events for {funder} ({endpoint or 'no endpoint: read through the API'})")
     for column in ("id", "type", "business date", "subject", "attempts", "delivered", "error"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "id")
     for e in events:
         table.add_row(
             e.id,

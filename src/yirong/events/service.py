@@ -22,6 +22,7 @@ from yirong.events.delivery import (
 )
 from yirong.funders.service import funder_row
 from yirong.infra.db import Database, Tx
+from yirong.infra.opaque import reveal
 from yirong.infra.outbox import OutboxMessage
 
 MAX_URL_LENGTH = 500
@@ -48,8 +49,11 @@ class EventView:
 
 
 def outbox_id_of(event: str) -> int:
-    """``evt_12`` (or ``12``) -> 12."""
-    return int(event.removeprefix(EVENT_ID_PREFIX))
+    """An event's public id (``evt_`` and 18 digits) -> its outbox id."""
+    digits = event.removeprefix(EVENT_ID_PREFIX)
+    if len(digits) != 18 or not digits.isascii() or not digits.isdigit():
+        raise YirongError("event_not_found", event=event)
+    return reveal(int(digits), 18, "event")
 
 
 def funder_of(recipient: str) -> str | None:

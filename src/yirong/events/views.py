@@ -26,7 +26,10 @@ router = api_router("events")
 
 EventId = Annotated[
     str,
-    Path(pattern=r"^(evt_)?[0-9]{1,18}$", description="The event's id, such as evt_42"),
+    Path(
+        pattern=r"^evt_[0-9]{18}$",
+        description="The event's id, such as evt_402817365519084736",
+    ),
 ]
 Recipient = Annotated[
     str | None,

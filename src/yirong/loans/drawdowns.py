@@ -16,6 +16,7 @@ from yirong.credit.tables import CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.opaque import conceal
 from yirong.infra.outbox import tell
 from yirong.loans.interest import PPM, penalty_rate_ppm
 from yirong.loans.tables import Drawdown
@@ -163,7 +164,8 @@ def request_drawdown(
     )
     tx.session.add(drawdown)
     tx.session.flush()
-    drawdown.order_ref = f"YR{today:%Y%m%d}{drawdown.id:010d}"
+    # The public reference does not count drawdowns (a keyed permutation of the id).
+    drawdown.order_ref = f"YR{today:%Y%m%d}{conceal(drawdown.id, 10, 'order'):010d}"
     funder = view(tx, drawdown).funder_code
     tell(
         tx,

@@ -15,7 +15,7 @@ from yirong.access.principals import Principal
 from yirong.agents.service import Role
 from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
-from yirong.api.pages import Cursor, Limit, Page
+from yirong.api.pages import Cursor, Limit, Page, after_of, cursor_of
 from yirong.api.routing import api_router
 from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, hidden
 from yirong.ledger.statement import StatementLine, statement
@@ -77,11 +77,13 @@ def wallet_statement(
         db,
         service.account_code(own_wallet(who, handle)),
         limit=limit + 1,
-        before=int(cursor) if cursor else None,
+        before=after_of(cursor) or None,
     ).lines  # oldest first; one more than asked says whether an older page exists
     more = len(found) > limit
     items = found[1:] if more else found
-    return Page[StatementLine](items=items, next_cursor=str(items[0].entry_id) if more else None)
+    return Page[StatementLine](
+        items=items, next_cursor=cursor_of(items[0].entry_id) if more else None
+    )
 
 
 @router.post(
