@@ -7,7 +7,7 @@ PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 export YIRONG_TEST_POSTGRES_URL ?= $(PG_URL)
 YIRONG_BENCH_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: install demo test bench lint postgres clean
+.PHONY: install lock demo test bench lint postgres clean
 
 SWAGGER := src/yirong/api/static/swagger
 
@@ -20,11 +20,23 @@ $(SWAGGER)/.installed: package.json package-lock.json
 		node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(SWAGGER)/
 	touch $@
 
-$(VENV)/.installed: pyproject.toml $(SWAGGER)/.installed
+# Exactly the versions in requirements.lock, each checked against its hash (pip too,
+# and the build backend: the project itself is built with what the lock installed).
+$(VENV)/.installed: pyproject.toml requirements.lock $(SWAGGER)/.installed
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# The lock, refreshed: the newest versions pyproject.toml's ranges allow, with every
+# file's hash, for Python 3.11 on Linux. `make lock UPGRADE=` only adds what
+# pyproject.toml gained and keeps every other pin.
+UPGRADE ?= --upgrade
+lock: install
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet $(UPGRADE) \
+		--extra dev --build-deps-for editable --allow-unsafe --generate-hashes \
+		--strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 

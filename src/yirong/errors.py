@@ -393,6 +393,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "content_type_unsupported": ErrorSpec(
         415, "Send the body as JSON (Content-Type: application/json)."
     ),
+    "upload_invalid": ErrorSpec(
+        422,
+        "Send the file as the whole body, or as a multipart/form-data form with one file "
+        "in its `file` field; nothing was changed.",
+    ),
     "route_not_found": ErrorSpec(404, "No such route in the API."),
     "method_not_allowed": ErrorSpec(405, "This route does not take that method."),
     "cursor_invalid": ErrorSpec(422, "The page cursor is not one this API handed out."),

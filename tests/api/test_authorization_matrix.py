@@ -19,6 +19,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -96,6 +97,14 @@ def put(path: str, owner: str | None = None, json: Any = None) -> T:
     return lambda w: Target("PUT", path.format(w=w), owner, json)
 
 
+def form(path: str, owner: str | None, file: bytes) -> Target:
+    """A POST of a multipart form with the file in its ``file`` field."""
+    # Only encoded here (httpx draws the boundary), never sent from this object.
+    request = httpx.Request("POST", "http://127.0.0.1", files={"file": ("matrix.csv", file)})
+    headers = {"Content-Type": request.headers["Content-Type"]}
+    return Target("POST", path, owner, content=request.read(), headers=headers)
+
+
 # (method, route template) -> the example call on A's / T1's resource.
 TARGETS: dict[tuple[str, str], T] = {
     # access
@@ -153,6 +162,11 @@ TARGETS: dict[tuple[str, str], T] = {
         None,
         content=f"agent,month,amount\n{w.agent},2025-12,100\n".encode(),
         headers={"Content-Type": "text/csv"},
+    ),
+    ("POST", "/api/v1/commissions/files/form"): lambda w: form(
+        "/api/v1/commissions/files/form?filename=matrix.csv",
+        None,
+        f"agent,month,amount\n{w.agent},2025-12,100\n".encode(),
     ),
     # agents and funders
     ("POST", "/api/v1/agents"): lambda w: Target("POST", "/api/v1/agents", None, new_firm()),
@@ -279,6 +293,9 @@ TARGETS: dict[tuple[str, str], T] = {
         content=b"not a statement",
         headers={"Content-Type": "application/octet-stream"},
     ),
+    ("POST", "/api/v1/bank-statements/form"): lambda w: form(
+        "/api/v1/bank-statements/form?filename=matrix.csv", None, b"not a statement"
+    ),
     ("GET", "/api/v1/bank-statements"): get("/api/v1/bank-statements"),
     ("GET", "/api/v1/bank-statements/{file_id}/raw"): get(
         "/api/v1/bank-statements/{w.statement}/raw"
@@ -334,6 +351,9 @@ TARGETS: dict[tuple[str, str], T] = {
         FUNDER_ONLY,
         content=b"H|T1|LOANS|x\n",
         headers={"Content-Type": "text/plain"},
+    ),
+    ("POST", "/api/v1/funders/{funder}/files/{day}/{kind}/compare/form"): lambda w: form(
+        f"/api/v1/funders/T1/files/{w.day}/LOANS/compare/form", FUNDER_ONLY, b"H|T1|LOANS|x\n"
     ),
     ("GET", "/api/v1/funders/{funder}/file-checks"): get(
         "/api/v1/funders/T1/file-checks", FUNDER_ONLY
@@ -415,9 +435,11 @@ WRITTEN_ROLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/bank-accounts"): "O",
     ("GET", "/api/v1/bank-statements"): "O",
     ("POST", "/api/v1/bank-statements"): "O",
+    ("POST", "/api/v1/bank-statements/form"): "O",
     ("GET", "/api/v1/bank-statements/{file_id}/raw"): "O",
     ("GET", "/api/v1/books/date"): "AFO",
     ("POST", "/api/v1/commissions/files"): "O",
+    ("POST", "/api/v1/commissions/files/form"): "O",
     ("GET", "/api/v1/consent-text"): "AFO",
     ("GET", "/api/v1/drawdowns"): "AFO",
     ("GET", "/api/v1/drawdowns/{drawdown_id}"): "AFO",
@@ -446,6 +468,7 @@ WRITTEN_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/funders/{funder}/files"): "FO",
     ("GET", "/api/v1/funders/{funder}/files/{day}/{kind}"): "FO",
     ("POST", "/api/v1/funders/{funder}/files/{day}/{kind}/compare"): "FO",
+    ("POST", "/api/v1/funders/{funder}/files/{day}/{kind}/compare/form"): "FO",
     ("POST", "/api/v1/fundings"): "FO",
     ("GET", "/api/v1/ledger/verify"): "O",
     ("GET", "/api/v1/lines"): "AFO",

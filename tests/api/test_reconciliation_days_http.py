@@ -76,6 +76,13 @@ def test_a_day_reconciled_and_a_funder_file_compared_over_http(
     same = send(content, ok)
     assert same.status_code == 201 and same.json()["clean"] is True  # type: ignore[attr-defined]
     assert problem_code(send(content, None)) == "funder_file_not_complete"  # type: ignore[arg-type]
+    # The same file in a multipart form, as a generated client sends it.
+    as_form = t1.post(
+        f"{V1}/funders/T1/files/{day}/LOANS/compare/form",
+        params={"ok": ok},
+        files={"file": ("LOANS.txt", content)},
+    )
+    assert as_form.status_code == 201 and as_form.json()["clean"] is True, as_form.text
     checks = t1.get(f"{V1}/funders/T1/file-checks").json()
-    assert [c["clean"] for c in checks] == [True]
+    assert [c["clean"] for c in checks] == [True, True]
     assert t2.get(f"{V1}/funders/T1/file-checks").status_code == 404

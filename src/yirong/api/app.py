@@ -20,6 +20,7 @@ from yirong.api import problems
 from yirong.api.idempotency import idempotency_key
 from yirong.api.observability import Metrics, RequestMiddleware
 from yirong.api.security import Access, Operator
+from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
 from yirong.errors import CATALOGUE, YirongError
 from yirong.infra.db import Database
@@ -80,8 +81,21 @@ class ProblemType(BaseModel):
     title: str
 
 
+class YirongApi(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, with the upload forms' schemas that routes refer to by
+        name (their bodies are read by hand, so FastAPI does not know them)."""
+        if self.openapi_schema is None:
+            schemas = super().openapi().setdefault("components", {}).setdefault("schemas", {})
+            forms = form_schemas()
+            if clash := sorted(schemas.keys() & forms.keys()):
+                raise ValueError(f"an upload form and a model share a name: {clash}")
+            schemas.update(forms)
+        return super().openapi()
+
+
 def create_app(db: Database) -> FastAPI:
-    app = FastAPI(
+    app = YirongApi(
         title="Yirong (易融) API",
         version=VERSION,
         description=DESCRIPTION,

@@ -31,6 +31,7 @@ from yirong.access.principals import Principal
 from yirong.api.problems import MEDIA_TYPE, problem_response, refusal_response
 from yirong.api.security import principal_of
 from yirong.api.tables import ApiRequest
+from yirong.api.uploads import uploaded_file
 from yirong.errors import YirongError
 from yirong.infra.db import Database, Retryable, Tx, transactional
 
@@ -155,6 +156,7 @@ class IdempotentRoute(APIRoute):
         if not any(d.call is idempotency_key for d in self.dependant.dependencies):
             return handler
         route_path = self.path
+        upload = any(d.call is uploaded_file for d in self.dependant.dependencies)
 
         async def idempotent(request: Request) -> Response:
             try:
@@ -168,7 +170,10 @@ class IdempotentRoute(APIRoute):
                 return problem_response(request, "idempotency_key_required")
             if not _valid(key):
                 return problem_response(request, "idempotency_key_invalid")
-            body = await request.body()
+            try:
+                body = await (uploaded_file(request) if upload else request.body())
+            except YirongError as exc:
+                return refusal_response(request, exc)
             fingerprint = hashlib.sha256(
                 b"\n".join(
                     (request.method.encode(), route_path.encode(), request.url.path.encode(), body)

@@ -22,6 +22,7 @@ from yirong.access.principals import Principal
 from yirong.access.service import record_action
 from yirong.agents.service import Role
 from yirong.api.text_guard import TextRefused, check_query, clean_json
+from yirong.api.uploads import CSV_TYPES, FORM_SUFFIX, MULTIPART, STATEMENT_TYPES
 from yirong.errors import CATALOGUE
 from yirong.infra.db import Database
 
@@ -34,27 +35,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_BODY_BYTES = 256 * 1024
 # Routes that take a file rather than JSON, and how large it may be.
 RAW_BODIES: dict[str, tuple[tuple[str, ...], int]] = {
-    "/api/v1/commissions/files": (("text/csv", "text/plain", "application/octet-stream"), 50 << 20),
-    # A statement of any layout: CSV or MT940 text, camt.053 XML, an XLSX export.
-    "/api/v1/bank-statements": (
-        (
-            "text/csv",
-            "text/plain",
-            "application/xml",
-            "text/xml",
-            "application/octet-stream",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-        200 << 20,
-    ),
+    "/api/v1/commissions/files": (CSV_TYPES, 50 << 20),
+    "/api/v1/commissions/files" + FORM_SUFFIX: ((MULTIPART,), 50 << 20),
+    "/api/v1/bank-statements": (STATEMENT_TYPES, 200 << 20),
+    "/api/v1/bank-statements" + FORM_SUFFIX: ((MULTIPART,), 200 << 20),
 }
 # The same, for routes with a path parameter: a funder's own daily file, to compare.
+_COMPARE = r"^/api/v1/funders/[^/]+/files/[^/]+/[^/]+/compare"
 RAW_BODY_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...], int], ...] = (
-    (
-        re.compile(r"^/api/v1/funders/[^/]+/files/[^/]+/[^/]+/compare$"),
-        ("text/plain", "text/csv", "application/octet-stream"),
-        500 << 20,
-    ),
+    (re.compile(_COMPARE + "$"), CSV_TYPES, 500 << 20),
+    (re.compile(_COMPARE + re.escape(FORM_SUFFIX) + "$"), (MULTIPART,), 500 << 20),
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("yirong.api")

@@ -19,7 +19,7 @@ from yirong.loans.tables import Repayment
 
 
 @dataclass(frozen=True, slots=True)
-class StatementLine:
+class RevenueShareLine:
     business_date: date
     repayment_id: int
     agent_code: str
@@ -34,7 +34,7 @@ class Statement:
     funder_code: str
     month: str  # YYYY-MM
     revenue_share_ppm: int
-    lines: tuple[StatementLine, ...]
+    lines: tuple[RevenueShareLine, ...]
 
     @property
     def interest(self) -> int:
@@ -77,17 +77,17 @@ def revenue_share_statement(tx: Tx, funder_code: str, month: str) -> Statement:
         )
         .order_by(Repayment.business_date, Repayment.id)
     ).all()
-    lines: list[StatementLine] = []
+    lines: list[RevenueShareLine] = []
     for r, agent in rows:
         if first <= r.business_date < after:
             lines.append(
-                StatementLine(
+                RevenueShareLine(
                     r.business_date, r.id, agent, "repayment", r.interest, r.penalty, r.share
                 )
             )
         if r.reversed_on is not None and first <= r.reversed_on < after:
             lines.append(
-                StatementLine(
+                RevenueShareLine(
                     r.reversed_on, r.id, agent, "reversal", -r.interest, -r.penalty, -r.share
                 )
             )

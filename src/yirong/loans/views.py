@@ -40,7 +40,7 @@ from yirong.loans.queries import DrawdownRecord, RepaymentPreview, RepaymentReco
 from yirong.loans.repayments import RepaymentView, repay
 from yirong.loans.reversals import reverse_repayment
 from yirong.loans.standing import LoanStanding, Portfolio, funder_portfolio, past_due_loans
-from yirong.loans.statements import StatementLine, revenue_share_statement
+from yirong.loans.statements import RevenueShareLine, revenue_share_statement
 from yirong.money import MAX_AMOUNT_FEN
 
 router = api_router("loans")
@@ -75,7 +75,7 @@ class NewDrawdown(BaseModel):
     term_days: int = Field(strict=True, gt=0, le=3650, description="Days until it is due")
 
 
-class Reason(BaseModel):
+class DrawdownRejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text = Field(description="Why, for the record (its first 64 characters kept)")
@@ -144,7 +144,7 @@ class RevenueShareStatement(BaseModel):
     interest: int
     penalty: int
     share: int
-    lines: list[StatementLine]
+    lines: list[RevenueShareLine]
 
 
 # ---------------------------------------------------------------- drawdowns
@@ -219,7 +219,7 @@ def cancel(drawdown_id: Id, who: AgentOnly, db: DB) -> DrawdownView:
     response_model=DrawdownView,
     summary="The funder declines to fund the order (the line's amount is free again)",
 )
-def reject(drawdown_id: Id, data: Reason, who: FunderOnly, db: DB) -> DrawdownView:
+def reject(drawdown_id: Id, data: DrawdownRejection, who: FunderOnly, db: DB) -> DrawdownView:
     _own_drawdown(who, db, drawdown_id)  # a funder: only an order made to it
     return reject_drawdown(db, who.subject, drawdown_id, data.reason)
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.agents.service import Role
 from yirong.api.routing import api_router
 from yirong.api.security import DB, FunderOrOperator, Operator, hidden
+from yirong.api.uploads import CSV_TYPES, UploadedFile, upload_route
 from yirong.payments import batch
 from yirong.payments.batch import BatchView
 from yirong.reconciliation import daily, funder_files, kept_days
@@ -191,21 +192,19 @@ def get_funder_file(
     )
 
 
-@router.post(
+@upload_route(
+    router,
     "/funders/{funder}/files/{day}/{kind}/compare",
+    form="FunderFileUpload",
+    what="The funder's own file of the day, as it made it",
+    media_types=CSV_TYPES,
     response_model=FileCheck,
     status_code=201,
-    summary="The funder's own file of the day, compared with ours line by line; the "
-    "body is the file, ?ok= its .ok marker's content",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
-    },
+    summary="The funder's own file of the day, compared with ours line by line; "
+    "?ok= is its .ok marker's content",
 )
 async def compare_funder_file(
-    request: Request,
+    content: UploadedFile,
     funder: FunderCode,
     day: Day,
     kind: Kind,
@@ -217,7 +216,6 @@ async def compare_funder_file(
     ] = None,
 ) -> FileCheck:
     _own(who, funder)
-    content = await request.body()
     marker = ok.encode() if ok is not None else None
     return await run_in_threadpool(
         lambda: funder_files.compare_funder_file(

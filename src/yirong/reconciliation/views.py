@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
 from yirong.api.security import DB, FunderOrOperator, Operator, deny
+from yirong.api.uploads import STATEMENT_TYPES, UploadedFile, upload_route
 from yirong.books import service as books
 from yirong.books.service import BankAccountView, bank_accounts
 from yirong.errors import YirongError
@@ -135,28 +136,25 @@ def list_bank_accounts(_who: Operator, db: DB) -> list[BankAccountView]:
     return bank_accounts(db)
 
 
-@router.post(
+@upload_route(
+    router,
     "/bank-statements",
+    form="BankStatementUpload",
+    what="The bank's statement file, as the bank made it",
+    media_types=STATEMENT_TYPES,
     response_model=ImportResult,
     status_code=201,
     summary="Import a bank statement file (camt.053, MT940, 招商银行, 工商银行 or Yirong's "
     "CSV): the whole file or nothing, each line once; matched lines move money",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-        }
-    },
 )
 async def import_statement(
-    request: Request,
+    content: UploadedFile,
     who: Operator,
     _key: ServiceKey,
     db: DB,
     filename: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\w.-]+$")],
     format: Annotated[Format, Query(description="The layout; auto: recognised")] = "auto",
 ) -> ImportResult:
-    content = await request.body()
     return await run_in_threadpool(
         lambda: statements.import_statement_file(
             db, content, filename=filename, fmt=format, actor=who.handle

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, cursor_of
 from yirong.api.routing import api_router
 from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, hidden
+from yirong.api.uploads import CSV_TYPES, UploadedFile, upload_route
 from yirong.ledger.statement import StatementLine, statement
 from yirong.payments.service import PaymentView
 from yirong.wallets import service
@@ -133,25 +134,22 @@ def unfreeze(handle: str, data: FreezeChange, who: Operator, db: DB) -> WalletVi
     return service.unfreeze(db, handle, data.reason, note=data.note, actor=who.handle)
 
 
-@router.post(
+@upload_route(
+    router,
     "/commissions/files",
+    form="CommissionFileUpload",
+    what="The commission file (CSV: agent,month,amount)",
+    media_types=CSV_TYPES,
     response_model=CommissionImport,
     status_code=201,
-    summary="Record the carrier's monthly commission file (CSV body): credited when the "
+    summary="Record the carrier's monthly commission file (CSV): credited when the "
     "carrier's payment of its total (quoting its reference YC...) is on a bank statement",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        }
-    },
 )
 async def commission_file(
-    request: Request,
+    content: UploadedFile,
     _who: Operator,
     _key: ServiceKey,
     db: DB,
     filename: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\w.-]+$")],
 ) -> CommissionImport:
-    content = await request.body()
     return await run_in_threadpool(import_commissions, db, content, filename)
