@@ -35,6 +35,7 @@ from yirong.credit.applications import FirmDetails, current_credit
 from yirong.credit.consents import APPLICATION_FIELDS, consents_of
 from yirong.demo.identities import firm
 from yirong.eod.service import run_eod
+from yirong.events.delivery import event_id
 from yirong.infra.db import Database
 from yirong.infra.outbox import OutboxMessage
 from yirong.loans.drawdowns import request_drawdown
@@ -66,7 +67,7 @@ class World:
     statement: int
     freeze_request: int
     spare_key: int
-    event: int
+    event: str  # its public evt_ id
     firm: dict[str, str]  # A's details as it would confirm them
     day: str  # a closed day: reconciled, its funder files made
     batch: str  # a payment batch file
@@ -581,7 +582,7 @@ def build_world(api: Api, db: Database, agent: str, other: str, details: FirmDet
         tx.session.add(approval)
         tx.session.flush()
         statement = tx.session.scalar(select(func.min(StatementFile.id)))
-        return request.id, event, exception.id, approval.id, statement
+        return request.id, event_id(event), exception.id, approval.id, statement
 
     freeze_request, event, exception, approval, statement = db.run(rows)
     # The day closes: its payments leave in a batch, its funder files are made, and it
