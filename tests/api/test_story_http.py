@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -809,7 +810,10 @@ def reconcile(s: Story) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_the_seed_story_through_http(backend: str, tmp_path: Path) -> None:
+def test_the_seed_story_through_http(
+    backend: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every level (SQLAlchemy keeps its own)
     # Bootstrap (outside HTTP): a migrated database, the books open, the first operator.
     db = fresh_database(backend, tmp_path)
     open_books(db, OPENED)
@@ -850,3 +854,15 @@ def test_the_seed_story_through_http(backend: str, tmp_path: Path) -> None:
     # 9. Reconciliation.
     reconcile(s)
     db.dispose()
+
+    # Personal data never reach a log: no record the whole story wrote (message,
+    # extras, traceback) holds any firm's name, ID, mobile or card.
+    traceback = logging.Formatter().formatException
+    written = "\n".join(
+        f"{r.getMessage()} {r.__dict__} {traceback(r.exc_info) if r.exc_info else ''}"
+        for r in caplog.records
+    )
+    assert sum(r.getMessage() == "request" for r in caplog.records) > 100  # it was logged
+    for f in s.firms:
+        for value in (f.name, f.uscc, f.mobile, f.bank_card, f.legal_rep_id, f.legal_rep_name):
+            assert value not in written
