@@ -21,6 +21,7 @@ from tests.credit.market import Market
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line, market_with_lines
 from yirong.api.idempotency import SERVICE_KEY_ROOM, fitted
+from yirong.api.pages import cursor_of
 from yirong.infra.db import Database
 from yirong.infra.outbox import OutboxMessage
 from yirong.wallets import service as wallets
@@ -349,9 +350,11 @@ def test_a_borrower_in_default_its_standing_and_a_funders_freeze_request(
     # Its cursor is the (due date, drawdown) the previous page ended on.
     at = date(2026, 1, 12).toordinal() * 10**12 + order["id"]
     for cursor, expected in ((at - 1, [order["id"]]), (at, []), (at + 10**12 - 1, [])):
-        page = t1.get(f"{V1}/funders/T1/past-due", params={"cursor": str(cursor)}).json()
+        page = t1.get(f"{V1}/funders/T1/past-due", params={"cursor": cursor_of(cursor)}).json()
         assert [p["drawdown_id"] for p in page["items"]] == expected
-    assert problem_code(t1.get(f"{V1}/funders/T1/past-due?cursor=7")) == "cursor_invalid"
+    assert problem_code(t1.get(f"{V1}/funders/T1/past-due?cursor=7")) == "request_invalid"
+    not_ours = t1.get(f"{V1}/funders/T1/past-due", params={"cursor": cursor_of(7)})
+    assert problem_code(not_ours) == "cursor_invalid"
     book = {b["bucket"]: b for b in ops.get(f"{V1}/funders/T1/portfolio").json()["buckets"]}
     assert (book["M1"]["loans"], book["M1"]["principal"], book["M0"]["loans"]) == (1, 360_000, 0)
     blocked = agent.post(

@@ -363,7 +363,7 @@ def past_due(
     own_funder(who, code)
     after = None
     if cursor:
-        ordinal, last = divmod(int(cursor), _DUE_SCALE)
+        ordinal, last = divmod(after_of(cursor), _DUE_SCALE)
         if not 1 <= ordinal <= date.max.toordinal():
             raise YirongError("cursor_invalid")
         after = (date.fromordinal(ordinal), last)
