@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///yirong.db"
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
     # Keys the platform's pseudonymous tokens (HMAC): set your own in production, and
     # keep it; changing it gives every agent new tokens at every funder.
     secret_key: str = BUILT_IN_SECRET_KEY
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
+    # ranges, such as "10.0.0.0/8, 127.0.0.1"). Empty: the socket's peer is the client.
+    trusted_proxies: str = ""
+    # How long a funder system's API key works unless issued for less.
+    api_key_days: Annotated[int, Field(ge=1, le=366)] = 90
 
 
 def settings() -> Settings:

@@ -222,6 +222,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     # reconciliation (对账): notices, matching, exceptions
     "notice_kind_invalid": ErrorSpec(422, "A notice is about a funding, a top-up or a payment."),
+    "bank_ref_used": ErrorSpec(
+        409,
+        "You quoted this bank reference on an earlier funding notice: each transfer has "
+        "its own (the same notice again goes with its first Idempotency-Key).",
+    ),
     "match_rule_not_found": ErrorSpec(404, "No matching rule of that name."),
     "match_rule_invalid": ErrorSpec(
         422, "A rule's tolerance and days are whole numbers from 0 to 1,000,000,000."
@@ -420,7 +425,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "token_invalid": ErrorSpec(401, "The token or API key is unknown, expired or revoked."),
     "access_denied": ErrorSpec(403, "Your role may not do this, or it is not yours."),
     "login_failed": ErrorSpec(401, "Wrong username or password."),
-    "login_throttled": ErrorSpec(429, "Too many failed sign-ins: wait before trying again."),
+    "login_throttled": ErrorSpec(
+        429,
+        "Too many sign-in attempts for this account or from this address: wait the "
+        "seconds in Retry-After, then try again (each wait is longer, up to five minutes).",
+    ),
     "username_taken": ErrorSpec(409, "That username is taken."),
     "username_invalid": ErrorSpec(
         422, "A username is 3 to 64 letters, digits, dots, dashes or underscores."
@@ -430,6 +439,31 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "subject_not_found": ErrorSpec(404, "No agent or funder with that code."),
     "api_key_not_found": ErrorSpec(404, "No such API key."),
     "api_key_revoked": ErrorSpec(409, "The API key was revoked: issue a new one instead."),
+    "api_key_expired": ErrorSpec(
+        401, "The API key has expired: the funder's staff issue a new one (or rotate it)."
+    ),
+    "api_key_days_invalid": ErrorSpec(422, "An API key works for 1 to 366 days."),
+    "staff_session_required": ErrorSpec(
+        403,
+        "Only a person signed in (the funder's staff or an operator) may do this, not an API key.",
+    ),
+    "signature_missing": ErrorSpec(
+        401,
+        "A money-moving call made with an API key is signed: send X-Yirong-Timestamp, "
+        "X-Yirong-Nonce and X-Yirong-Signature (docs/request-signing.md).",
+    ),
+    "signature_invalid": ErrorSpec(
+        401,
+        "The request's signature is malformed or does not match it: sign the method, "
+        "the path and query as sent, the timestamp, the nonce and the body's SHA-256 "
+        "with the key's signing secret.",
+    ),
+    "signature_expired": ErrorSpec(
+        401, "The request's timestamp is more than five minutes from the platform's clock."
+    ),
+    "signature_replayed": ErrorSpec(
+        401, "The request's nonce was used before: each signed request has a new one."
+    ),
     "user_not_found": ErrorSpec(404, "No such user."),
     # funders' requests
     "freeze_request_not_found": ErrorSpec(404, "No such freeze request."),

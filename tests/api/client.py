@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import count
+from json import dumps
 from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
 from yirong.access.service import create_user, issue_api_key
+from yirong.access.signing import signature_headers
 from yirong.api.app import create_app
 from yirong.infra.db import Database
 
@@ -27,6 +29,7 @@ class Caller:
     headers: dict[str, str]
     handle: str
     extra: dict[str, Any] = field(default_factory=dict)
+    signing_secret: str | None = None  # a funder's system signs its calls
 
     def get(self, url: str, *, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
         return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
@@ -34,11 +37,20 @@ class Caller:
     def post(
         self, url: str, json: Any = None, *, key: str | None = None, **kw: Any
     ) -> httpx.Response:
-        """``key``: the Idempotency-Key; "auto" makes a fresh one."""
+        """``key``: the Idempotency-Key; "auto" makes a fresh one. A funder's system
+        (``signing_secret`` given) signs the request as sent, as its client would."""
         headers = {**self.headers, **kw.pop("headers", {})}
         if key is not None:
             headers["Idempotency-Key"] = f"k{next(_keys)}" if key == "auto" else key
-        return self.client.post(url, json=json, headers=headers, **kw)
+        if self.signing_secret is None:
+            return self.client.post(url, json=json, headers=headers, **kw)
+        body: bytes = kw.pop("content", None) or b""
+        if json is not None:
+            body = dumps(json).encode()
+            headers.setdefault("Content-Type", "application/json")
+        target = httpx.URL(url, params=kw.pop("params", None)).raw_path.decode()
+        headers.update(signature_headers(self.signing_secret, "POST", target, body))
+        return self.client.post(target, content=body, headers=headers, **kw)
 
     def put(self, url: str, json: Any = None, **kw: Any) -> httpx.Response:
         return self.client.put(url, json=json, headers=self.headers, **kw)
@@ -84,9 +96,14 @@ class Api:
         )
 
     def funder_system(self, funder: str) -> Caller:
-        """A funder's system, with an API key."""
+        """A funder's system, with an API key, signing its calls."""
         issued = issue_api_key(self.db, funder, "tests")
-        return Caller(self.client, {"Authorization": f"Bearer {issued.key}"}, f"funder:{funder}")
+        return Caller(
+            self.client,
+            {"Authorization": f"Bearer {issued.key}"},
+            f"funder:{funder}",
+            signing_secret=issued.signing_secret,
+        )
 
     def anonymous(self) -> Caller:
         return Caller(self.client, {}, "anonymous")

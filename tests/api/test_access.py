@@ -11,7 +11,7 @@ from sqlalchemy import text, update
 
 from tests.api.client import Api, problem_code
 from tests.credit.market import lender
-from yirong.access import recent
+from yirong.access import recent, service
 from yirong.access.tables import SessionToken
 from yirong.agents.service import onboard_agents
 from yirong.api.tables import ApiRequest
@@ -29,26 +29,30 @@ def api(db: Database) -> Api:
     return Api(db)
 
 
-def test_a_password_signs_in_and_a_wrong_one_is_refused_then_throttled(api: Api) -> None:
+def test_a_password_signs_in_and_a_wrong_one_is_refused_then_throttled(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ops = api.sign_in("operator", "ops")
     assert ops.get("/api/v1/me").json() == {
         "role": "operator",
         "subject": "ops",
         "handle": "operator:ops",
     }
+    # The clock stands still, so that the delay cannot run out between the requests.
+    monkeypatch.setattr(service, "now", lambda: datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
     client = api.client
     for _ in range(5):
         wrong = client.post(
             "/api/v1/auth/token", json={"username": "operator-ops", "password": "not-the-one"}
         )
         assert wrong.status_code == 401 and problem_code(wrong) == "login_failed"
-    # The sixth try is throttled even with the right password, and says when to retry.
+    # The sixth try waits, even with the right password, and says how long (1 s).
     right = client.post(
         "/api/v1/auth/token",
         json={"username": "operator-ops", "password": "operator-ops-password"},
     )
     assert right.status_code == 429 and problem_code(right) == "login_throttled"
-    assert int(right.headers["retry-after"]) > 0
+    assert right.headers["retry-after"] == "1"
     # An unknown user is refused the same way as a wrong password.
     ghost = client.post("/api/v1/auth/token", json={"username": "ghost", "password": "x" * 12})
     assert ghost.status_code == 401 and problem_code(ghost) == "login_failed"
@@ -95,7 +99,9 @@ def test_api_keys_are_shown_once_stored_hashed_rotated_with_overlap_and_revoked(
     t2 = api.sign_in("funder", "T2")
     assert t2.get("/api/v1/api-keys").json()["items"] == []
     assert problem_code(t2.post(f"/api/v1/api-keys/{key_id}/revoke")) == "api_key_not_found"
-    rotated = api.client.post(f"/api/v1/api-keys/{key_id}/rotate", headers=system)
+    # The funder's staff rotate it (a key may not: see test_api_keys).
+    t1 = api.sign_in("funder", "T1")
+    rotated = t1.post(f"/api/v1/api-keys/{key_id}/rotate")
     assert rotated.status_code == 201
     new = {"Authorization": f"Bearer {rotated.json()['key']}"}
     # Both work during the overlap; revoking the old one stops it at once.
@@ -104,7 +110,7 @@ def test_api_keys_are_shown_once_stored_hashed_rotated_with_overlap_and_revoked(
     assert api.client.post(f"/api/v1/api-keys/{key_id}/revoke", headers=new).json()["revoked"]
     refused = api.client.get("/api/v1/me", headers=system)
     assert refused.status_code == 401 and problem_code(refused) == "token_invalid"
-    again = api.client.post(f"/api/v1/api-keys/{key_id}/rotate", headers=new)
+    again = t1.post(f"/api/v1/api-keys/{key_id}/rotate")
     assert problem_code(again) == "api_key_revoked"
     # A tampered key with a real prefix is refused.
     tampered = {"Authorization": f"Bearer {rotated.json()['key'][:-2]}xx"}

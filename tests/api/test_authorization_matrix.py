@@ -123,6 +123,9 @@ TARGETS: dict[tuple[str, str], T] = {
     ("POST", "/api/v1/funders/{funder}/api-keys"): post(
         "/api/v1/funders/T1/api-keys", FUNDER_ONLY, {"label": "matrix"}
     ),
+    ("POST", "/api/v1/funders/{funder}/api-keys/revoke-all"): post(
+        "/api/v1/funders/T1/api-keys/revoke-all", FUNDER_ONLY
+    ),
     ("GET", "/api/v1/api-keys"): get("/api/v1/api-keys"),
     ("POST", "/api/v1/api-keys/{key_id}/rotate"): post(
         "/api/v1/api-keys/{w.spare_key}/rotate", FUNDER_ONLY
@@ -465,6 +468,7 @@ WRITTEN_ROLES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/funders/{code}/products"): "O",
     ("GET", "/api/v1/funders/{code}/statements/{month}"): "FO",
     ("POST", "/api/v1/funders/{funder}/api-keys"): "FO",
+    ("POST", "/api/v1/funders/{funder}/api-keys/revoke-all"): "FO",
     ("GET", "/api/v1/funders/{funder}/file-checks"): "FO",
     ("GET", "/api/v1/funders/{funder}/files"): "FO",
     ("GET", "/api/v1/funders/{funder}/files/{day}/{kind}"): "FO",

@@ -323,7 +323,10 @@ def build_market(s: Story) -> None:
         )
         assert (issued["details"]["subject"], issued["details"]["revoked"]) == (code, False)
         s.systems[code] = Caller(
-            s.api.client, {"Authorization": f"Bearer {issued['key']}"}, f"funder:{code}"
+            s.api.client,
+            {"Authorization": f"Bearer {issued['key']}"},
+            f"funder:{code}",
+            signing_secret=issued["signing_secret"],
         )
     assert ok(s.systems["T1"].get(f"{V1}/me"))["subject"] == "T1"
     # An agent is no operator.

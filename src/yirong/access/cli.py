@@ -1,12 +1,17 @@
 """``yirong user`` and ``yirong api-key``: the first operator's sign-in (everything
-after it can be done through the API), and funder systems' keys from the shell."""
+after it can be done through the API), and funder systems' keys from the shell (each
+key command written to the audit log as the shell's user)."""
 
 from __future__ import annotations
+
+import getpass
 
 import typer
 
 from yirong.access import service
 from yirong.cli_support import console, database, run
+from yirong.config import settings, unsafe_secret_key
+from yirong.infra.db import Database
 
 user_app = typer.Typer(help="People who sign in to the API.", no_args_is_help=True)
 key_app = typer.Typer(help="Funder systems' API keys.", no_args_is_help=True)
@@ -32,15 +37,49 @@ def add_user(
     console.print(f"[green]created[/] {made.username} ({made.role.value} for {made.subject})")
 
 
+def _audit(db: Database, command: str, target: str) -> None:
+    service.record_shell_action(db, getpass.getuser(), command, target)
+
+
 @key_app.command("issue")
-def issue(ctx: typer.Context, funder: str, label: str = typer.Option("system")) -> None:
-    """Issue an API key for a funder's system; it is shown once, keep it."""
-    issued = run(lambda: service.issue_api_key(database(ctx), funder, label))
-    console.print(f"API key {issued.details.id} for {funder} (shown once): [bold]{issued.key}[/]")
+def issue(
+    ctx: typer.Context,
+    funder: str,
+    label: str = typer.Option("system"),
+    days: int = typer.Option(None, min=1, help="How long it works (default: api_key_days)."),
+) -> None:
+    """Issue an API key for a funder's system, with its signing secret; both are shown
+    once, keep them."""
+    db = database(ctx)
+    issued = run(lambda: service.issue_api_key(db, funder, label, days=days))
+    _audit(db, "api-key issue", f"funder:{funder} key {issued.details.id}")
+    console.print(
+        f"API key {issued.details.id} for {funder}, until {issued.details.expires_at:%Y-%m-%d}"
+        f" (shown once): [bold]{issued.key}[/]\nIts signing secret (shown once):"
+        f" [bold]{issued.signing_secret}[/]",
+        soft_wrap=True,
+    )
+    if unsafe_secret_key(settings().secret_key) is not None:
+        console.print(
+            "[yellow]The signing secret is derived from YIRONG_SECRET_KEY, here the built-in"
+            " or a short one: it matches only a server with this same key. Issue keys with"
+            " the server's key set.[/]"
+        )
 
 
 @key_app.command("revoke")
 def revoke(ctx: typer.Context, key_id: int) -> None:
     """Stop a key at once."""
-    run(lambda: service.revoke_api_key(database(ctx), key_id))
+    db = database(ctx)
+    run(lambda: service.revoke_api_key(db, key_id))
+    _audit(db, "api-key revoke", f"key {key_id}")
     console.print(f"API key {key_id} revoked")
+
+
+@key_app.command("revoke-all")
+def revoke_all(ctx: typer.Context, funder: str) -> None:
+    """Stop every key of a funder at once (one may have leaked)."""
+    db = database(ctx)
+    count = run(lambda: service.revoke_all_api_keys(db, funder))
+    _audit(db, "api-key revoke-all", f"funder:{funder} ({count} keys)")
+    console.print(f"{count} API keys of {funder} revoked")

@@ -5,6 +5,7 @@ SHA-256 is enough and lets a request be checked with a single indexed lookup."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -17,6 +18,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 SESSION_PREFIX = "yrs_"
 API_KEY_PREFIX = "yrk_"
+SIGNING_PREFIX = "yrsig_"
 
 
 def hash_password(password: str) -> str:
@@ -47,3 +49,12 @@ def new_api_key() -> tuple[str, str]:
 def api_key_prefix(key: str) -> str | None:
     prefix = key[:12]
     return prefix if prefix.startswith(API_KEY_PREFIX) and key[12:13] == "_" else None
+
+
+def signing_secret(api_key: str, server_key: str) -> str:
+    """The secret a funder's system signs its money-moving calls with: derived from
+    the server's secret key and the key's prefix and hash, so nothing more is stored
+    and neither the key nor a copy of the database gives it. The same secret key
+    always gives it again; a new secret key gives every key a new one."""
+    material = f"signing:{api_key[:12]}:{digest(api_key)}".encode()
+    return SIGNING_PREFIX + hmac.new(server_key.encode(), material, hashlib.sha256).hexdigest()

@@ -11,22 +11,22 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from yirong.access import recent, secrets
+from yirong.access import recent, secrets, throttle
 from yirong.access.principals import Principal
-from yirong.access.tables import ApiKey, AuditRecord, LoginFailure, SessionToken, User
+from yirong.access.tables import ApiKey, AuditRecord, RequestNonce, SessionToken, User
 from yirong.agents.service import Role
 from yirong.agents.tables import Agent
+from yirong.config import settings
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
-from yirong.infra.db import Database, Tx, read_only, transactional
+from yirong.infra.db import Database, Retryable, Tx, read_only, transactional
 
 SESSION_HOURS = 8
 ROTATION_OVERLAP = timedelta(hours=24)  # the old key keeps working while the funder switches
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USERNAME = 5
-MAX_FAILURES_PER_CLIENT = 20
+MAX_KEY_DAYS = 366  # a key asked for longer is refused: keys are meant to be rotated
 MIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 
@@ -72,6 +72,8 @@ class ApiKeyView:
 @dataclass(frozen=True, slots=True)
 class IssuedApiKey:
     key: str  # shown once; only its hash is kept
+    # Signs the key's money-moving calls (docs/request-signing.md); shown once too.
+    signing_secret: str
     details: ApiKeyView
 
 
@@ -134,37 +136,26 @@ def create_user(tx: Tx, username: str, password: str, role: str, subject: str) -
     return UserView(user.id, user.username, kind, subject)
 
 
-def sign_in(db: Database, username: str, password: str, client: str) -> IssuedToken:
-    """A session token for a right password; a wrong one is recorded, and too many in
-    the window (for the username, or from the client) refuse even a right one."""
-    moment = now()
+def sign_in(
+    db: Database, username: str, password: str, client: str, *, at: datetime | None = None
+) -> IssuedToken:
+    """A session token for a right password. The attempt is counted before the
+    password is checked (``access.throttle``): past the free attempts the account, or
+    the client address, waits a growing delay, and a right password within it is
+    refused too (``login_throttled``). A success clears the account's count and takes
+    its attempt back from the address's."""
+    moment = at or now()
+    account, address = throttle.counters(username, client)
 
-    def check(tx: Tx) -> User | None:
-        since = moment - THROTTLE_WINDOW
-        by_name = tx.session.scalar(
-            select(func.count()).where(
-                LoginFailure.username == username[:64], LoginFailure.at > since
-            )
-        )
-        by_client = tx.session.scalar(
-            select(func.count()).where(LoginFailure.client == client[:64], LoginFailure.at > since)
-        )
-        if (by_name or 0) >= MAX_FAILURES_PER_USERNAME or (
-            by_client or 0
-        ) >= MAX_FAILURES_PER_CLIENT:
-            raise YirongError("login_throttled", retry_after=int(THROTTLE_WINDOW.total_seconds()))
+    def attempt(tx: Tx) -> User | None:
+        throttle.count_attempt(tx, (account, address), moment)
         return tx.session.scalars(
             select(User).where(User.username == username, User.disabled_at.is_(None))
         ).one_or_none()
 
-    user = db.run(check, readonly=True)
-    # Verified outside any transaction: Argon2 is slow on purpose.
+    user = db.run(attempt)
+    # Checked outside any transaction: Argon2 is slow on purpose.
     if not secrets.password_matches(user.password_hash if user else None, password):
-        db.run(
-            lambda tx: tx.session.add(
-                LoginFailure(username=username[:64], client=client[:64], at=moment)
-            )
-        )
         raise YirongError("login_failed")
     assert user is not None
     token = secrets.new_session_token()
@@ -179,8 +170,7 @@ def sign_in(db: Database, username: str, password: str, client: str) -> IssuedTo
                 expires_at=expires,
             )
         )
-        # A right password clears the username's failures.
-        tx.session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+        throttle.succeeded(tx, account, address)
 
     db.run(issue)
     return IssuedToken(token, "bearer", expires, Role(user.role), user.subject)
@@ -216,14 +206,12 @@ def _check(tx: Tx, credential: str, digest: str) -> tuple[Principal, datetime | 
     prefix = secrets.api_key_prefix(credential)
     if prefix is not None:
         key = tx.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
-        expires = _aware(key.expires_at) if key else None
-        if (
-            key is None
-            or key.revoked_at is not None
-            or (expires is not None and expires <= moment)
-            or not _same(key.secret_hash, digest)
-        ):
+        if key is None or key.revoked_at is not None or not _same(key.secret_hash, digest):
             raise YirongError("token_invalid")
+        expires = _aware(key.expires_at)
+        if expires is not None and expires <= moment:
+            # Said only to the key's holder (the hash matched): issue a new one.
+            raise YirongError("api_key_expired", api_key=key.id)
         return Principal(Role(key.role), key.subject, f"api_key:{key.id}"), expires
     if not credential.startswith(secrets.SESSION_PREFIX):
         raise YirongError("token_invalid")
@@ -265,25 +253,33 @@ def _key_view(key: ApiKey) -> ApiKeyView:
     )
 
 
-def _issue_in(tx: Tx, funder_code: str, label: str) -> IssuedApiKey:
+def _issue_in(tx: Tx, funder_code: str, label: str, days: int | None) -> IssuedApiKey:
+    config = settings()
     prefix, full = secrets.new_api_key()
+    moment = now()
     key = ApiKey(
         prefix=prefix,
         secret_hash=secrets.digest(full),
         role=Role.FUNDER.value,
         subject=funder_code,
         label=label[:100],
-        created_at=now(),
+        created_at=moment,
+        expires_at=moment + timedelta(days=days or config.api_key_days),
     )
     tx.session.add(key)
     tx.session.flush()
-    return IssuedApiKey(full, _key_view(key))
+    return IssuedApiKey(full, secrets.signing_secret(full, config.secret_key), _key_view(key))
 
 
 @transactional
-def issue_api_key(tx: Tx, funder_code: str, label: str) -> IssuedApiKey:
+def issue_api_key(tx: Tx, funder_code: str, label: str, *, days: int | None = None) -> IssuedApiKey:
+    """A key for a funder's system, working for ``days`` (default: the
+    ``api_key_days`` setting). Only people issue keys (the views check that the
+    caller is the funder's staff or an operator, never another key)."""
+    if days is not None and not 1 <= days <= MAX_KEY_DAYS:
+        raise YirongError("api_key_days_invalid", days=days, most=MAX_KEY_DAYS)
     _check_subject(tx, Role.FUNDER, funder_code)
-    return _issue_in(tx, funder_code, label)
+    return _issue_in(tx, funder_code, label, days)
 
 
 def _own_key(tx: Tx, key_id: int, funder_code: str | None) -> ApiKey:
@@ -304,7 +300,7 @@ def _rotate(tx: Tx, key_id: int, funder_code: str | None) -> IssuedApiKey:
     old = _own_key(tx, key_id, funder_code)
     if old.revoked_at is not None:
         raise YirongError("api_key_revoked", api_key=key_id)
-    issued = _issue_in(tx, old.subject, old.label)
+    issued = _issue_in(tx, old.subject, old.label, None)
     ends = now() + ROTATION_OVERLAP
     current = _aware(old.expires_at)
     old.expires_at = min(current, ends) if current else ends
@@ -324,6 +320,48 @@ def _revoke(tx: Tx, key_id: int, funder_code: str | None) -> ApiKeyView:
     if key.revoked_at is None:
         key.revoked_at = now()
     return _key_view(key)
+
+
+def revoke_all_api_keys(db: Database, funder_code: str) -> int:
+    """Stops every key of the funder at once (a key may have leaked and nobody knows
+    which); returns how many were still unrevoked."""
+
+    def revoke(tx: Tx) -> int:
+        _check_subject(tx, Role.FUNDER, funder_code)
+        done = tx.conn.execute(
+            update(ApiKey)
+            .where(ApiKey.subject == funder_code, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+        return int(done.rowcount or 0)
+
+    count = db.run(revoke)
+    recent.forget_all()  # after the commit: nothing in this process remembers them now
+    return count
+
+
+def use_nonce(db: Database, credential: str, nonce: str, expires_at: datetime) -> None:
+    """Record a signed request's nonce, or refuse it (``signature_replayed``) when the
+    credential used it before."""
+
+    def record(tx: Tx) -> None:
+        taken = tx.conn.scalar(
+            select(RequestNonce.nonce).where(
+                RequestNonce.credential == credential, RequestNonce.nonce == nonce
+            )
+        )
+        if taken is not None:
+            raise YirongError("signature_replayed")
+        try:
+            tx.conn.execute(
+                insert(RequestNonce).values(
+                    credential=credential, nonce=nonce, expires_at=expires_at
+                )
+            )
+        except IntegrityError as exc:  # the same nonce at the same moment: the retry refuses
+            raise Retryable from exc
+
+    db.run(record)
 
 
 @read_only
@@ -349,12 +387,32 @@ def record_action(
     request_id: str,
     detail: str | None = None,
 ) -> None:
+    _record(tx, who.handle, who.user, who.credential, action, target, status, request_id, detail)
+
+
+@transactional
+def record_shell_action(tx: Tx, os_user: str, command: str, target: str) -> None:
+    """A command run on the server's shell (``cli:<the system's user>``)."""
+    _record(tx, f"cli:{os_user}", os_user, "cli", f"CLI {command}", target, 0, "cli", None)
+
+
+def _record(
+    tx: Tx,
+    actor: str,
+    username: str | None,
+    credential: str,
+    action: str,
+    target: str,
+    status: int,
+    request_id: str,
+    detail: str | None,
+) -> None:
     tx.session.add(
         AuditRecord(
             at=now(),
-            actor=who.handle[:80],
-            username=who.user,
-            credential=who.credential[:40],
+            actor=actor[:80],
+            username=username[:64] if username else None,
+            credential=credential[:40],
             action=action[:120],
             target=target[:300],
             status=status,
@@ -389,8 +447,13 @@ def audit_log(
 
 
 @transactional
-def prune_login_failures(tx: Tx, now: datetime) -> int:
-    """Failed sign-ins older than the throttling window count for nothing: deleted
-    (they hold usernames as typed and client addresses). Returns how many."""
-    gone = tx.conn.execute(delete(LoginFailure).where(LoginFailure.at < now - THROTTLE_WINDOW))
+def prune_login_counters(tx: Tx, now: datetime) -> int:
+    """Sign-in counters quiet past the throttling window: deleted. Returns how many."""
+    return throttle.prune(tx, now)
+
+
+@transactional
+def prune_nonces(tx: Tx, now: datetime) -> int:
+    """Nonces of signed requests whose timestamps can no longer be accepted."""
+    gone = tx.conn.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
     return int(gone.rowcount or 0)

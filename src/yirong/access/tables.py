@@ -1,12 +1,13 @@
 """Sign-ins (people with a password), their session tokens, funder systems' API keys,
-failed logins (for throttling) and the audit log. Secrets are stored only as hashes:
-passwords with Argon2id, tokens and keys (long random strings) with SHA-256."""
+sign-in counters (for throttling), the nonces of signed requests and the audit log.
+Secrets are stored only as hashes: passwords with Argon2id, tokens and keys (long
+random strings) with SHA-256."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
@@ -58,17 +59,30 @@ class ApiKey(Base):
     replaced_by: Mapped[int | None] = mapped_column(Integer)
 
 
-class LoginFailure(Base):
-    """One failed sign-in, kept for the throttling window. Holds the username as typed
-    (never the password) and the client's address."""
+class LoginCounter(Base):
+    """Sign-in attempts not yet followed by a success, for one account (``user:<name>``
+    as typed) or one client address (``client:<address>``). Counted before the
+    password is checked, so concurrent guesses cannot slip past it; once past the free
+    attempts, the next is allowed only from ``next_allowed_at``. Kept while recent
+    (holds a username as typed or an address, never a password)."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+    __tablename__ = "login_counters"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64))
-    client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequestNonce(Base):
+    """A nonce a signed request used, kept until its timestamp can no longer be
+    accepted: a second request with it is a replay."""
+
+    __tablename__ = "request_nonces"
+
+    credential: Mapped[str] = mapped_column(String(40), primary_key=True)  # api_key:12
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class AuditRecord(Base):

@@ -1,5 +1,6 @@
 """Routes: signing in and out, who am I, people's sign-ins (operators create them),
-funder systems' API keys (issue, rotate, revoke) and the audit log."""
+funder systems' API keys (issue, rotate, revoke one or all: only people issue and
+rotate them, and every call is audited) and the audit log."""
 
 from __future__ import annotations
 
@@ -11,11 +12,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.access import service
 from yirong.access.principals import Principal
-from yirong.access.service import ApiKeyView, AuditView, IssuedApiKey, IssuedToken, UserView
+from yirong.access.service import (
+    MAX_KEY_DAYS,
+    ApiKeyView,
+    AuditView,
+    IssuedApiKey,
+    IssuedToken,
+    UserView,
+)
 from yirong.agents.service import Role
+from yirong.api.client_address import client_of
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
-from yirong.api.security import DB, Anyone, FunderOrOperator, Operator, own_funder
+from yirong.api.security import (
+    AUDITED,
+    DB,
+    Anyone,
+    FunderOrOperator,
+    Operator,
+    own_funder,
+    staff_session,
+)
 
 router = api_router("access")
 
@@ -42,6 +59,17 @@ class NewApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(min_length=1, max_length=100, description="What the key is for")
+    days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_KEY_DAYS,
+        description="How long it works (default: the platform's setting, 90 days)",
+    )
+
+
+class Revoked(BaseModel):
+    funder: str
+    revoked: int = Field(description="How many keys were still unrevoked")
 
 
 class Me(BaseModel):
@@ -52,7 +80,7 @@ class Me(BaseModel):
 
 @router.post("/auth/token", response_model=IssuedToken, summary="Sign in with a password")
 async def sign_in(credentials: Credentials, request: Request, db: DB) -> IssuedToken:
-    client = request.client.host if request.client else "unknown"
+    client = client_of(request)
     return await run_in_threadpool(
         service.sign_in, db, credentials.username, credentials.password, client
     )
@@ -80,11 +108,26 @@ def create_user(data: NewUser, _who: Operator, db: DB, request: Request) -> User
     "/funders/{funder}/api-keys",
     response_model=IssuedApiKey,
     status_code=201,
-    summary="Issue an API key for a funder's system (shown once)",
+    summary="Issue an API key for a funder's system, with its signing secret (both shown "
+    "once); people only, not another key",
+    openapi_extra=AUDITED,
 )
 def issue_api_key(funder: str, data: NewApiKey, who: FunderOrOperator, db: DB) -> IssuedApiKey:
     own_funder(who, funder)
-    return service.issue_api_key(db, funder, data.label)
+    staff_session(who)
+    return service.issue_api_key(db, funder, data.label, days=data.days)
+
+
+@router.post(
+    "/funders/{funder}/api-keys/revoke-all",
+    response_model=Revoked,
+    summary="Stop every API key of the funder now (people only)",
+    openapi_extra=AUDITED,
+)
+def revoke_all_api_keys(funder: str, who: FunderOrOperator, db: DB) -> Revoked:
+    own_funder(who, funder)
+    staff_session(who)
+    return Revoked(funder=funder, revoked=service.revoke_all_api_keys(db, funder))
 
 
 def _own_scope(who: Principal) -> str | None:
@@ -103,13 +146,20 @@ def list_api_keys(
     "/api-keys/{key_id}/rotate",
     response_model=IssuedApiKey,
     status_code=201,
-    summary="A new key; the old one works 24 more hours",
+    summary="A new key; the old one works 24 more hours (people only)",
+    openapi_extra=AUDITED,
 )
 def rotate_api_key(key_id: int, who: FunderOrOperator, db: DB) -> IssuedApiKey:
+    staff_session(who)
     return service.rotate_api_key(db, key_id, funder_code=_own_scope(who))
 
 
-@router.post("/api-keys/{key_id}/revoke", response_model=ApiKeyView, summary="Stop a key now")
+@router.post(
+    "/api-keys/{key_id}/revoke",
+    response_model=ApiKeyView,
+    summary="Stop a key now (a funder's system may stop one of its own keys too)",
+    openapi_extra=AUDITED,
+)
 def revoke_api_key(key_id: int, who: FunderOrOperator, db: DB) -> ApiKeyView:
     return service.revoke_api_key(db, key_id, funder_code=_own_scope(who))
 

@@ -17,11 +17,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from yirong.api import problems
+from yirong.api.client_address import trusted_networks
 from yirong.api.idempotency import idempotency_key
 from yirong.api.observability import Metrics, RequestMiddleware
 from yirong.api.security import Access, Operator
 from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
+from yirong.config import settings
 from yirong.errors import CATALOGUE, YirongError
 from yirong.infra.db import Database
 from yirong.infra.migrate import current_revision, head_revision
@@ -51,6 +53,11 @@ the commissions that land in their wallets.
 * **Money** is integer fen (分) on the wire; rates are decimal strings ("0.18").
 * **Sign in**: people `POST /api/v1/auth/token` with a username and password and send
   `Authorization: Bearer <token>`; funder systems send their API key the same way.
+  Failed sign-ins slow the account down (`login_throttled`, `Retry-After`).
+* **Funder systems** sign every money-moving call they make with an API key
+  (`X-Yirong-Timestamp`, `X-Yirong-Nonce`, `X-Yirong-Signature`: HMAC-SHA256 over the
+  method, path and query, timestamp, nonce and the body's SHA-256, under the key's
+  signing secret); keys expire, and only people issue them.
 * **Roles**: an agent sees only its own wallet, offers and loans; a funder only its own
   applications, lines and loans and agents that consented to it; operators see all, and
   every operator request is written to the audit log.
@@ -104,6 +111,8 @@ def create_app(db: Database) -> FastAPI:
         redoc_url=None,
     )
     app.state.db = db
+    # Read once: a wrong entry stops the server at start, not at the first sign-in.
+    app.state.trusted_proxies = trusted_networks(settings().trusted_proxies)
     problems.install(app)
     metrics = Metrics()
     app.add_middleware(RequestMiddleware, db=db, metrics=metrics)

@@ -38,13 +38,15 @@ def prune(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="One JSON object as the last line."),
 ) -> None:
-    """Delete what is kept only for a while: failed sign-ins past the throttling window,
-    answered requests past a month (a running server does it every hour)."""
+    """Delete what is kept only for a while: sign-in counters quiet past the throttling
+    window, signed requests' nonces past their window, answered requests past a month
+    (a running server does it every hour)."""
     gone = run(lambda: retention.prune(database(ctx)))
     if as_json:
         print_json(gone)
         return
     console.print(
-        f"Deleted {gone['login_failures']} failed sign-ins and"
+        f"Deleted {gone['login_counters']} sign-in counters,"
+        f" {gone['request_nonces']} nonces and"
         f" {gone['answered_requests']} answered requests."
     )

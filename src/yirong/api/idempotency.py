@@ -29,7 +29,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from yirong.access.principals import Principal
 from yirong.api.problems import MEDIA_TYPE, problem_response, refusal_response
-from yirong.api.security import principal_of
+from yirong.api.security import Access, principal_of
+from yirong.api.signing import check_signature
 from yirong.api.tables import ApiRequest
 from yirong.api.uploads import uploaded_file
 from yirong.errors import YirongError
@@ -148,8 +149,9 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class IdempotentRoute(APIRoute):
-    """Routes that take an ``Idempotency-Key`` (those depending on ``ServiceKey``) are
-    wrapped; the others run as they are."""
+    """Routes that take an ``Idempotency-Key`` (those depending on ``ServiceKey``: the
+    money-moving ones) are wrapped; the others run as they are. A funder system's
+    call (an API key) must first be signed (``api.signing``)."""
 
     def get_route_handler(self) -> Handler:
         handler: Handler = super().get_route_handler()
@@ -157,10 +159,19 @@ class IdempotentRoute(APIRoute):
             return handler
         route_path = self.path
         upload = any(d.call is uploaded_file for d in self.dependant.dependencies)
+        admitted = frozenset(
+            role
+            for d in self.dependant.dependencies
+            if isinstance(d.call, Access)
+            for role in d.call.roles
+        )
 
         async def idempotent(request: Request) -> Response:
             try:
                 principal = await principal_of(request)
+                # A role the route refuses is told so by Access, signed or not.
+                if principal is not None and principal.role in admitted:
+                    await check_signature(request, principal)
             except YirongError as exc:
                 return refusal_response(request, exc)
             if principal is None:

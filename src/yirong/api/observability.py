@@ -1,11 +1,13 @@
 """One pure-ASGI middleware for what every request shares: a request id (taken from
 ``X-Request-Id`` when sane, else made), the body's size and type checked before any
-route sees it, one structured log line, Prometheus metrics, and the operators' audit
-log. Logs carry the route's template and the caller's handle, never a body, a header
-value or a query string: secrets and personal data stay out."""
+route sees it, one structured log line, Prometheus metrics, and the audit log (every
+operator's request, and anyone's on a route marked ``x-audited``: API keys). Logs
+carry the route's template and the caller's handle, never a body, a header value or
+a query string: secrets and personal data stay out."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from yirong.access.principals import Principal
 from yirong.access.service import record_action
 from yirong.agents.service import Role
+from yirong.api.signing import BODY_DIGEST
 from yirong.api.text_guard import TextRefused, check_query, clean_json
 from yirong.api.uploads import CSV_TYPES, FORM_SUFFIX, MULTIPART, STATEMENT_TYPES
 from yirong.errors import CATALOGUE
@@ -173,7 +176,9 @@ class RequestMiddleware:
                     "caller": caller,
                 },
             )
-            if isinstance(principal, Principal) and audited(principal, method):
+            if isinstance(principal, Principal) and (
+                audited(principal, method) or _audited(scope.get("route"))
+            ):
                 await run_in_threadpool(
                     record_action,
                     self.db,
@@ -184,6 +189,12 @@ class RequestMiddleware:
                     request_id,
                     state.get("audit_detail"),
                 )
+
+
+def _audited(route: Any) -> bool:
+    """Routes audited whoever calls them (``security.AUDITED``: credentials)."""
+    extra = getattr(route, "openapi_extra", None) or {}
+    return bool(extra.get("x-audited"))
 
 
 async def _check_body(scope: Scope, receive: Receive, headers: dict[str, str]) -> Receive | str:
@@ -223,9 +234,13 @@ async def _check_body(scope: Scope, receive: Receive, headers: dict[str, str]) -
         return "content_type_unsupported"
     if body and (media == "application/json" or media.endswith("+json")):
         try:
-            body = clean_json(body)
+            cleaned = clean_json(body)
         except TextRefused:
             return "text_invalid"
+        if cleaned is not body:
+            # A signature covers the body as sent, not as put in NFC here.
+            scope.setdefault("state", {})[BODY_DIGEST] = hashlib.sha256(body).hexdigest()
+            body = cleaned
     sent = False
 
     async def replay() -> Message:

@@ -1,5 +1,6 @@
-"""Retention of what the API keeps only for a while: failed sign-ins (after the
-throttling window) and answered idempotent requests (after ``KEEP_ANSWERS``). The
+"""Retention of what the API keeps only for a while: sign-in counters (once quiet past
+the throttling window), signed requests' nonces (once their timestamps are out of the
+window) and answered idempotent requests (after ``KEEP_ANSWERS``). The
 server prunes once at start and then every hour; ``yirong prune`` does it by hand.
 The clock read here decides no money: only how long a record is kept."""
 
@@ -9,7 +10,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from yirong.access.service import prune_login_failures
+from yirong.access.service import prune_login_counters, prune_nonces
 from yirong.api.idempotency import prune_answers
 from yirong.infra.db import Database
 
@@ -20,7 +21,8 @@ log = logging.getLogger("yirong.api")
 def prune(db: Database, now: datetime | None = None) -> dict[str, int]:
     moment = now or datetime.now(UTC)
     return {
-        "login_failures": prune_login_failures(db, moment),
+        "login_counters": prune_login_counters(db, moment),
+        "request_nonces": prune_nonces(db, moment),
         "answered_requests": prune_answers(db, moment),
     }
 

@@ -85,6 +85,17 @@ AgentOnly = Annotated[Principal, Depends(Access(AGENT))]
 FunderOnly = Annotated[Principal, Depends(Access(FUNDER))]
 
 
+# A route's ``openapi_extra`` marking it audited whoever calls it (not only operators).
+AUDITED = {"x-audited": True}
+
+
+def staff_session(who: Principal) -> None:
+    """A person signed in (a funder's staff or an operator), not a funder's system: an
+    API key may not mint keys, or they would outlive its own revocation."""
+    if not who.credential.startswith("session:"):
+        raise YirongError("staff_session_required")
+
+
 def deny() -> YirongError:
     """For what the caller's role may not do at all (the routes are public knowledge)."""
     return YirongError("access_denied")

@@ -47,7 +47,9 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import create_engine, func, select, text
 
+from yirong.access.secrets import signing_secret
 from yirong.access.service import create_user, issue_api_key, sign_in
+from yirong.access.signing import signature_headers
 from yirong.agents.service import onboard_agents
 from yirong.bench.loadgen import (
     HOST,
@@ -110,6 +112,7 @@ class Plan:
     agent: str
     token: str
     funder_key: str
+    funder_signing: str  # the key's signing secret under the server's secret key
     amount: int  # fen drawn each cycle
 
 
@@ -203,20 +206,28 @@ def _signed_in(db: Database, username: str, role: str, subject: str) -> str:
     return sign_in(db, username, password, "bench").access_token
 
 
-def seed(db: Database, *, agents: int, clients: int) -> Seeded:
+def seed(db: Database, *, agents: int, clients: int, server_key: str) -> Seeded:
     """The market, then a session for each client's agent (Argon2 is slow on purpose:
-    hashed on a few threads), an API key per funder and a signed-in operator."""
+    hashed on a few threads), an API key per funder (with its signing secret under
+    the server's ``server_key``) and a signed-in operator."""
     started = time.perf_counter()
     held = build_market(db, agents)
     acting = sorted(held)[:clients]
     keys = {code: issue_api_key(db, code, "bench").key for code in FUNDERS}
+    signing = {code: signing_secret(key, server_key) for code, key in keys.items()}
     with ThreadPoolExecutor(4) as pool:
         tokens = list(
             pool.map(lambda code: _signed_in(db, f"bench-{code.lower()}", "agent", code), acting)
         )
         operator = _signed_in(db, "bench-operator", "operator", "bench")
     plans = [
-        Plan(code, token, keys[held[code][0]], min(LARGEST_DRAW, held[code][1] // 4))
+        Plan(
+            code,
+            token,
+            keys[held[code][0]],
+            signing[held[code][0]],
+            min(LARGEST_DRAW, held[code][1] // 4),
+        )
         for code, token in zip(acting, tokens, strict=True)
     ]
     return Seeded(plans, operator, agents, time.perf_counter() - started)
@@ -229,7 +240,7 @@ class Server:
     """``yirong serve`` as a child process in a session of its own (so that it and its
     workers are stopped together), its output kept in a file for when it fails."""
 
-    def __init__(self, url: str, *, workers: int, log_dir: Path) -> None:
+    def __init__(self, url: str, *, workers: int, log_dir: Path, secret_key: str) -> None:
         self.port = free_port()
         self.log_path = log_dir / "server.log"
         self.log = self.log_path.open("wb")
@@ -253,7 +264,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             # A key of its own for the benchmark's server (serving refuses the built-in).
-            env={**os.environ, "YIRONG_POOL_SIZE": "16", "YIRONG_SECRET_KEY": new_secret_key()},
+            env={**os.environ, "YIRONG_POOL_SIZE": "16", "YIRONG_SECRET_KEY": secret_key},
         )
 
     def wait_ready(self) -> None:
@@ -325,6 +336,14 @@ def bank_line(order_ref: str, amount: int, serial: str) -> bytes:
     ).encode()
 
 
+def signed_notice(port: int, plan: Plan, headers: dict[str, str], body: Any) -> bytes:
+    """The funder's system's notice, signed as its client signs it (``access.signing``)."""
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    path = "/api/v1/fundings"
+    signed = signature_headers(plan.funder_signing, "POST", path, payload)
+    return build_upload(path, port, {**headers, **signed}, payload, "application/json")
+
+
 def mix_client(port: int, plans: list[Plan], tag: str, operator_token: str) -> Any:
     """Each client acts for its own agent: reads its wallet and statement, draws, has
     the funder say it paid and the operator upload the bank's line, repays."""
@@ -362,10 +381,9 @@ def mix_client(port: int, plans: list[Plan], tag: str, operator_token: str) -> A
             # most): a run never leaves an order unfunded or a loan half-repaid.
             said = await s.call(
                 "notice",
-                build_request(
-                    "POST",
-                    "/api/v1/fundings",
+                signed_notice(
                     port,
+                    p,
                     {**funder, "Idempotency-Key": f"{key}-n"},
                     {
                         "order_ref": drawn.json()["order_ref"],
@@ -537,11 +555,16 @@ def bench_api(
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("building the market", total=2 * settings.runs + 3)
             db = bench_database(url, schema=schema)
-            seeded = seed(db, agents=settings.agents, clients=settings.clients)
+            server_key = new_secret_key()
+            seeded = seed(
+                db, agents=settings.agents, clients=settings.clients, server_key=server_key
+            )
             served_url = url_with_schema(db)
             db.dispose()
             progress.advance(task)
-            server = Server(served_url, workers=settings.workers, log_dir=directory)
+            server = Server(
+                served_url, workers=settings.workers, log_dir=directory, secret_key=server_key
+            )
             server.wait_ready()
 
             def step(description: str) -> None:

@@ -116,12 +116,18 @@ def _signins(made: list[SignIn], base: str) -> None:
     for s in made:
         who = f"{s.role} {s.acts_for}"
         how = f"username {s.username}  password {s.secret}" if s.username else f"API key {s.secret}"
+        if s.signing_secret:
+            how += f"  signing secret {s.signing_secret}"
         console.print(f"  {who:<17} {how}  ({s.note})", soft_wrap=True, highlight=False)
     console.print(
         f"Try: curl -s {base}/api/v1/auth/token -H 'Content-Type: application/json' "
         f'-d \'{{"username": "{made[0].username}", "password": "{made[0].secret}"}}\'',
         soft_wrap=True,
         highlight=False,
+    )
+    console.print(
+        "A funder's system signs each money-moving call with its signing secret"
+        " (docs/request-signing.md; yirong.access.signing.signature_headers)."
     )
 
 

@@ -20,6 +20,7 @@ class SignIn:
     username: str | None
     secret: str  # a password, or a funder system's API key
     note: str
+    signing_secret: str | None = None  # a funder system's: signs its money-moving calls
 
 
 def create_signins(db: Database) -> list[SignIn]:
@@ -35,7 +36,9 @@ def create_signins(db: Database) -> list[SignIn]:
     for code in FUNDER_CODES:
         made.append(_person(db, f"funder-{code.lower()}", "funder", code, "the funder's staff"))
         key = issue_api_key(db, code, "demo system")
-        made.append(SignIn("funder", code, None, key.key, "the funder's system"))
+        made.append(
+            SignIn("funder", code, None, key.key, "the funder's system", key.signing_secret)
+        )
     return made
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
-from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.db import Retryable, Tx, read_only, transactional
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount
 from yirong.payments.tables import Payment
@@ -93,6 +94,8 @@ def record_notice(
         ):
             raise YirongError("exists_with_different_request", key=key)
         return _view(earlier)
+    if kind == "funding" and their_ref:
+        _fresh_bank_ref(tx, party, their_ref[:80])
     notice = Notice(
         kind=kind,
         party=party,
@@ -106,9 +109,26 @@ def record_notice(
         status="open",
     )
     tx.session.add(notice)
-    tx.session.flush()
+    try:
+        tx.session.flush()
+    except IntegrityError as exc:  # the same key or reference at the same moment:
+        raise Retryable from exc  # run again, it answers "exists" or bank_ref_used
     _already_paid(tx, notice)
     return _view(notice, "created")
+
+
+def _fresh_bank_ref(tx: Tx, party: str, their_ref: str) -> None:
+    """A funder's bank reference names one transfer: quoted on a second funding
+    notice (under another key) it is refused. Only this funder's own notices are
+    looked at, and the refusal names nothing but the caller's own reference and
+    notice: another funder may use the same reference, and learns nothing of it."""
+    earlier = tx.conn.scalar(
+        select(Notice.id).where(
+            Notice.kind == "funding", Notice.party == party, Notice.their_ref == their_ref
+        )
+    )
+    if earlier is not None:
+        raise YirongError("bank_ref_used", bank_ref=their_ref, notice=earlier)
 
 
 def _target(tx: Tx, kind: str, target: str, funder: str | None) -> tuple[str, str, int | None]:

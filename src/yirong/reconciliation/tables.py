@@ -131,6 +131,15 @@ class Notice(Base):
     __table_args__ = (
         UniqueConstraint("recorded_by", "request_key"),
         Index("ix_notices_open", "status", "kind"),
+        # A funder's bank reference names one transfer: on one funding notice only.
+        Index(
+            "uq_notices_funding_ref",
+            "party",
+            "their_ref",
+            unique=True,
+            postgresql_where=text("kind = 'funding' AND their_ref <> ''"),
+            sqlite_where=text("kind = 'funding' AND their_ref <> ''"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
