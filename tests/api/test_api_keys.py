@@ -97,7 +97,8 @@ def test_revoke_all_stops_every_key_of_one_funder_and_is_audited(api: Api) -> No
         api.sign_in("funder", "T2"),
         api.sign_in("operator", "ops"),
     )
-    assert t2_staff.post(f"{V1}/funders/T1/api-keys/revoke-all").status_code == 403
+    # Another funder's keys answer as a missing funder's would.
+    assert t2_staff.post(f"{V1}/funders/T1/api-keys/revoke-all").status_code == 404
     done = staff.post(f"{V1}/funders/T1/api-keys/revoke-all")
     assert done.status_code == 200 and done.json() == {"funder": "T1", "revoked": 2}
     for key in t1_keys:
@@ -115,7 +116,7 @@ def test_revoke_all_stops_every_key_of_one_funder_and_is_audited(api: Api) -> No
         if "api-keys" in r.action  # the operator's other requests are audited as ever
     ]
     assert logged == [
-        ("funder:T2", "POST /api/v1/funders/{funder}/api-keys/revoke-all", 403),
+        ("funder:T2", "POST /api/v1/funders/{funder}/api-keys/revoke-all", 404),
         ("funder:T1", "POST /api/v1/funders/{funder}/api-keys/revoke-all", 200),
         ("operator:ops", "POST /api/v1/funders/{funder}/api-keys/revoke-all", 200),
         ("funder:T1", "POST /api/v1/funders/{funder}/api-keys", 403),
