@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -30,6 +31,12 @@ def pg(tmp_path: Path) -> Iterator[Database]:
     open_books(database, FIRST_DAY)
     yield database
     database.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Funders' test systems listen on 127.0.0.1 over plain http: the development
+    # setting allows that (and only that). tests/infra/test_outbound.py turns it off.
+    os.environ["YIRONG_ALLOW_LOOPBACK_ENDPOINTS"] = "true"
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

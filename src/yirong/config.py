@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
     # ranges, such as "10.0.0.0/8, 127.0.0.1"). Empty: the socket's peer is the client.
     trusted_proxies: str = ""
+    # Development only: funders' endpoints may be plain http on this machine (loopback).
+    # Off, the platform calls https to public addresses only (infra/outbound.py).
+    allow_loopback_endpoints: bool = False
     # How long a funder system's API key works unless issued for less.
     api_key_days: Annotated[int, Field(ge=1, le=366)] = 90
 

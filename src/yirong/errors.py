@@ -290,7 +290,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "decision_mode_invalid": ErrorSpec(422, "A funder decides by scorecard, http or manual."),
     "scorecard_invalid": ErrorSpec(422, "The scorecard configuration is invalid."),
-    "endpoint_invalid": ErrorSpec(422, "An HTTP funder needs an http(s) URL and a shared secret."),
+    "endpoint_invalid": ErrorSpec(
+        422,
+        "An HTTP funder needs an https URL to a public address (by name or plain IPv4/IPv6) "
+        "and a shared secret.",
+    ),
     "product_not_found": ErrorSpec(404, "No such product."),
     "product_code_taken": ErrorSpec(409, "The funder already has a product with this code."),
     "product_invalid": ErrorSpec(422, "The product's terms are inconsistent."),
@@ -471,7 +475,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "borrower_not_in_default": ErrorSpec(
         409, "The agent owes this funder no overdue debt: a contractual freeze needs a default."
     ),
-    "events_url_invalid": ErrorSpec(422, "An events endpoint is an http(s) URL."),
+    "events_url_invalid": ErrorSpec(
+        422, "An events endpoint is an https URL to a public address (by name or plain IP)."
+    ),
     # events for funders (the outbox)
     "event_not_found": ErrorSpec(404, "No such event."),
     "event_already_delivered": ErrorSpec(

@@ -171,7 +171,14 @@ def test_events_endpoint(db: Database) -> None:
     onboard_agent(db, firm(1))
     agent = api.sign_in("agent", firm(1).code)
     assert problem_code(agent.put(url, {"url": "https://evil.example.com/"})) == "access_denied"
-    for bad in ("ftp://t1.example.com/", "https://", "t1.example.com/events", "http://a b/"):
+    for bad in (
+        "ftp://t1.example.com/",
+        "https://",
+        "t1.example.com/events",
+        "http://a b/",
+        "https://0x7f000001/events",  # odd numeric hosts, whatever they point at
+        "https://2130706433/events",
+    ):
         refused = t1.put(url, {"url": bad})
         assert refused.status_code == 422 and problem_code(refused) == "events_url_invalid", bad
     for invalid in ({"url": "https://t1.example.com/", "secret": "mine"}, {}, {"url": 5}):
@@ -180,10 +187,10 @@ def test_events_endpoint(db: Database) -> None:
 
     # An operator may set it too; every call makes a new secret.
     ops = api.sign_in("operator", "ops")
-    second = ops.put(url, {"url": "http://10.0.0.7:8080/events"})
+    second = ops.put(url, {"url": "https://t1-backup.example.com:8443/events"})
     assert second.status_code == 200, second.text
     assert second.json()["events_secret"] != answer["events_secret"]
-    assert stored() == ("http://10.0.0.7:8080/events", second.json()["events_secret"])
+    assert stored() == ("https://t1-backup.example.com:8443/events", second.json()["events_secret"])
     assert problem_code(ops.put(f"{V1}/funders/T9/events-endpoint", {"url": "https://x.cn/"})) == (
         "funder_not_found"
     )

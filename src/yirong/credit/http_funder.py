@@ -25,6 +25,7 @@ from yirong.credit.deciders import Proposal, Pseudonymous
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra import signing
+from yirong.infra.outbound import guarded_client
 from yirong.money import MAX_AMOUNT_FEN, ppm_to_rate
 
 CHUNK = 2_000
@@ -84,7 +85,7 @@ class HttpDecider:
         if not funder.endpoint_url or not funder.endpoint_secret:
             raise YirongError("endpoint_invalid", funder=funder.code)
         timeout = httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
-        client = self.client or httpx.Client(timeout=timeout)
+        client = self.client or guarded_client(timeout)
         try:
             proposals: list[Proposal] = []
             for start in range(0, len(agents), CHUNK):

@@ -57,6 +57,7 @@ from yirong.funders.tables import Funder
 from yirong.infra import signing
 from yirong.infra.db import Database, Dialect, Tx
 from yirong.infra.opaque import conceal
+from yirong.infra.outbound import EndpointRefused, guarded_client
 from yirong.infra.outbox import OutboxMessage
 
 log = logging.getLogger("yirong.events")
@@ -322,12 +323,12 @@ def post(client: httpx.Client, claimed: Claimed, policy: DeliveryPolicy) -> str 
             follow_redirects=False,
         ) as response:
             status = response.status_code
-    except httpx.TimeoutException as exc:
-        return f"timeout ({type(exc).__name__})"
-    except httpx.TransportError as exc:
-        return f"connection failed ({type(exc).__name__})"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # an invalid URL, for example
-        return f"request failed ({type(exc).__name__})"
+    except EndpointRefused:
+        return "endpoint not allowed (https to a public address only)"
+    except (httpx.HTTPError, httpx.InvalidURL):
+        # One coarse word for timeouts, refused connections, resets, bad URLs: the
+        # funder reads it, and finer ones would map what answers where.
+        return "unreachable"
     if 200 <= status < 300:
         return None
     return f"HTTP {status}"
@@ -451,7 +452,7 @@ def run_deliverer(
     An error (the database away for a moment) is logged and the loop goes on. The
     clock is the wall clock: delivery is scheduling, not money."""
     own = client is None
-    http = client or httpx.Client(timeout=policy.timeout)
+    http = client or guarded_client(policy.timeout)
     try:
         while not stop.is_set():
             try:

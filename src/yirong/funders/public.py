@@ -16,6 +16,7 @@ from yirong.funders.service import funder_row
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import worst_apr
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.outbound import loopback_allowed, url_problem
 from yirong.money import ppm_to_rate
 
 MILLIONTH = Decimal("0.000001")
@@ -136,7 +137,7 @@ def set_events_endpoint(tx: Tx, funder_code: str, url: str) -> EventsEndpoint:
     except ValueError as exc:
         raise YirongError("events_url_invalid") from exc
     if (
-        parsed.scheme not in ("http", "https")
+        url_problem(url, loopback_ok=loopback_allowed()) is not None
         or not host
         or len(url) > MAX_URL_LENGTH
         or not url.isascii()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import urlparse
 
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from yirong.funders.accounts import open_funder_accounts
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import REVOLVING, TERM_METHODS, worst_apr
 from yirong.infra.db import Tx, transactional
+from yirong.infra.outbound import loopback_allowed, url_problem
 from yirong.money import check_amount, rate_to_ppm
 from yirong.policy.service import apr_cap
 from yirong.wallets.service import open_wallet_in
@@ -90,8 +90,8 @@ def register_in(tx: Tx, data: FunderInput) -> Funder:
     if data.decision_mode == "scorecard":
         scorecard.parse(data.scorecard or "")
     if data.decision_mode == "http":
-        url = urlparse(data.endpoint_url or "")
-        if url.scheme not in ("http", "https") or not url.netloc or not data.endpoint_secret:
+        url = data.endpoint_url or ""
+        if url_problem(url, loopback_ok=loopback_allowed()) or not data.endpoint_secret:
             raise YirongError("endpoint_invalid")
     _check_code(data.code, "funder_code_invalid")
     _check_text(data.name, 150)  # room for "Loans owned by ..." in an account name
