@@ -388,6 +388,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "No such PostgreSQL role: have the server's administrator create it "
         "(CREATE ROLE ... LOGIN) first.",
     ),
+    "sealed_secret_unreadable": ErrorSpec(
+        500,
+        "A stored endpoint secret cannot be opened with this YIRONG_SECRET_KEY (the key "
+        "changed since it was set): set the funder's endpoint again.",
+    ),
     "schema_out_of_date": ErrorSpec(
         500,
         "The database schema is older than this version and the service may not migrate "

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
+from yirong.infra.sealed import Sealed
 from yirong.ledger.tables import Id
 
 
@@ -40,10 +41,10 @@ class Funder(Base):
     decision_mode: Mapped[str] = mapped_column(String(16))  # scorecard | http | manual
     scorecard: Mapped[str | None] = mapped_column(Text)  # JSON, for scorecard funders
     endpoint_url: Mapped[str | None] = mapped_column(String(500))  # for http funders
-    endpoint_secret: Mapped[str | None] = mapped_column(String(200))  # HMAC key, both ways
+    endpoint_secret: Mapped[str | None] = mapped_column(Sealed)  # HMAC key, both ways
     # Where the platform pushes this funder's events (outbox), signed with events_secret.
     events_url: Mapped[str | None] = mapped_column(String(500))
-    events_secret: Mapped[str | None] = mapped_column(String(200))
+    events_secret: Mapped[str | None] = mapped_column(Sealed)  # stored sealed
     opened_on: Mapped[date] = mapped_column(Date)
 
 
