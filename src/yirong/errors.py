@@ -330,7 +330,6 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "line_not_found": ErrorSpec(404, "No such credit line."),
     "line_not_active": ErrorSpec(409, "The credit line is not active."),
     "line_has_debt": ErrorSpec(409, "A line with outstanding debt cannot be closed."),
-    "not_your_funder": ErrorSpec(403, "This belongs to another funder."),
     # loans
     "day_basis_invalid": ErrorSpec(422, "The day basis is 360 or 365."),
     "exists_with_different_term": ErrorSpec(

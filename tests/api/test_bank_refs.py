@@ -89,9 +89,10 @@ def test_a_bank_reference_is_one_transfer_per_funder_and_tells_nothing_of_others
     body = refused.json()
     assert body["notice"] == t2_notice != t1_notice
     assert a1 not in refused.text and "T1" not in refused.text
-    # A reference T2 never used, quoted on T1's order: refused as T1's, telling nothing.
+    # A reference T2 never used, quoted on T1's order: refused as a missing order would
+    # be, telling nothing.
     foreign = say(t2, a2, "REF-9")
-    assert problem_code(foreign) == "not_your_funder"
+    assert (foreign.status_code, problem_code(foreign)) == (404, "drawdown_not_found")
     assert "REF-1" not in foreign.text
     # Other references are fine.
     assert say(t1, a2, "REF-2").status_code == 201

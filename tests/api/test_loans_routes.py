@@ -286,7 +286,7 @@ def test_each_caller_sees_and_does_only_its_own(backend: str, tmp_path: Path) ->
         {"order_ref": order["order_ref"], "amount": 5, "bank_ref": "B-OPS", "funder_code": "T2"},
         key="auto",
     )
-    assert named.status_code == 403 and problem_code(named) == "not_your_funder"
+    assert named.status_code == 404 and problem_code(named) == "drawdown_not_found"
     # A funder sees its own notices only.
     assert {n["party"] for n in t1.get(f"{V1}/notices").json()["items"]} == {"funder:T1"}
     assert t2.get(f"{V1}/notices").json()["items"] == []

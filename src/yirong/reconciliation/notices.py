@@ -140,10 +140,10 @@ def _target(tx: Tx, kind: str, target: str, funder: str | None) -> tuple[str, st
             .join(Drawdown, Drawdown.funder_id == Funder.id)
             .where(Drawdown.order_ref == target)
         ).one_or_none()
-        if row is None:
+        # Another funder's order answers as a missing one: quoting references tells a
+        # funder nothing of the others' business.
+        if row is None or (funder is not None and row[0] != funder):
             raise YirongError("drawdown_not_found", order=target)
-        if funder is not None and row[0] != funder:
-            raise YirongError("not_your_funder", order=target)
         return target, f"funder:{row[0]}", None
     if kind == "top_up":
         owner_type, code = parse_handle(target)
