@@ -4,6 +4,7 @@ applications and their decisions, lines; who may see what; refusals; pages."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -201,6 +202,10 @@ def test_from_opt_in_to_a_line_through_http(market: Market) -> None:
         "active",
     )
     assert line["valid_until"] == "2026-07-04"
+    # Its id does not count the platform's lines, and a row number finds nothing.
+    assert re.fullmatch(r"cl_[0-9]{14}", line["id"]), line["id"]
+    assert problem_code(t1.get(f"{V1}/lines/1")) == "request_invalid"
+    assert problem_code(t1.get(f"{V1}/lines/cl_00000000000001")) == "line_not_found"
     assert problem_code(t1.post(f"{one}/approve", terms)) == "application_already_decided"
     decided = [m for m in outbox(market) if m[1] == "application.decided"]
     assert [(m[0], m[3]["status"], m[3]["line_id"]) for m in decided] == [

@@ -429,6 +429,25 @@ def test_the_command_line_delivers_and_lists(db: Database, receiver: Receiver) -
     assert result.exit_code == 2 and "funder_not_found" in result.output
 
 
+def test_the_command_line_is_guarded_like_the_server(
+    db: Database, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`yirong events deliver --once` calls funders' URLs too: without the development
+    setting, a loopback endpoint is refused there as in `yirong serve`, nothing sent."""
+    from yirong.cli import app
+
+    funders(db, receiver, "F1")
+    [event] = events(db, ["funder:F1"])
+    monkeypatch.setenv("YIRONG_ALLOW_LOOPBACK_ENDPOINTS", "false")
+    url = db.url.render_as_string(hide_password=False)
+
+    result = CliRunner().invoke(app, ["--database", url, "events", "deliver", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{event} to funder:F1: failed: endpoint not allowed" in result.output
+    assert receiver.bodies == {}
+
+
 def test_on_postgresql_a_claim_skips_what_another_deliverer_holds(
     pg: Database, receiver: Receiver
 ) -> None:

@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yirong.infra.opaque import conceal, reveal
+from yirong.errors import YirongError
+from yirong.infra.opaque import PublicRef, conceal, reveal
 
 KEY = "k" * 40
 
@@ -49,3 +51,20 @@ def test_consecutive_numbers_do_not_look_consecutive() -> None:
     # Another key or another purpose gives other numbers.
     assert conceal(7, 10, "order", secret="x" * 40) != public[6]
     assert conceal(7, 10, "event", secret=KEY) != public[6]
+
+
+def test_a_public_reference_is_its_prefix_and_the_concealed_number() -> None:
+    ref = PublicRef("cl_", "credit_line", "line_not_found")
+    public = ref.of(42)
+    assert public.startswith("cl_") and len(public) == 3 + 14 and public[3:].isdigit()
+    assert int(public[3:]) == conceal(42, 14, "credit_line")
+    assert ref.number_of(public) == 42
+
+
+def test_what_is_not_a_reference_answers_as_a_missing_record() -> None:
+    ref = PublicRef("cl_", "credit_line", "line_not_found")
+    good = ref.of(7)
+    for wrong in ("7", good[3:], "bl_" + good[3:], good + "0", good[:-1], "cl_" + "１" * 14):
+        with pytest.raises(YirongError) as refused:
+            ref.number_of(wrong)
+        assert refused.value.code == "line_not_found", wrong

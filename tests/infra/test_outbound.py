@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -17,6 +16,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
+from tests.infra.serving import serving
 from yirong.infra.outbound import EndpointRefused, address_problem, guarded_client, url_problem
 
 # Written by hand: address -> why it is refused (None: public, allowed).
@@ -98,12 +98,8 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[int]:
     Recorder.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Recorder)) as port:
+        yield port
 
 
 class Resolver:

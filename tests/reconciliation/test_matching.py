@@ -12,6 +12,7 @@ from tests.bank import Bank, funder_account, line_outcome
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
+from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
@@ -222,4 +223,5 @@ def test_a_notice_meets_the_line_that_funded_its_order_not_the_second_payment(
             ).all()
         )
     )
-    assert (notice.status, notice.line_id) == ("matched", lines[paid.bank_serial])
+    assert notice.status == "matched" and notice.line_id is not None
+    assert BANK_LINE.number_of(notice.line_id) == lines[paid.bank_serial]

@@ -8,6 +8,11 @@ from sqlalchemy import CheckConstraint, Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
+from yirong.infra.opaque import PublicRef
+
+# A bank statement line's id on the wire: bl_ and 14 digits that do not count the
+# lines. Only ever shown (never asked for), so its ``missing`` code is never raised.
+BANK_LINE = PublicRef("bl_", "bank_line", "exception_not_found")
 
 
 class BusinessCalendar(Base):

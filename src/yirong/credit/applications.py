@@ -26,6 +26,7 @@ from yirong.credit.consents import (
 )
 from yirong.credit.offers import offer_for
 from yirong.credit.tables import (
+    CREDIT_LINE,
     AgentEngagement,
     Consent,
     CreditApplication,
@@ -80,12 +81,12 @@ class ApplicationView:
     submitted_on: date
     decided_on: date | None
     reason_code: str | None
-    line_id: int | None
+    line_id: str | None  # the line's public reference (CREDIT_LINE)
 
 
 @dataclass(frozen=True, slots=True)
 class LineView:
-    id: int
+    id: str  # cl_ and 14 digits (CREDIT_LINE), never the row's number
     agent_code: str
     funder_code: str
     product_code: str
@@ -187,7 +188,7 @@ def _engage(
             "credit_already_engaged",
             agent=agent.code,
             application=held.application_id,
-            line=held.line_id,
+            line=_line_ref(held.line_id),
         )
     tx.session.add(
         AgentEngagement(
@@ -304,7 +305,7 @@ def approve_in(
         today,
         application_id=application.id,
         status="approved",
-        line_id=line.id,
+        line_id=CREDIT_LINE.of(line.id),
         credit_limit=credit_limit,
         annual_rate=str(annual_rate),
         valid_until=line.valid_until,
@@ -389,15 +390,15 @@ reject_application = transactional(reject_in)
 
 
 @transactional
-def close_line(tx: Tx, line_id: int, *, reason: str) -> LineView:
+def close_line(tx: Tx, reference: str, *, reason: str) -> LineView:
     """Close a line (to change funder, say). Only a line without debt may close."""
-    line = tx.session.get(CreditLine, line_id, with_for_update=True)
+    line = tx.session.get(CreditLine, CREDIT_LINE.number_of(reference), with_for_update=True)
     if line is None:
-        raise YirongError("line_not_found", line=line_id)
+        raise YirongError("line_not_found", line=reference)
     if line.status != "active":
-        raise YirongError("line_not_active", line=line_id, status=line.status)
+        raise YirongError("line_not_active", line=reference, status=line.status)
     if outstanding_on_line(tx, line.id) > 0:
-        raise YirongError("line_has_debt", line=line_id)
+        raise YirongError("line_has_debt", line=reference)
     line.status, line.closed_on, line.close_reason = "closed", business_date_of(tx), reason[:200]
     _release(tx, line.agent_id)
     return _line_view(tx, line)
@@ -464,6 +465,10 @@ def _funder_code(tx: Tx, funder_id: int) -> str:
     return code
 
 
+def _line_ref(line_id: int | None) -> str | None:
+    return None if line_id is None else CREDIT_LINE.of(line_id)
+
+
 def _application_view(a: CreditApplication, agent_code: str, funder_code: str) -> ApplicationView:
     return ApplicationView(
         a.id,
@@ -475,7 +480,7 @@ def _application_view(a: CreditApplication, agent_code: str, funder_code: str) -
         a.submitted_on,
         a.decided_on,
         a.reason_code,
-        a.line_id,
+        _line_ref(a.line_id),
     )
 
 
@@ -484,7 +489,7 @@ def _line_view(tx: Tx, line: CreditLine) -> LineView:
     product = tx.session.get(FunderProduct, line.product_id)
     assert agent is not None and product is not None
     return LineView(
-        line.id,
+        CREDIT_LINE.of(line.id),
         agent.code,
         _funder_code(tx, line.funder_id),
         product.code,

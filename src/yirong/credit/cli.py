@@ -210,7 +210,11 @@ def withdraw_app(ctx: typer.Context, agent: str, application: int) -> None:
 
 
 @credit_app.command("close-line")
-def close(ctx: typer.Context, line: int, reason: str = typer.Option(...)) -> None:
+def close(
+    ctx: typer.Context,
+    line: str = typer.Argument(..., help="The line's reference, such as cl_48120937465521"),
+    reason: str = typer.Option(...),
+) -> None:
     view = run(lambda: apps.close_line(database(ctx), line, reason=reason))
     console.print(f"Line {view.id} is {view.status}: the agent may apply to another funder.")
 

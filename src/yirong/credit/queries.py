@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from yirong.agents.tables import Agent
 from yirong.credit.applications import ApplicationView, LineView
 from yirong.credit.consents import APPLICATION_FIELDS, PREAPPROVAL_FIELDS
-from yirong.credit.tables import CreditApplication, CreditLine
+from yirong.credit.tables import CREDIT_LINE, CreditApplication, CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only
@@ -55,7 +55,7 @@ def _application_view(a: CreditApplication, agent_code: str, funder_code: str) -
         a.submitted_on,
         a.decided_on,
         a.reason_code,
-        a.line_id,
+        None if a.line_id is None else CREDIT_LINE.of(a.line_id),
     )
 
 
@@ -105,7 +105,7 @@ def _lines() -> Select[CreditLine, str, str, str]:
 
 def _line_view(line: CreditLine, agent_code: str, funder_code: str, product: str) -> LineView:
     return LineView(
-        line.id,
+        CREDIT_LINE.of(line.id),
         agent_code,
         funder_code,
         product,
@@ -143,9 +143,11 @@ def list_lines(
 
 
 @read_only
-def get_line(tx: Tx, line_id: int) -> LineView:
-    row = tx.session.execute(_lines().where(CreditLine.id == line_id)).one_or_none()
+def get_line(tx: Tx, reference: str) -> LineView:
+    """One line by its public reference (``cl_`` and 14 digits)."""
+    number = CREDIT_LINE.number_of(reference)
+    row = tx.session.execute(_lines().where(CreditLine.id == number)).one_or_none()
     if row is None:
-        raise YirongError("line_not_found", line=line_id)
+        raise YirongError("line_not_found", line=reference)
     line, agent, funder, product = row
     return _line_view(line, agent, funder, product)

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base
+from yirong.infra.opaque import PublicRef
 from yirong.ledger.tables import Id
 
 
@@ -121,6 +122,10 @@ class CreditApplication(Base):
     decided_on: Mapped[date | None] = mapped_column(Date)
     reason_code: Mapped[str | None] = mapped_column(String(32))
     line_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# A credit line's id on the wire and on screen: cl_ and 14 digits that do not count.
+CREDIT_LINE = PublicRef("cl_", "credit_line", "line_not_found")
 
 
 class CreditLine(Base):

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.access.principals import Principal
@@ -54,6 +54,7 @@ from yirong.credit.queries import (
     list_applications,
     list_lines,
 )
+from yirong.credit.tables import CREDIT_LINE
 from yirong.infra.db import Database
 
 router = api_router("credit")
@@ -374,11 +375,20 @@ def lines(
         after=after_of(cursor),
         limit=limit + 1,
     )
-    return page_of(found, limit, lambda line: line.id)
+    return page_of(found, limit, lambda line: CREDIT_LINE.number_of(line.id))
+
+
+LineId = Annotated[
+    str,
+    Path(
+        pattern=r"^cl_[0-9]{14}$",
+        description="The credit line's reference, such as cl_48120937465521",
+    ),
+]
 
 
 @router.get("/lines/{line_id}", response_model=LineView, summary="One credit line")
-def line(line_id: int, who: Anyone, db: DB) -> LineView:
+def line(line_id: LineId, who: Anyone, db: DB) -> LineView:
     found = get_line(db, line_id)
     own_party(who, found.agent_code, found.funder_code, hidden("line_not_found", line=line_id))
     return found
@@ -389,7 +399,7 @@ def line(line_id: int, who: Anyone, db: DB) -> LineView:
     response_model=LineView,
     summary="Close a line without debt (the agent may then go to another funder)",
 )
-def close_line(line_id: int, data: LineClosing, who: FunderOrOperator, db: DB) -> LineView:
+def close_line(line_id: LineId, data: LineClosing, who: FunderOrOperator, db: DB) -> LineView:
     if who.role is not Role.OPERATOR and not who.is_funder(get_line(db, line_id).funder_code):
         raise hidden("line_not_found", line=line_id)
     return apps.close_line(db, line_id, reason=data.reason)

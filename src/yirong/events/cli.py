@@ -7,13 +7,13 @@ import threading
 import time
 from datetime import UTC, datetime
 
-import httpx
 import typer
 from rich.table import Table
 
 from yirong.cli_support import console, database, run
 from yirong.events import service
 from yirong.events.delivery import DEFAULT_POLICY, RECIPIENT_PREFIX, deliver_due, run_deliverer
+from yirong.infra.outbound import guarded_client
 
 app = typer.Typer(help="Events for funders (the outbox) and their delivery.", no_args_is_help=True)
 
@@ -30,7 +30,8 @@ def deliver(
     """Push due events to funders' endpoints (signed, retried with backoff)."""
     db = database(ctx)
     if once:
-        with httpx.Client(timeout=DEFAULT_POLICY.timeout) as client:
+        # Guarded like the deliverer in `yirong serve`: funders choose these URLs.
+        with guarded_client(DEFAULT_POLICY.timeout) as client:
             # The wall clock: delivery is scheduling, not money.
             report = run(lambda: deliver_due(db, client=client, now=datetime.now(UTC)))
         for outcome in report.outcomes:

@@ -56,13 +56,14 @@ from sqlalchemy import select, update
 from yirong.funders.tables import Funder
 from yirong.infra import signing
 from yirong.infra.db import Database, Dialect, Tx
-from yirong.infra.opaque import conceal
+from yirong.infra.opaque import PublicRef
 from yirong.infra.outbound import EndpointRefused, guarded_client
 from yirong.infra.outbox import OutboxMessage
 
 log = logging.getLogger("yirong.events")
 
 EVENT_ID_PREFIX = "evt_"
+EVENT = PublicRef(EVENT_ID_PREFIX, "event", "event_not_found", digits=18)
 RECIPIENT_PREFIX = "funder:"
 USER_AGENT = "Yirong-Events/1"
 _RNG = random.Random()  # jitter only: nothing secret or financial
@@ -146,7 +147,7 @@ class Claimed:
 def event_id(outbox_id: int) -> str:
     """``evt_`` and 18 digits that do not count the events (a keyed permutation of the
     outbox id): a receiver de-duplicates by it; nobody learns the platform's volume."""
-    return f"{EVENT_ID_PREFIX}{conceal(outbox_id, 18, 'event'):018d}"
+    return EVENT.of(outbox_id)
 
 
 def envelope(message: OutboxMessage) -> dict[str, Any]:

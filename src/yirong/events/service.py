@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from yirong.errors import YirongError
 from yirong.events.delivery import (
-    EVENT_ID_PREFIX,
+    EVENT,
     RECIPIENT_PREFIX,
     SETTLE_WAIT,
     event_id,
@@ -22,7 +22,6 @@ from yirong.events.delivery import (
 )
 from yirong.funders.service import funder_row
 from yirong.infra.db import Database, Tx
-from yirong.infra.opaque import reveal
 from yirong.infra.outbox import OutboxMessage
 
 MAX_URL_LENGTH = 500
@@ -50,10 +49,7 @@ class EventView:
 
 def outbox_id_of(event: str) -> int:
     """An event's public id (``evt_`` and 18 digits) -> its outbox id."""
-    digits = event.removeprefix(EVENT_ID_PREFIX)
-    if len(digits) != 18 or not digits.isascii() or not digits.isdigit():
-        raise YirongError("event_not_found", event=event)
-    return reveal(int(digits), 18, "event")
+    return EVENT.number_of(event)
 
 
 def funder_of(recipient: str) -> str | None:

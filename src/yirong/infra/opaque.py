@@ -1,7 +1,7 @@
 """Public numbers that do not count: a keyed permutation of a decimal range, so that a
-reference on the wire (an order's, an event's, a page cursor) shows neither how many
-came before it nor which comes next, and the platform turns it back without storing
-anything.
+reference on the wire (an order's, an event's, a credit or a bank line's, a page
+cursor) shows neither how many came before it nor which comes next, and the platform
+turns it back without storing anything.
 
 The permutation is a balanced Feistel network over two decimal halves (the shape of
 NIST SP 800-38G's FF1, without its tweak schedule): each round adds to one half an
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from yirong.config import settings
+from yirong.errors import YirongError
 
 ROUNDS = 8
 
@@ -50,3 +52,30 @@ def reveal(public: int, digits: int, purpose: str, *, secret: str | None = None)
     for step in reversed(range(ROUNDS)):
         left, right = (right - _round(key, purpose, step, left, modulus)) % modulus, left
     return int(left * modulus + right)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicRef:
+    """A kind of record's public reference: ``prefix`` and ``digits`` digits of the
+    concealed id (``cl_04818273645512`` for a credit line). Whatever is not one of
+    ours answers as a missing record (``missing``), never as a malformed request, so a
+    guess teaches nothing."""
+
+    prefix: str
+    purpose: str
+    missing: str  # the error code of a record that is not there: line_not_found
+    digits: int = 14  # 10**14 records of a kind; a string on the wire, so no JS limit
+
+    def of(self, number: int) -> str:
+        return f"{self.prefix}{conceal(number, self.digits, self.purpose):0{self.digits}d}"
+
+    def number_of(self, reference: str) -> int:
+        digits = reference.removeprefix(self.prefix)
+        if (
+            digits == reference
+            or len(digits) != self.digits
+            or not digits.isascii()
+            or not digits.isdigit()
+        ):
+            raise YirongError(self.missing, reference=reference[:40])
+        return reveal(int(digits), self.digits, self.purpose)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
@@ -105,11 +106,27 @@ def _literal(host: str) -> IpAddress | None:
 class GuardedTransport(httpx.BaseTransport):
     """Checks each request's destination, then connects to the checked address
     (the name kept for the Host header and for TLS), so a second lookup cannot
-    answer differently."""
+    answer differently.
 
-    def __init__(self, resolver: Resolver | None = None, inner: httpx.BaseTransport | None = None):
+    Each name has its own connection pool. The pinned URL carries the address, and
+    httpx pools connections by URL: with one pool, a connection whose certificate was
+    checked for one name would carry a request for another name that resolves to the
+    same address, its certificate never checked for that name."""
+
+    def __init__(
+        self,
+        resolver: Resolver | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ):
         self.resolver = resolver or system_resolver
-        self.inner = inner or httpx.HTTPTransport()
+        self.verify = verify
+        self.pools: dict[tuple[str, str, int], httpx.HTTPTransport] = {}
+
+    def _pool(self, scheme: str, host: str, port: int) -> httpx.HTTPTransport:
+        key = (scheme, host.lower(), port)
+        if key not in self.pools:
+            self.pools[key] = httpx.HTTPTransport(verify=self.verify)
+        return self.pools[key]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         loopback_ok = loopback_allowed()
@@ -137,16 +154,22 @@ class GuardedTransport(httpx.BaseTransport):
         checked = httpx.Request(
             request.method, pinned, headers=headers, stream=request.stream, extensions=extensions
         )
-        return self.inner.handle_request(checked)
+        return self._pool(url.scheme, host, port).handle_request(checked)
 
     def close(self) -> None:
-        self.inner.close()
+        for pool in self.pools.values():
+            pool.close()
+        self.pools.clear()
 
 
 def guarded_client(
-    timeout: httpx.Timeout | float, resolver: Resolver | None = None
+    timeout: httpx.Timeout | float,
+    resolver: Resolver | None = None,
+    *,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
-    """The client for funders' systems: guarded, and never following a redirect."""
+    """The client for funders' systems: guarded, and never following a redirect.
+    ``verify`` is for tests that trust their own certificate authority."""
     return httpx.Client(
-        transport=GuardedTransport(resolver), timeout=timeout, follow_redirects=False
+        transport=GuardedTransport(resolver, verify), timeout=timeout, follow_redirects=False
     )

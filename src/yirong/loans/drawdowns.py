@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from yirong.agents.service import agent_row
 from yirong.books.service import business_date_of
-from yirong.credit.tables import CreditLine
+from yirong.credit.tables import CREDIT_LINE, CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only, transactional
@@ -116,7 +116,9 @@ def request_drawdown(
     if line is None:
         raise YirongError("line_not_active", agent=agent_code)
     if line.valid_until < today:
-        raise YirongError("line_expired", line=line.id, valid_until=str(line.valid_until))
+        raise YirongError(
+            "line_expired", line=CREDIT_LINE.of(line.id), valid_until=str(line.valid_until)
+        )
     overdue = tx.session.scalar(
         select(func.count()).where(Drawdown.agent_id == agent.id, Drawdown.status == "overdue")
     )

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 
 from yirong.books.service import RESERVE, business_date_of
+from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_only
 from yirong.ledger import service as ledger
@@ -51,7 +52,7 @@ class PaymentView:
     payee_name: str | None
     payee_account: str | None
     payee_bank: str | None
-    bank_line_id: int | None
+    bank_line_id: str | None  # the settling line's public reference (BANK_LINE)
     note: str | None
 
 
@@ -70,7 +71,7 @@ def view(p: Payment) -> PaymentView:
         p.payee_name,
         p.payee_account,
         p.payee_bank,
-        p.bank_line_id,
+        None if p.bank_line_id is None else BANK_LINE.of(p.bank_line_id),
         p.note,
     )
 

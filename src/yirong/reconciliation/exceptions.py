@@ -17,6 +17,7 @@ from sqlalchemy import select
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import Direction
 from yirong.books.service import SUSPENSE, BankAccountView, bank_accounts_in, business_date_of
+from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.ledger import service as ledger
@@ -43,7 +44,7 @@ LINE_ACTIONS = ("match", "return", "suspense", "release")
 
 @dataclass(frozen=True, slots=True)
 class LineSummary:
-    id: int
+    id: str  # bl_ and 14 digits (BANK_LINE)
     account: str
     booking_date: date
     direction: str
@@ -92,7 +93,7 @@ def _view(tx: Tx, exc: ReconException, today: date) -> ExceptionView:
         row = tx.session.get(BankLine, exc.line_id)
         assert row is not None
         line = LineSummary(
-            row.id,
+            BANK_LINE.of(row.id),
             _account(tx, row.bank_account_id).number,
             row.booking_date,
             row.direction,

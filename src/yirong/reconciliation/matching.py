@@ -19,7 +19,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import Direction
 from yirong.books.service import BankAccountView, business_date_of
-from yirong.books.tables import BankAccount
+from yirong.books.tables import BANK_LINE, BankAccount
 from yirong.funders.tables import Funder
 from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
@@ -532,6 +532,6 @@ def _resolve_waiting(tx: Tx, *, payment_id: int, line_id: int) -> None:
             status="resolved",
             resolution="matched",
             resolved_on=business_date_of(tx),
-            resolved_by=f"bank line {line_id}",
+            resolved_by=f"bank line {BANK_LINE.of(line_id)}",
         )
     )

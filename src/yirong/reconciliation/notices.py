@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from yirong.books.service import business_date_of
+from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Retryable, Tx, read_only, transactional
@@ -37,7 +38,7 @@ class NoticeView:
     value_date: date
     said_on: date
     status: str  # open | proposed | matched | unfunded | dismissed
-    line_id: int | None
+    line_id: str | None  # the matching bank line's public reference (BANK_LINE)
     closed_on: date | None
     outcome: str = "created"  # created | exists (the same notice again)
     moved_money: bool = False  # always False: a notice never moves money
@@ -55,7 +56,7 @@ def _view(n: Notice, outcome: str = "exists") -> NoticeView:
         n.value_date,
         n.said_on,
         n.status,
-        n.line_id,
+        None if n.line_id is None else BANK_LINE.of(n.line_id),
         n.closed_on,
         outcome,
     )
