@@ -347,6 +347,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "drawdown_not_pending": ErrorSpec(
         409, "The drawdown is no longer waiting for money: it was funded or closed."
     ),
+    "drawdown_not_lent": ErrorSpec(
+        409, "The drawdown is not a running loan (never lent, or closed): this does not apply."
+    ),
     "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
     "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
     "exception_not_found": ErrorSpec(404, "No such reconciliation exception."),

@@ -34,9 +34,9 @@ from yirong.infra.db import Database, Tx
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans import model
 from yirong.loans.book import charged_interest_sql, charged_penalty_sql
 from yirong.loans.buckets import bucket_sql
-from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
 from yirong.payments.batch import make_batches_in
@@ -55,7 +55,11 @@ from yirong.wallets.service import (
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
 OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
 EOD_ACTOR = "system:eod"  # who ran what the end of day runs
-CHUNK_STEP = "overdue.chunk"  # each full chunk's record; the step's adds them up
+CHUNK_STEP = "overdue.chunk"
+EXPIRED, FELL_OVERDUE = (
+    model.Event.EXPIRED,
+    model.Event.FELL_OVERDUE,
+)  # each full chunk's record; the step's adds them up
 
 
 @dataclass
@@ -148,8 +152,8 @@ def _expire(db: Database, day: date) -> dict[str, Any]:
         ).rowcount
         orders = tx.conn.execute(
             update(Drawdown)
-            .where(Drawdown.status.in_(LIVE_ORDER), Drawdown.fund_by <= day)
-            .values(status="expired", closed_on=day, reason="not_funded_in_time")
+            .where(Drawdown.status.in_(model.sources(EXPIRED)), Drawdown.fund_by <= day)
+            .values(status=model.target(EXPIRED), closed_on=day, reason="not_funded_in_time")
         ).rowcount
         return _record(tx, day, "expire", {"offers": offers, "orders": orders})
 
@@ -268,7 +272,10 @@ def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
     statements for all of them; then each wallet that holds money swept (the others
     have nothing to sweep: sweep_in would find that out one agent at a time)."""
     first_overdue = day + timedelta(days=1)
-    late = (Drawdown.status == "credited", Drawdown.overdue_day <= first_overdue.toordinal())
+    late = (
+        Drawdown.status.in_(model.sources(FELL_OVERDUE)),
+        Drawdown.overdue_day <= first_overdue.toordinal(),
+    )
     agents = tx.session.execute(
         select(Drawdown.agent_id, Agent.code)
         .join(Agent, Agent.id == Drawdown.agent_id)
@@ -282,7 +289,7 @@ def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
         fallen = tx.conn.execute(
             update(Drawdown)
             .where(Drawdown.agent_id.in_([agent_id for agent_id, _ in agents]), *late)
-            .values(status="overdue")
+            .values(status=model.target(FELL_OVERDUE))
             .returning(
                 Drawdown.id,
                 Drawdown.funder_id,

@@ -18,15 +18,17 @@ from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.opaque import conceal
 from yirong.infra.outbox import tell
+from yirong.loans import model
 from yirong.loans.interest import PPM, penalty_rate_ppm
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount
 from yirong.wallets.service import frozen_by_order_in
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
-LIVE_ORDER = ("requested", "sent")
-LENT = ("funded", "credited", "overdue")
-OPEN = (*LIVE_ORDER, *LENT)
+# The model's sets as tuples, for SQL's IN.
+LIVE_ORDER = tuple(sorted(model.ORDER))
+LENT = tuple(sorted(model.OUTSTANDING))
+OPEN = tuple(sorted(model.OPEN))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ def request_drawdown(
         day_basis=product.day_basis,
         grace_days=product.grace_days,
         allocation_order=product.allocation_order,
-        status="requested",
+        status=model.DrawdownStatus.REQUESTED,
         requested_on=today,
         fund_by=today + timedelta(days=FUNDING_DAYS - 1),
         principal=0,
@@ -183,20 +185,19 @@ def request_drawdown(
     return view(tx, drawdown)
 
 
-def _live_order(tx: Tx, drawdown_id: int) -> Drawdown:
+def _locked(tx: Tx, drawdown_id: int) -> Drawdown:
     d = tx.session.get(Drawdown, drawdown_id, with_for_update=True)
     if d is None:
         raise YirongError("drawdown_not_found", drawdown=drawdown_id)
-    if d.status not in LIVE_ORDER:
-        raise YirongError("drawdown_not_pending", drawdown=drawdown_id, status=d.status)
     return d
 
 
 @transactional
 def mark_sent(tx: Tx, drawdown_id: int) -> DrawdownView:
     """The order reached the funder."""
-    d = _live_order(tx, drawdown_id)
-    d.status, d.sent_on = "sent", business_date_of(tx)
+    d = _locked(tx, drawdown_id)
+    d.status = model.after(d.status, model.Event.SENT, drawdown=d.id)
+    d.sent_on = business_date_of(tx)
     return view(tx, d)
 
 
@@ -204,20 +205,22 @@ def mark_sent(tx: Tx, drawdown_id: int) -> DrawdownView:
 def cancel_drawdown(tx: Tx, agent_code: str, drawdown_id: int) -> DrawdownView:
     """The agent withdraws an order no money has come for yet."""
     agent = agent_row(tx, agent_code)
-    d = _live_order(tx, drawdown_id)
-    if d.agent_id != agent.id:
+    d = _locked(tx, drawdown_id)
+    if d.agent_id != agent.id:  # asked before its state: another's order says nothing
         raise YirongError("drawdown_not_found", drawdown=drawdown_id)
-    d.status, d.closed_on, d.reason = "cancelled", business_date_of(tx), "agent_cancelled"
+    d.status = model.after(d.status, model.Event.CANCELLED, drawdown=d.id)
+    d.closed_on, d.reason = business_date_of(tx), "agent_cancelled"
     return view(tx, d)
 
 
 @transactional
 def reject_drawdown(tx: Tx, funder_code: str, drawdown_id: int, reason: str) -> DrawdownView:
     """The funder declines to fund the order: the line's amount is free again."""
-    d = _live_order(tx, drawdown_id)
+    d = _locked(tx, drawdown_id)
     if view(tx, d).funder_code != funder_code:
         raise YirongError("drawdown_not_found", drawdown=drawdown_id)  # not theirs
-    d.status, d.closed_on, d.reason = "rejected", business_date_of(tx), reason[:64]
+    d.status = model.after(d.status, model.Event.REJECTED, drawdown=d.id)
+    d.closed_on, d.reason = business_date_of(tx), reason[:64]
     return view(tx, d)
 
 

@@ -25,7 +25,7 @@ from yirong.infra.db import Tx
 from yirong.infra.outbox import tell_many
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
-from yirong.loans.drawdowns import LIVE_ORDER
+from yirong.loans import model
 from yirong.loans.interest import Clock
 from yirong.loans.tables import Drawdown
 from yirong.wallets.service import wallet_account, wallet_accounts
@@ -109,8 +109,8 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
         row = found.get(f.order_ref)
         if row is None:
             raise YirongError("drawdown_not_found", order=f.order_ref)
-        if row.status not in LIVE_ORDER:
-            raise YirongError("drawdown_not_pending", order=row.order_ref)
+        # Refused (drawdown_not_pending) unless it is still an order waiting for money.
+        credited = model.after(row.status, model.Event.CREDITED, order=row.order_ref)
         if sum(f.sources.values()) != row.amount:
             raise YirongError("exists_with_different_amount", order=row.order_ref)
         funder = funders[row.funder_id]
@@ -120,7 +120,9 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
             arrived[code] = arrived.get(code, 0) + amount
         wallet = wallets[row.agent_id]
         if states[wallet.id].state in (AccountState.BLOCKED, AccountState.CLOSED):
-            changes.append({"id": row.id, "status": "funded"})  # waits with the funder
+            # The money waits with the funder.
+            funded = model.after(row.status, model.Event.FUNDED, order=row.order_ref)
+            changes.append({"id": row.id, "status": funded})
             continue
         requests.append(_lent(row, payment_account.id, wallet.id))
         owned[funder] = owned.get(funder, 0) + row.amount
@@ -129,7 +131,7 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
         changes.append(
             {
                 "id": row.id,
-                "status": "credited",
+                "status": credited,
                 "credited_on": today,
                 "due_date": due,
                 "principal": clock.principal,

@@ -23,6 +23,7 @@ from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.loans import model
 from yirong.loans.allocation import Owed, Share, allocate, parse_order
 from yirong.loans.interest import PPM, Clock, charged
 from yirong.loans.tables import AccrualTotal, Drawdown, Repayment, RepaymentPart
@@ -283,7 +284,7 @@ def _settle(tx: Tx, d: Drawdown, s: Share, today: date) -> None:
             total.closed += charged(fen_days, rate, d.day_basis)
     left = owed_by(d, today)
     if left.total == 0:
-        d.status, d.closed_on = "repaid", today
+        d.status, d.closed_on = model.after(d.status, model.Event.REPAID, drawdown=d.id), today
 
 
 def accrual_total(tx: Tx, funder_id: int, product_id: int, kind: str) -> AccrualTotal:
@@ -304,7 +305,8 @@ def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     if any(owed_by(d, today).total for d in overdue):
         return False
     for d in overdue:  # an overdue drawdown with nothing owed is settled
-        d.status, d.closed_on = "repaid", d.closed_on or today
+        d.status = model.after(d.status, model.Event.REPAID, drawdown=d.id)
+        d.closed_on = d.closed_on or today
     try:
         unfreeze_in(
             tx,

@@ -20,6 +20,7 @@ from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Reverse
 from yirong.ledger.tables import LedgerEntry
+from yirong.loans import model
 from yirong.loans.interest import charged
 from yirong.loans.repayments import (
     RepaymentView,
@@ -143,5 +144,6 @@ def _unsettle(tx: Tx, d: Drawdown, part: RepaymentPart, repayment: Repayment, to
     d.penalty_paid -= part.penalty
     d.interest_paid -= part.interest
     d.principal_paid -= part.principal
-    d.status = "overdue" if d.overdue_day <= today.toordinal() else "credited"
+    event = model.reopened(overdue=d.overdue_day <= today.toordinal())
+    d.status = model.after(d.status, event, drawdown=d.id)
     d.closed_on = None

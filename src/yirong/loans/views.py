@@ -36,6 +36,7 @@ from yirong.errors import YirongError
 from yirong.loans import freeze_requests, queries
 from yirong.loans.drawdowns import DrawdownView, cancel_drawdown, reject_drawdown, request_drawdown
 from yirong.loans.freeze_requests import FreezeRequestView
+from yirong.loans.model import DrawdownStatus
 from yirong.loans.queries import DrawdownRecord, RepaymentPreview, RepaymentRecord, StandingView
 from yirong.loans.repayments import RepaymentView, repay
 from yirong.loans.reversals import reverse_repayment
@@ -53,17 +54,7 @@ Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
 # Free text for the record: no control characters.
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-DrawdownStatus = Literal[
-    "requested",
-    "sent",
-    "funded",
-    "credited",
-    "overdue",
-    "repaid",
-    "expired",
-    "rejected",
-    "cancelled",
-]
+
 FreezeRequestStatus = Literal["requested", "applied", "declined"]
 Month = Annotated[str, Path(max_length=16, description="YYYY-MM, such as 2026-01")]
 

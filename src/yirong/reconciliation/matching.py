@@ -27,6 +27,7 @@ from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.ledger.tables import LedgerBalance
 from yirong.loans.funding import Funding, fund_order_in, fund_orders_in, order_by_reference
+from yirong.loans.model import DrawdownStatus
 from yirong.loans.tables import Drawdown
 from yirong.payments import service as payments
 from yirong.payments.tables import Payment
@@ -456,7 +457,7 @@ def open_exception(
 def _update_facts(decision: Decision, facts: Facts) -> None:
     for ref in decision.refs:
         if decision.target is Target.ORDER and ref in facts.orders:
-            facts.orders[ref].status, facts.orders[ref].paid_in_parts = "credited", 0
+            facts.orders[ref].status, facts.orders[ref].paid_in_parts = DrawdownStatus.CREDITED, 0
         elif decision.target is Target.COMMISSION and ref in facts.files:
             facts.files[ref].state = "applied"
         elif decision.target is Target.PAYMENT and ref in facts.payments:

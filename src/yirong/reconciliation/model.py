@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from yirong.bankfiles.model import Direction
+from yirong.loans import model as loan
 
 
 class ExceptionKind(StrEnum):
@@ -103,7 +104,10 @@ class OrderFacts:
     paid_in_parts: int = 0  # what partial lines have brought so far
 
 
-LIVE_ORDER = ("requested", "sent")
+# An order still waiting for money; one that money already came for (a second payment
+# for it is a duplicate, not a late one).
+LIVE_ORDER = frozenset(loan.ORDER)
+PAID = frozenset({*loan.OUTSTANDING, loan.DrawdownStatus.REPAID})
 
 
 @dataclass(slots=True)
@@ -262,7 +266,7 @@ def _orders(
         )
     for o in known:
         if o.status not in LIVE_ORDER:
-            paid = o.status in ("funded", "credited", "overdue", "repaid")
+            paid = o.status in PAID
             kind = ExceptionKind.DUPLICATE if paid else ExceptionKind.LATE
             return _exception(kind, f"Order {o.ref} is {o.status}.", refs=(o.ref,))
         if o.fund_by < today:

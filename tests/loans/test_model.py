@@ -1,0 +1,96 @@
+"""The drawdown's life, as a specification: every (state, event) pair, the state it
+leads to or the refusal, written here by hand from the contract's story rather than
+read from the model's table."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from yirong.errors import CATALOGUE, YirongError
+from yirong.loans import model
+from yirong.loans.model import DrawdownStatus as S
+from yirong.loans.model import Event as E
+
+# The only moves there are. Everything else is refused.
+LEGAL: dict[tuple[S, E], S] = {
+    # An order, before any money: sent on, credited, left waiting, or closed.
+    (S.REQUESTED, E.SENT): S.SENT,
+    (S.SENT, E.SENT): S.SENT,  # told again (a retry): still sent
+    (S.REQUESTED, E.CREDITED): S.CREDITED,
+    (S.SENT, E.CREDITED): S.CREDITED,
+    (S.REQUESTED, E.FUNDED): S.FUNDED,
+    (S.SENT, E.FUNDED): S.FUNDED,
+    (S.REQUESTED, E.CANCELLED): S.CANCELLED,
+    (S.SENT, E.CANCELLED): S.CANCELLED,
+    (S.REQUESTED, E.REJECTED): S.REJECTED,
+    (S.SENT, E.REJECTED): S.REJECTED,
+    (S.REQUESTED, E.EXPIRED): S.EXPIRED,
+    (S.SENT, E.EXPIRED): S.EXPIRED,
+    # A loan: falls overdue, is cured, is repaid; a reversed repayment reopens it.
+    (S.CREDITED, E.FELL_OVERDUE): S.OVERDUE,
+    (S.OVERDUE, E.CURED): S.CREDITED,
+    (S.CREDITED, E.REPAID): S.REPAID,
+    (S.OVERDUE, E.REPAID): S.REPAID,
+    (S.REPAID, E.REOPENED): S.CREDITED,
+    (S.REPAID, E.REOPENED_OVERDUE): S.OVERDUE,
+    (S.CREDITED, E.REOPENED): S.CREDITED,  # a part repayment reversed: still current
+    (S.CREDITED, E.REOPENED_OVERDUE): S.OVERDUE,  # ... and past its due date by now
+    (S.OVERDUE, E.REOPENED): S.CREDITED,
+    (S.OVERDUE, E.REOPENED_OVERDUE): S.OVERDUE,
+}
+ORDER_EVENTS = {E.SENT, E.CREDITED, E.FUNDED, E.CANCELLED, E.REJECTED, E.EXPIRED}
+
+
+@pytest.mark.parametrize(("status", "event"), list(itertools.product(S, E)))
+def test_each_state_and_event(status: S, event: E) -> None:
+    if (status, event) in LEGAL:
+        assert model.after(status, event) is LEGAL[status, event]
+        return
+    with pytest.raises(YirongError) as refused:
+        model.after(status, event, drawdown=7)
+    expected = "drawdown_not_pending" if event in ORDER_EVENTS else "drawdown_not_lent"
+    assert refused.value.code == expected
+    assert refused.value.details == {"drawdown": 7, "status": status.value}
+
+
+def test_the_refusals_are_catalogued() -> None:
+    assert {"drawdown_not_pending", "drawdown_not_lent"} <= set(CATALOGUE)
+
+
+def test_a_set_based_move_reads_its_states_from_the_model() -> None:
+    assert model.sources(E.EXPIRED) == ("requested", "sent")
+    assert model.target(E.EXPIRED) is S.EXPIRED
+    assert model.sources(E.FELL_OVERDUE) == ("credited",)
+    assert model.target(E.FELL_OVERDUE) is S.OVERDUE
+
+
+def test_every_state_is_reached_from_an_order() -> None:
+    reached, frontier = {S.REQUESTED}, [S.REQUESTED]
+    while frontier:
+        here = frontier.pop()
+        for (source, _), to in LEGAL.items():
+            if source is here and to not in reached:
+                reached.add(to)
+                frontier.append(to)
+    assert reached == set(S)
+    # The model's own table agrees: the same reach, walked over TRANSITIONS.
+    walked = {S.REQUESTED}
+    for _ in S:
+        walked |= {to for allowed, to, _ in model.TRANSITIONS.values() if allowed & walked}
+    assert walked == set(S)
+
+
+def test_which_states_have_no_way_out() -> None:
+    ends = {s for s in S if not any(source is s for source, _ in LEGAL)}
+    # A closed order stays closed; a repaid loan may reopen (a reversal). Funded money
+    # waits with the funder (a blocked wallet could not take it): no use case moves it
+    # on yet, and this line says so until one does.
+    assert ends == {S.EXPIRED, S.REJECTED, S.CANCELLED, S.FUNDED}
+    assert {S.REPAID, S.EXPIRED, S.REJECTED, S.CANCELLED} == model.CLOSED
+
+
+def test_a_reversal_reopens_by_the_clock() -> None:
+    assert model.reopened(overdue=True) is E.REOPENED_OVERDUE
+    assert model.reopened(overdue=False) is E.REOPENED
