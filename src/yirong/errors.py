@@ -352,6 +352,11 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
     "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
+    "term_prepayment_partial": ErrorSpec(
+        422,
+        "A term loan is repaid by its instalments or all at once: pay at most what is due "
+        "now, or everything owed.",
+    ),
     "exception_not_found": ErrorSpec(404, "No such reconciliation exception."),
     "repayment_not_found": ErrorSpec(404, "No such repayment."),
     "reason_required": ErrorSpec(422, "Say why: a reversal needs a reason for the record."),

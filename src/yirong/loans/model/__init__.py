@@ -1,0 +1,33 @@
+"""The loan as a model, pure: a drawdown's life (``lifecycle``) and a term loan's
+instalments as its contract enforces them (``term``). A revolving line's drawdown
+runs on its interest clock (``loans.interest``)."""
+
+from yirong.loans.model.lifecycle import (
+    CLOSED,
+    LENT,
+    OPEN,
+    ORDER,
+    OUTSTANDING,
+    TRANSITIONS,
+    DrawdownStatus,
+    Event,
+    after,
+    reopened,
+    sources,
+    target,
+)
+
+__all__ = [
+    "CLOSED",
+    "LENT",
+    "OPEN",
+    "ORDER",
+    "OUTSTANDING",
+    "TRANSITIONS",
+    "DrawdownStatus",
+    "Event",
+    "after",
+    "reopened",
+    "sources",
+    "target",
+]
