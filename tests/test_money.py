@@ -1,11 +1,21 @@
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from yirong.errors import CATALOGUE, YirongError
-from yirong.money import MAX_AMOUNT_FEN, check_amount, format_fen, parse_fen, parse_yuan
+from yirong.money import (
+    MAX_AMOUNT_FEN,
+    check_amount,
+    divide_half_up,
+    format_fen,
+    parse_fen,
+    parse_yuan,
+    ppm_of,
+    round_half_up_fen,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,3 +94,24 @@ def test_format_fen() -> None:
     assert format_fen(123456) == "1,234.56"
     assert format_fen(-5) == "-0.05"
     assert format_fen(0) == "0.00"
+
+
+def test_the_one_rounding_is_half_up_on_exact_integers() -> None:
+    # (numerator, denominator) -> by hand: 2.5 -> 3, 3.5 -> 4, 1/3 -> 0, 2/3 -> 1, -2.5 -> -2
+    for numerator, denominator, rounded in (
+        (5, 2, 3),
+        (7, 2, 4),
+        (1, 3, 0),
+        (2, 3, 1),
+        (-5, 2, -2),
+        (10**30 + 1, 2, 5 * 10**29 + 1),
+    ):
+        assert divide_half_up(numerator, denominator) == rounded
+    with pytest.raises(ValueError, match="positive"):
+        divide_half_up(1, 0)
+    # 333,333 fen at 18.25% is 60,833.2725 fen; half a fen of a rate rounds up.
+    assert ppm_of(333_333, 182_500) == 60_833
+    assert ppm_of(1, 500_000) == 1
+    assert round_half_up_fen(Decimal("2.5")) == 3
+    assert round_half_up_fen(Fraction(5, 2)) == 3
+    assert round_half_up_fen(Decimal("2.4999")) == 2

@@ -4,6 +4,7 @@ calculation; never float. These helpers are the only way in and out of that rule
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 from typing import NewType
 
 from yirong.errors import YirongError
@@ -57,9 +58,24 @@ def to_yuan(fen: int) -> Decimal:
     return Decimal(fen) / FEN_PER_YUAN
 
 
-def round_half_up_fen(amount: Decimal) -> Fen:
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up to an integer: the books' one rounding
+    (interest, penalty, fees, shares, schedules), in integers so that it is exact and
+    the SQL of the end of day can write the same expression (``charged_sql``)."""
+    if denominator <= 0:
+        raise ValueError(f"the denominator must be positive, not {denominator}")
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def round_half_up_fen(amount: Decimal | Fraction) -> Fen:
     """Round a fractional fen amount half-up to whole fen (the booking convention)."""
-    return Fen(int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    exact = Fraction(amount)
+    return Fen(divide_half_up(exact.numerator, exact.denominator))
+
+
+def ppm_of(amount: int, ppm: int) -> int:
+    """``amount`` times a rate in millionths, half-up: a fee, a share, a rate's multiple."""
+    return divide_half_up(amount * ppm, PPM)
 
 
 def format_fen(fen: int) -> str:

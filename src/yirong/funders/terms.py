@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from yirong.funders.tables import FunderProduct
-from yirong.money import PPM, ppm_to_rate, round_half_up_fen
+from yirong.money import ppm_of, ppm_to_rate
 from yirong.pricing.apr import Apr, schedule_apr
 from yirong.pricing.schedule import Method, Schedule, build_schedule
 
@@ -52,7 +52,7 @@ class Terms:
 def sample_schedule(terms: Terms, amount: int, annual_rate: Decimal, term_days: int) -> Schedule:
     """A drawdown of ``amount``: a bullet at its due date on a revolving line, the
     product's instalments on a term loan. The fee is paid upfront by the borrower."""
-    fee = round_half_up_fen(Decimal(amount) * terms.fee_ppm / PPM)
+    fee = ppm_of(amount, terms.fee_ppm)
     if terms.kind == REVOLVING:
         return build_schedule(
             amount,

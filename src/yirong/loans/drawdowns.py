@@ -19,9 +19,9 @@ from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.opaque import conceal
 from yirong.infra.outbox import tell
 from yirong.loans import model
-from yirong.loans.interest import PPM, penalty_rate_ppm
+from yirong.loans.interest import penalty_rate_ppm
 from yirong.loans.tables import Drawdown
-from yirong.money import check_amount
+from yirong.money import check_amount, ppm_of
 from yirong.wallets.service import frozen_by_order_in
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
@@ -146,7 +146,7 @@ def request_drawdown(
         funder_id=line.funder_id,
         product_id=product.id,
         amount=amount,
-        fee=(2 * amount * product.fee_ppm + PPM) // (2 * PPM),
+        fee=ppm_of(amount, product.fee_ppm),
         term_days=term_days,
         annual_rate_ppm=line.annual_rate_ppm,
         penalty_rate_ppm=penalty_rate_ppm(line.annual_rate_ppm, product.penalty_multiplier_ppm),

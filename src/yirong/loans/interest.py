@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-PPM = 1_000_000
+from yirong.money import PPM, divide_half_up, ppm_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +74,13 @@ def charged(fen_days: int, rate_ppm: int, day_basis: int) -> int:
     half-up to the fen: floor((2·fd·rate + D) / 2D) with D = 10⁶·basis."""
     if fen_days < 0 or rate_ppm < 0:
         raise ValueError("fen-days and rates are never negative")
-    scale = PPM * day_basis
-    return (2 * fen_days * rate_ppm + scale) // (2 * scale)
+    return divide_half_up(fen_days * rate_ppm, PPM * day_basis)
 
 
 def charged_sql(fen_days: str, rate_ppm: str, day_basis: str) -> str:
-    """:func:`charged` in SQL, for non-negative integers (integer division truncates on
-    both databases, which for non-negative operands is the floor)."""
+    """:func:`charged` in SQL, for non-negative integers: ``divide_half_up`` written
+    out (integer division truncates on both databases, which for non-negative
+    operands is the floor)."""
     scale = f"({PPM} * {day_basis})"
     return f"((2 * ({fen_days}) * ({rate_ppm}) + {scale}) / (2 * {scale}))"
 
@@ -88,4 +88,4 @@ def charged_sql(fen_days: str, rate_ppm: str, day_basis: str) -> str:
 def penalty_rate_ppm(rate_ppm: int, multiplier_ppm: int) -> int:
     """The penalty rate (罚息) written into the drawdown: the contract rate times the
     product's multiplier, to the millionth (half-up)."""
-    return (2 * rate_ppm * multiplier_ppm + PPM) // (2 * PPM)
+    return ppm_of(rate_ppm, multiplier_ppm)

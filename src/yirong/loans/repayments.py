@@ -25,9 +25,9 @@ from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
 from yirong.loans import model
 from yirong.loans.allocation import Owed, Share, allocate, parse_order
-from yirong.loans.interest import PPM, Clock, charged
+from yirong.loans.interest import Clock, charged
 from yirong.loans.tables import AccrualTotal, Drawdown, Repayment, RepaymentPart
-from yirong.money import check_amount
+from yirong.money import check_amount, ppm_of
 from yirong.wallets.service import FreezeReason, unfreeze_in, wallet_account
 
 OUTSTANDING = ("credited", "overdue")
@@ -153,7 +153,7 @@ def _apply(
     penalty = sum(s.penalty for s in shares)
     interest = sum(s.interest for s in shares)
     principal = sum(s.principal for s in shares)
-    share = (2 * (penalty + interest) * funder.revenue_share_ppm + PPM) // (2 * PPM)
+    share = ppm_of(penalty + interest, funder.revenue_share_ppm)
     entry = _post(tx, agent_code, funder.code, key, amount, penalty, interest, principal, share)
     repayment = Repayment(
         agent_id=agent_id,

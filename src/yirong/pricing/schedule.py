@@ -1,17 +1,20 @@
 """Repayment schedules in whole fen for the four usual methods.
 
-Every row is rounded half-up to the fen and the last row takes the residue, so the
-principal parts add up to the principal exactly and the final balance is 0."""
+Every row is rounded half-up to the fen from exact rationals (``money.round_half_up_fen``:
+a row of exactly half a fen rounds up on every machine), and the last row takes the
+residue, so the principal parts add up to the principal exactly and the final balance
+is 0."""
 
 from __future__ import annotations
 
 import calendar
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+
+from yirong.money import round_half_up_fen
 
 MONTHS_PER_YEAR = 12
 DAY_BASES = frozenset({360, 365})
@@ -70,9 +73,9 @@ def level_payment(principal: int, annual_rate: Decimal, periods: int) -> int:
 
 def _level_payment(principal: int, i: Fraction, periods: int) -> int:
     if i == 0:
-        return _half_up(Fraction(principal, periods))
+        return round_half_up_fen(Fraction(principal, periods))
     growth = (1 + i) ** periods
-    return _half_up(principal * i * growth / (growth - 1))
+    return round_half_up_fen(principal * i * growth / (growth - 1))
 
 
 def build_schedule(
@@ -103,11 +106,11 @@ def _monthly(
     principal: int, i: Fraction, method: Method, start: date, periods: int
 ) -> tuple[Installment, ...]:
     payment = _level_payment(principal, i, periods)
-    part = _half_up(Fraction(principal, periods))
+    part = round_half_up_fen(Fraction(principal, periods))
     rows: list[Installment] = []
     balance = principal
     for k in range(1, periods + 1):
-        interest = _half_up(balance * i)
+        interest = round_half_up_fen(balance * i)
         if k == periods:
             repaid = balance
         elif method is Method.EQUAL_INSTALLMENT:
@@ -136,14 +139,8 @@ def _bullet(
 ) -> tuple[Installment, ...]:
     due = start + timedelta(days=days) if days is not None else add_months(start, periods)
     elapsed = (due - start).days
-    interest = _half_up(principal * Fraction(annual_rate) * elapsed / day_basis)
+    interest = round_half_up_fen(principal * Fraction(annual_rate) * elapsed / day_basis)
     return (Installment(1, due, principal, interest, principal + interest, 0),)
-
-
-def _half_up(amount: Fraction) -> int:
-    # Exact rationals, not a working precision, decide the rounding: a row that is
-    # exactly half a fen must round up on every machine and in every context.
-    return math.floor(amount + Fraction(1, 2))
 
 
 def _check(
