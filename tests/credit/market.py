@@ -83,12 +83,20 @@ def advance_to(db: Database, day: date) -> None:
         next_business_day(db)
 
 
-def build_market(backend: str, tmp_path: Path, *, agents: int = 6, opted_in: int = 4) -> Market:
+def build_market(
+    backend: str,
+    tmp_path: Path,
+    *,
+    agents: int = 6,
+    opted_in: int = 4,
+    t1_product: ProductInput | None = None,
+) -> Market:
+    """``t1_product``: T1 lends on this product instead of its revolving line."""
     db = fresh_database(backend, tmp_path)
     open_books(db, date(2025, 12, 1))
     for funder, product in (lender("T1", "0.12", "2"), lender("T2", "0.15", "1")):
         register_funder(db, funder)
-        add_product(db, funder.code, product)
+        add_product(db, funder.code, t1_product if t1_product and funder.code == "T1" else product)
     firms = [firm(n, carrier_since=date(2024, 1, 1)) for n in range(agents)]
     onboard_agents(db, firms)
     advance_to(db, date(2025, 12, 5))

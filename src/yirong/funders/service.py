@@ -65,6 +65,7 @@ class ProductInput:
     penalty_multiplier: Decimal = Decimal("1.5")
     grace_days: int = 0
     allocation_order: str = "penalty,interest,principal"
+    compounds: bool = True  # a term loan's unpaid overdue interest bears interest (复利)
     fee: Decimal = Decimal(0)  # upfront, on each drawdown, paid by the borrower
     offer_valid_days: int = 14
     line_valid_days: int = 365
@@ -169,6 +170,7 @@ def add_product_in(tx: Tx, funder_code: str, data: ProductInput) -> FunderProduc
         day_basis=data.day_basis,
         penalty_multiplier_ppm=rate_to_ppm(data.penalty_multiplier),
         grace_days=data.grace_days,
+        compounds=data.compounds,
         allocation_order=data.allocation_order,
         fee_ppm=rate_to_ppm(data.fee),
         offer_valid_days=data.offer_valid_days,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +77,8 @@ class FunderProduct(Base):
     day_basis: Mapped[int] = mapped_column(SmallInteger)
     penalty_multiplier_ppm: Mapped[int] = mapped_column(Integer)  # 1.5x = 1_500_000
     grace_days: Mapped[int] = mapped_column(SmallInteger)
+    # Unpaid overdue interest bears interest at the penalty rate (复利), term loans.
+    compounds: Mapped[bool] = mapped_column(Boolean, server_default=true())
     allocation_order: Mapped[str] = mapped_column(String(64))  # penalty,interest,principal
     fee_ppm: Mapped[int] = mapped_column(Integer)  # upfront fee on each drawdown, borrower-paid
     offer_valid_days: Mapped[int] = mapped_column(SmallInteger)

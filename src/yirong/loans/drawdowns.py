@@ -15,13 +15,15 @@ from yirong.books.service import business_date_of
 from yirong.credit.tables import CREDIT_LINE, CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
+from yirong.funders.terms import REVOLVING
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.opaque import conceal
 from yirong.infra.outbox import tell
 from yirong.loans import model
 from yirong.loans.interest import penalty_rate_ppm
-from yirong.loans.tables import Drawdown
+from yirong.loans.tables import Drawdown, DrawdownInstalment
 from yirong.money import check_amount, ppm_of
+from yirong.pricing.schedule import Method
 from yirong.wallets.service import frozen_by_order_in
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
@@ -29,6 +31,14 @@ FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
 LIVE_ORDER = tuple(sorted(model.ORDER))
 LENT = tuple(sorted(model.OUTSTANDING))
 OPEN = tuple(sorted(model.OPEN))
+
+
+@dataclass(frozen=True, slots=True)
+class InstalmentView:
+    n: int
+    due_date: date
+    principal: int
+    interest: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,9 @@ class DrawdownView:
     due_date: date | None
     principal: int
     outcome: str = "created"  # created | exists (the same request again)
+    method: str = Method.BULLET  # bullet, or a term loan's instalment method
+    # A term loan's schedule, fixed when the money was credited (none for a bullet).
+    instalments: tuple[InstalmentView, ...] = ()
 
 
 def view(tx: Tx, d: Drawdown, outcome: str = "created") -> DrawdownView:
@@ -69,7 +82,25 @@ def view(tx: Tx, d: Drawdown, outcome: str = "created") -> DrawdownView:
         d.due_date,
         d.principal,
         outcome,
+        d.method,
+        instalments_of(tx, d),
     )
+
+
+def instalments_of(tx: Tx, d: Drawdown) -> tuple[InstalmentView, ...]:
+    if d.method == Method.BULLET:
+        return ()  # no query: most loans are a line's bullets
+    rows = tx.session.execute(
+        select(
+            DrawdownInstalment.n,
+            DrawdownInstalment.due_date,
+            DrawdownInstalment.principal,
+            DrawdownInstalment.interest,
+        )
+        .where(DrawdownInstalment.drawdown_id == d.id)
+        .order_by(DrawdownInstalment.n)
+    )
+    return tuple(InstalmentView(*row) for row in rows)
 
 
 def active_line(tx: Tx, agent_id: int, *, lock: bool = False) -> CreditLine | None:
@@ -153,6 +184,7 @@ def request_drawdown(
         day_basis=product.day_basis,
         grace_days=product.grace_days,
         allocation_order=product.allocation_order,
+        method=Method.BULLET if product.kind == REVOLVING else product.method,
         status=model.DrawdownStatus.REQUESTED,
         requested_on=today,
         fund_by=today + timedelta(days=FUNDING_DAYS - 1),

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, insert, select
 
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
-from yirong.funders.tables import Funder
+from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
 from yirong.infra.outbox import tell_many
@@ -27,7 +27,10 @@ from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans import model
 from yirong.loans.interest import Clock
-from yirong.loans.tables import Drawdown
+from yirong.loans.model.term import instalments
+from yirong.loans.tables import Drawdown, DrawdownInstalment
+from yirong.money import ppm_to_rate
+from yirong.pricing.schedule import Method
 from yirong.wallets.service import wallet_account, wallet_accounts
 
 
@@ -85,6 +88,10 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
                 d.status,
                 d.term_days,
                 d.grace_days,
+                d.method,
+                d.annual_rate_ppm,
+                d.day_basis,
+                d.product_id,
             )
             .where(d.order_ref.in_([f.order_ref for f in fundings]))
             .order_by(d.id)
@@ -100,8 +107,16 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
     by_handle = wallet_accounts(tx, [f"agent:{code}" for code in agents.values()])
     wallets = {aid: by_handle[f"agent:{code}"] for aid, code in agents.items()}
     states = ledger.balances_of(tx, list(wallets.values()))
+    periods = dict(
+        tx.conn.execute(
+            select(FunderProduct.id, FunderProduct.periods).where(
+                FunderProduct.id.in_({r.product_id for r in found.values()})
+            )
+        ).all()
+    )
     requests: list[NewEntry] = []
     changes: list[dict[str, Any]] = []
+    schedules: list[dict[str, Any]] = []
     told: list[dict[str, Any]] = []
     received: dict[str, dict[str, int]] = {}  # funder -> reserve account -> fen
     owned: dict[str, int] = {}  # funder -> principal lent
@@ -126,7 +141,8 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
             continue
         requests.append(_lent(row, payment_account.id, wallet.id))
         owned[funder] = owned.get(funder, 0) + row.amount
-        due = today + timedelta(days=row.term_days)
+        due, schedule = _due_and_schedule(row, today, periods[row.product_id])
+        schedules.extend(schedule)
         clock = Clock.start(row.amount, today, due + timedelta(days=row.grace_days + 1))
         changes.append(
             {
@@ -160,8 +176,38 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
     ]
     ledger.post_batch(tx, requests, atomic=True)
     _write_loans(tx, changes)
+    if schedules:
+        tx.conn.execute(insert(DrawdownInstalment), schedules)
     tell_many(tx, told)
     tx.session.expire_all()  # loans read earlier in this transaction are stale now
+
+
+def _due_and_schedule(
+    row: Any, today: date, periods: int | None
+) -> tuple[date, list[dict[str, Any]]]:
+    """A bullet loan falls due ``term_days`` from today; a term loan's instalments are
+    its schedule from today, the one it was shown (``row``: the loan's row)."""
+    if row.method == Method.BULLET:
+        return today + timedelta(days=row.term_days), []
+    rows = instalments(
+        row.amount,
+        ppm_to_rate(row.annual_rate_ppm),
+        Method(row.method),
+        today,
+        periods or 1,
+        row.day_basis,
+    )
+    schedule = [
+        {
+            "drawdown_id": row.id,
+            "n": k.n,
+            "due_date": k.due,
+            "principal": k.principal,
+            "interest": k.interest,
+        }
+        for k in rows
+    ]
+    return rows[-1].due, schedule
 
 
 def _write_loans(tx: Tx, changes: list[dict[str, Any]]) -> None:

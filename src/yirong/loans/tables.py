@@ -56,6 +56,9 @@ class Drawdown(Base):
     day_basis: Mapped[int] = mapped_column(SmallInteger)
     grace_days: Mapped[int] = mapped_column(SmallInteger)
     allocation_order: Mapped[str] = mapped_column(String(64))
+    # bullet (a revolving line's drawdown: its interest clock) or the product's
+    # instalment method (equal-installment...): then its instalments are its schedule.
+    method: Mapped[str] = mapped_column(String(24), server_default="bullet")
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     requested_on: Mapped[date] = mapped_column(Date)
@@ -75,6 +78,19 @@ class Drawdown(Base):
     # True while the clock runs (principal outstanding): the end of day's accrual reads
     # only these; a closed clock's charge is added to its funder's closed total.
     accrual_open: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DrawdownInstalment(Base):
+    """A term loan's instalment as its schedule gave it on the day the money was
+    credited (loans/model/term.py): what falls due, when."""
+
+    __tablename__ = "drawdown_instalments"
+
+    drawdown_id: Mapped[int] = mapped_column(ForeignKey("drawdowns.id"), primary_key=True)
+    n: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[int] = mapped_column(BigInteger)
+    interest: Mapped[int] = mapped_column(BigInteger)
 
 
 class Repayment(Base):
