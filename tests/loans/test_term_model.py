@@ -206,3 +206,52 @@ def test_whatever_is_paid_adds_up(method: Method, steps: list[tuple[int, str]]) 
             assert paid.principal == PRINCIPAL
             assert state.position(day + timedelta(days=99)).payoff == 0
             return
+
+
+def test_a_loan_is_its_schedule_and_what_was_paid() -> None:
+    first, second = loan().schedule[:2]
+    payments = [(first.due, first.principal + first.interest), (second.due, 1_000)]
+    step = loan()
+    for day, amount in payments:
+        step, _ = step.repay(day, amount)
+    assert TermLoan.replayed(RULES, CREDITED, loan().schedule, payments) == step
+    # Leaving a repayment out is the loan as if it had never been made.
+    assert (
+        TermLoan.replayed(RULES, CREDITED, loan().schedule, payments[:1])
+        == (loan().repay(first.due, first.principal + first.interest)[0])
+    )
+
+
+def test_the_day_it_would_be_late() -> None:
+    rules = Rules(RATE, PENALTY, BASIS, grace_days=2, order=("principal", "interest", "penalty"))
+    first, second = loan(rules).schedule[:2]
+    fresh = loan(rules)
+    assert fresh.late_day(CREDITED) == first.due + timedelta(days=3)
+    # Its principal paid, not its interest: the first instalment is still the late one.
+    part_paid, _ = fresh.repay(first.due, first.principal)
+    assert part_paid.late_day(first.due) == first.due + timedelta(days=3)
+    paid, _ = part_paid.repay(first.due, first.interest)
+    assert paid.late_day(first.due) == second.due + timedelta(days=3)
+    settled, _ = paid.repay(first.due, paid.position(first.due).payoff)
+    assert settled.late_day(first.due) is None
+
+
+def test_what_the_lender_has_earned() -> None:
+    first, second = loan().schedule[:2]
+    assert loan().earned(first.due) == (0, 0)  # the first interest is due at its day's end
+    assert loan().earned(first.due + timedelta(days=1)) == (first.interest, 0)
+    # Unpaid: by the start of the fourth day after its due date, three late days have
+    # ended, each charged penalty on its principal and compound interest on its interest.
+    late = loan().earned(first.due + timedelta(days=4))
+    three_days = per_day(first.principal, 3, PENALTY) + per_day(first.interest, 3, PENALTY)
+    assert late == (first.interest, three_days)
+    # Repaid all at once on 2026-03-01: the first two instalments' interest (both due
+    # and paid) and 14 days of the third period; never more, however long after.
+    paid, _ = loan().repay(first.due, first.principal + first.interest)
+    paid, _ = paid.repay(second.due, second.principal + second.interest)
+    day = date(2026, 3, 29)
+    settled, _ = paid.repay(day, paid.position(day).payoff)
+    running = per_day(PRINCIPAL - first.principal - second.principal, 14, RATE)
+    expected = (first.interest + second.interest + running, 0)
+    assert settled.earned(day) == expected
+    assert settled.earned(day + timedelta(days=400)) == expected

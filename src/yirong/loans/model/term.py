@@ -148,6 +148,7 @@ class TermLoan:
     schedule: tuple[Instalment, ...]
     ledgers: tuple[_Ledger, ...]
     since: int
+    settled: bool = False  # repaid all at once: later periods' interest never charged
 
     @classmethod
     def start(cls, rules: Rules, credited_on: date, schedule: Sequence[Instalment]) -> TermLoan:
@@ -158,6 +159,21 @@ class TermLoan:
             tuple(_Ledger() for _ in schedule),
             credited_on.toordinal(),
         )
+
+    @classmethod
+    def replayed(
+        cls,
+        rules: Rules,
+        credited_on: date,
+        schedule: Sequence[Instalment],
+        repayments: Sequence[tuple[date, int]],
+    ) -> TermLoan:
+        """The loan after ``repayments`` (day, amount; in the order made): its state
+        is its schedule and what was paid, so a reversed repayment is one left out."""
+        loan = cls.start(rules, credited_on, schedule)
+        for day, amount in repayments:
+            loan, _ = loan.repay(day, amount)
+        return loan
 
     # ------------------------------------------------------------ accrual
 
@@ -170,6 +186,8 @@ class TermLoan:
         d = day.toordinal()
         if d < self.since:
             raise ValueError(f"the loan is counted to {date.fromordinal(self.since)}; not {day}")
+        if self.settled:
+            return replace(self, since=d)
         ledgers = []
         for k, led in zip(self.schedule, self.ledgers, strict=True):
             days = max(0, d - max(self.since, self._late_from(k)))
@@ -194,7 +212,7 @@ class TermLoan:
         oldest_late: date | None = None
         overdue = False
         for k, led in zip(now.schedule, now.ledgers, strict=True):
-            due = k.due <= day
+            due = k.due <= day and not now.settled
             owes = Owing(
                 k.n,
                 k.due,
@@ -213,7 +231,7 @@ class TermLoan:
         not_yet_due = sum(
             k.principal - led.principal_paid
             for k, led in zip(now.schedule, now.ledgers, strict=True)
-            if k.due > day
+            if k.due > day and not now.settled
         )
         return Position(
             day,
@@ -225,13 +243,41 @@ class TermLoan:
             due_now + not_yet_due + running,
         )
 
+    def late_day(self, day: date) -> date | None:
+        """The first late day of the oldest instalment with anything unpaid on ``day``
+        (its late charges too): the day the loan is overdue from unless paid (None:
+        nothing is left to pay)."""
+        position = self.position(day)
+        rows = zip(self.schedule, position.owing, self.ledgers, strict=True)
+        for k, owes, led in rows:
+            unpaid = led.principal_paid < k.principal or led.interest_paid < k.interest
+            if owes.total or (unpaid and not self.settled):
+                return date.fromordinal(self._late_from(k))
+        return None
+
+    def earned(self, end: date) -> tuple[int, int]:
+        """(interest, late charges) the lender has earned for the days before ``end``:
+        the scheduled interest of instalments due before it (and the running interest
+        a settlement paid), penalty and compound interest charged so far."""
+        now = self.accrued_to(end)
+        rate, basis = now.rules.penalty_rate_ppm, now.rules.day_basis
+        interest = sum(
+            k.interest if k.due < end and not now.settled else led.interest_paid
+            for k, led in zip(now.schedule, now.ledgers, strict=True)
+        )
+        late = sum(
+            charged(led.penalty_fen_days, rate, basis) + charged(led.compound_fen_days, rate, basis)
+            for led in now.ledgers
+        )
+        return interest, late
+
     def _running(self, day: date) -> int | None:
         """The index of the instalment whose period is in course on ``day``."""
         return next((i for i, k in enumerate(self.schedule) if k.due > day), None)
 
     def _running_interest(self, day: date) -> int:
         i = self._running(day)
-        if i is None:
+        if i is None or self.settled:
             return 0
         began = self.schedule[i - 1].due if i else self.credited_on
         days = (day - began).days
@@ -297,16 +343,13 @@ class TermLoan:
         ledgers = []
         for k, led in zip(self.schedule, self.ledgers, strict=True):
             p = by_n.get(k.n, Part(k.n))
-            paid_interest = led.interest_paid + p.interest
-            if settled:  # later periods' interest is not charged: nothing is left to owe
-                paid_interest = max(paid_interest, k.interest)
             ledgers.append(
                 replace(
                     led,
                     principal_paid=led.principal_paid + p.principal,
-                    interest_paid=paid_interest,
+                    interest_paid=led.interest_paid + p.interest,
                     penalty_paid=led.penalty_paid + p.penalty,
                     compound_paid=led.compound_paid + p.compound,
                 )
             )
-        return replace(self, ledgers=tuple(ledgers)), parts
+        return replace(self, ledgers=tuple(ledgers), settled=self.settled or settled), parts
