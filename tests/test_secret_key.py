@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from yirong.api.server import serve
 from yirong.cli import app
-from yirong.config import BUILT_IN_SECRET_KEY
+from yirong.config import BUILT_IN_SECRET_KEY, settings
 from yirong.errors import YirongError
 
 
@@ -53,3 +53,11 @@ def test_each_demo_database_gets_a_random_key_of_its_own(tmp_path: Path) -> None
         keys.append(key_file.read_text().strip())
     assert len(keys[0]) >= 32 and keys[0] != keys[1] and BUILT_IN_SECRET_KEY not in keys
     assert os.environ.get("YIRONG_SECRET_KEY") == before  # the demo left the environment
+
+
+def test_the_key_never_shows_in_the_settings_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "a-secret-key-nobody-should-ever-read-in-a-log"
+    monkeypatch.setenv("YIRONG_SECRET_KEY", key)
+    loaded = settings()
+    assert loaded.secret_key == key
+    assert key not in repr(loaded) and key not in str(loaded)

@@ -23,8 +23,9 @@ class Settings(BaseSettings):
     # may lose the last commits, so it is opt-in.
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL", "OFF"] = "FULL"
     # Keys the platform's pseudonymous tokens (HMAC): set your own in production, and
-    # keep it; changing it gives every agent new tokens at every funder.
-    secret_key: str = BUILT_IN_SECRET_KEY
+    # keep it; changing it gives every agent new tokens at every funder. Left out of
+    # the settings' repr, so a logged or printed Settings never shows it.
+    secret_key: str = Field(default=BUILT_IN_SECRET_KEY, repr=False)
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
     # ranges, such as "10.0.0.0/8, 127.0.0.1"). Empty: the socket's peer is the client.
     trusted_proxies: str = ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -17,7 +19,13 @@ import httpx
 import pytest
 
 from tests.infra.serving import serving
-from yirong.infra.outbound import EndpointRefused, address_problem, guarded_client, url_problem
+from yirong.infra.outbound import (
+    EndpointRefused,
+    address_problem,
+    guarded_client,
+    resolve_within,
+    url_problem,
+)
 
 # Written by hand: address -> why it is refused (None: public, allowed).
 ADDRESSES = [
@@ -185,3 +193,19 @@ def test_the_funder_reads_one_coarse_reason(server: int, monkeypatch: pytest.Mon
         assert post(client, claimed(f"http://funder.test:{closed}/e"), policy) == "unreachable"
         assert post(client, claimed(f"http://funder.test:{server}/e"), policy) is None
     assert [path for path, _ in Recorder.seen] == ["/e"]
+
+
+def test_a_name_that_does_not_answer_in_time_is_not_called() -> None:
+    """getaddrinfo has no timeout of its own; a lookup that hangs is given up on."""
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> Sequence[str]:
+        release.wait(10)
+        return ["127.0.0.1"]
+
+    started = time.monotonic()
+    with pytest.raises(OSError, match="no answer"):
+        resolve_within(hanging, "slow.test", 443, seconds=0.2)
+    assert time.monotonic() - started < 2
+    release.set()
+    assert resolve_within(lambda h, p: ["192.0.2.7"], "quick.test", 443) == ["192.0.2.7"]

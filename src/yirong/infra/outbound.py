@@ -16,6 +16,8 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,9 +38,30 @@ class EndpointRefused(httpx.TransportError):
     """The URL may not be called: what the funder is told is only that."""
 
 
-def system_resolver(host: str, port: int) -> list[str]:
+LOOKUP_SECONDS = 5.0  # a name that takes longer to resolve is not called
+# getaddrinfo has no timeout of its own: lookups run here, and a slow one is given up
+# on (its thread finishes in its own time), so one funder's broken DNS never holds up
+# the deliverer's other funders.
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="yirong-dns")
+
+
+def _getaddrinfo(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def resolve_within(
+    lookup: Resolver, host: str, port: int, seconds: float = LOOKUP_SECONDS
+) -> Sequence[str]:
+    """``lookup(host, port)``, or OSError once ``seconds`` have passed."""
+    try:
+        return _lookups.submit(lookup, host, port).result(timeout=seconds)
+    except FuturesTimeout as exc:
+        raise OSError(f"no answer for the name in {seconds:g} s") from exc
+
+
+def system_resolver(host: str, port: int) -> Sequence[str]:
+    return resolve_within(_getaddrinfo, host, port)
 
 
 def loopback_allowed() -> bool:
