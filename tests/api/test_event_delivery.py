@@ -9,6 +9,7 @@ undelivered; and two deliverers never send the same event at once."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from tests.conftest import FIRST_DAY
@@ -406,6 +407,30 @@ def test_two_deliverers_at_once_send_each_event_once_in_order(
         own = [eid for eid, r in zip(ids, recipients, strict=True) if r == f"funder:{funder}"]
         assert receiver.received[funder] == own
     assert all(m.attempts == 1 and m.delivered_at is not None for m in outbox(db).values())
+
+
+def test_an_unreadable_secret_holds_up_its_own_funder_only(
+    db: Database, receiver: Receiver, client: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """F1's secret sealed under another secret key: F2's events still go; F1's wait,
+    and the log says whose endpoint to set again (never the secret)."""
+    funders(db, receiver, "F1", "F2")
+    foreign = "fernet:" + "gAAAAAB" + "x" * 93  # not sealed under this key
+    db.run(
+        lambda tx: tx.conn.execute(
+            text("UPDATE funders SET events_secret = :s WHERE code = 'F1'"), {"s": foreign}
+        )
+    )
+    f1, f2 = events(db, ["funder:F1", "funder:F2"])
+
+    with caplog.at_level(logging.WARNING, logger="yirong.events"):
+        deliver_all(db, client, ("funder:F2",))
+
+    assert f2 in receiver.bodies and f1 not in receiver.bodies
+    assert outbox(db)[f1].delivered_at is None and outbox(db)[f1].attempts == 0
+    warned = [r for r in caplog.records if "secret unreadable" in r.getMessage()]
+    assert warned and {getattr(r, "funder", None) for r in warned} == {"F1"}
+    assert all(foreign not in r.getMessage() for r in caplog.records)
 
 
 def test_the_command_line_delivers_and_lists(db: Database, receiver: Receiver) -> None:

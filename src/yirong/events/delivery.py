@@ -51,14 +51,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import String, select, type_coerce, update
 
+from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra import signing
 from yirong.infra.db import Database, Dialect, Tx
 from yirong.infra.opaque import PublicRef
 from yirong.infra.outbound import EndpointRefused, guarded_client
 from yirong.infra.outbox import OutboxMessage
+from yirong.infra.sealed import unseal
 
 log = logging.getLogger("yirong.events")
 
@@ -227,16 +229,21 @@ def claim(
 
     def work(tx: Tx) -> list[Claimed]:
         endpoints = tx.session.execute(
-            select(Funder.code, Funder.events_url, Funder.events_secret)
+            # The sealed form as stored: each is opened below, so that one funder's
+            # unreadable secret holds up its own events only.
+            select(Funder.code, Funder.events_url, type_coerce(Funder.events_secret, String))
             .where(Funder.events_url.is_not(None), Funder.events_secret.is_not(None))
             .order_by(Funder.code)
         ).all()
         runs: list[tuple[str, str, list[OutboxMessage]]] = []
         room = batch
-        for code, url, secret in endpoints:
+        for code, url, stored in endpoints:
             if room <= 0:
                 break
-            assert url is not None and secret is not None
+            assert url is not None and stored is not None
+            secret = _secret_of(code, stored)
+            if secret is None:
+                continue
             run = _run_of(tx, RECIPIENT_PREFIX + code, now, room, bound)
             if run:
                 runs.append((url, secret, run))
@@ -263,6 +270,19 @@ def claim(
         ]
 
     return db.run(work)
+
+
+def _secret_of(funder: str, stored: str) -> str | None:
+    """The funder's signing secret, or None (logged) when it cannot be opened: sealed
+    under another secret key, its events wait until the endpoint is set again."""
+    try:
+        return unseal(stored)
+    except YirongError as exc:
+        log.warning(
+            "events endpoint secret unreadable: set the funder's endpoint again",
+            extra={"funder": funder, "code": exc.code},
+        )
+        return None
 
 
 def _run_of(
