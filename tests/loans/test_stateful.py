@@ -87,6 +87,7 @@ class LoansMachine(RuleBasedStateMachine):
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="yirong-loans-"))
         self.db, self.codes = new_market(self.backend, self.directory)
+        self.repaid_with: dict[tuple[int, str], int] = {}  # (agent, key) -> amount repaid
 
     @initialize(
         target=loans,
@@ -135,13 +136,17 @@ class LoansMachine(RuleBasedStateMachine):
 
     def attempt(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         """Run the use case; a refusal (YirongError) is allowed and changes nothing."""
+        return self.outcome(call, *args, **kwargs)[0]
+
+    def outcome(self, call: Any, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
+        """The use case's answer, or its refusal's code (a refusal changes nothing)."""
         before = self.state()
         try:
-            return call(self.db, *args, **kwargs)
+            return call(self.db, *args, **kwargs), None
         except YirongError as exc:
             assert self.state() == before, f"{call.__name__} refused ({exc.code}) yet changed"
             event(f"refused: {exc.code}")
-            return None
+            return None, exc.code
 
     def wallet(self, agent: int) -> wallets.WalletView:
         return wallets.wallet(self.db, f"agent:{self.codes[agent]}")
@@ -241,8 +246,11 @@ class LoansMachine(RuleBasedStateMachine):
 
     @rule(order=st.one_of(orders, loans))
     def cancel(self, order: tuple[int, DrawdownView]) -> None:
+        """An order no money has come for is cancelled; anything else is refused."""
         agent, view = order
-        cancelled = self.attempt(cancel_drawdown, self.codes[agent], view.id)
+        waiting = self.loan(view.id).status in ("requested", "sent")
+        cancelled, code = self.outcome(cancel_drawdown, self.codes[agent], view.id)
+        assert code == (None if waiting else "drawdown_not_pending"), (code, view)
         if cancelled is not None:
             assert cancelled.status == "cancelled"
 
@@ -251,14 +259,34 @@ class LoansMachine(RuleBasedStateMachine):
     @rule(agent=agent_numbers, amount=st.one_of(st.none(), amounts), key=keys)
     def repay(self, agent: int, amount: int | None, key: str) -> None:
         before = self.wallet(agent).balance
-        repaid = self.attempt(repay, self.codes[agent], amount, key)
+        expected = self.repayment_expected(agent, amount, key)
+        repaid, code = self.outcome(repay, self.codes[agent], amount, key)
+        assert (code or repaid.outcome) == expected, (code, repaid, expected)
         if repaid is None or repaid.outcome == "exists":
             return
+        self.repaid_with[agent, key] = repaid.amount
         event(f"repaid: {'all' if amount is None else 'an amount'}")
         assert repaid.amount == repaid.penalty + repaid.interest + repaid.principal
         assert self.wallet(agent).balance == before - repaid.amount
         if amount is None:
             assert owed_now(self.db, self.codes[agent]) == []
+
+    def repayment_expected(self, agent: int, amount: int | None, key: str) -> str:
+        """What a repayment must answer, from what the agent owes and holds: the
+        repayment made with this key again, or the one refusal that applies, or done."""
+        earlier = self.repaid_with.get((agent, key))
+        if earlier is not None:
+            return "exists" if amount in (None, earlier) else "exists_with_different_amount"
+        if amount is not None and amount <= 0:
+            return "amount_zero" if amount == 0 else "amount_negative"
+        owed = sum(o.total for o in owed_now(self.db, self.codes[agent]))
+        if owed == 0:
+            return "nothing_owed"
+        if amount is not None and amount > owed:
+            return "exceeds_owed"
+        if (owed if amount is None else amount) > self.wallet(agent).available:
+            return "exceeds_credits"
+        return "created"
 
     @rule(agent=agent_numbers, amount=amounts, key=keys)
     def top_up(self, agent: int, amount: int, key: str) -> None:
