@@ -10,6 +10,7 @@ import pytest
 from tests.databases import BACKENDS, drop_own_schema, fresh_database
 from yirong.books.service import open_books
 from yirong.infra.db import Database
+from yirong.wiring import wire
 
 FIRST_DAY = date(2026, 1, 5)
 
@@ -37,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Funders' test systems listen on 127.0.0.1 over plain http: the development
     # setting allows that (and only that). tests/infra/test_outbound.py turns it off.
     os.environ["YIRONG_ALLOW_LOOPBACK_ENDPOINTS"] = "true"
+    wire()  # as every entry point does
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -68,6 +68,9 @@ def test_the_demo_plays_every_flow_and_its_claims_are_the_records(
             assert counts[flow] > 0, flow
         assert counts["freezes_for_overdue"] >= counts["overdue"] > 0
         assert counts["unfreezes"] > 0
+        # Six-instalment loans: one missed an instalment, fell overdue and recovered.
+        assert counts["instalment_loans"] > 0 and counts["instalments_paid"] > 0
+        assert counts["instalments_overdue"] >= counts["instalment_loans_recovered"] >= 1
         assert counts["repayments_reversed"] == 1
         assert counts["eod_runs"] == 75
         assert counts["statements"] == 6  # 3 funders x 2 month ends (January, February)

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from yirong.infra.db import Database
 from yirong.infra.migrate import alembic_config, current_revision, head_revision, upgrade
-from yirong.infra.models import metadata
+from yirong.schema import metadata
 
 
 def test_models_match_migrations(db: Database) -> None:

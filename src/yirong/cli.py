@@ -22,6 +22,7 @@ from yirong.pricing.cli import schedule
 from yirong.reconciliation.cli import app as recon_app
 from yirong.wallets.cli import app as wallet_app
 from yirong.wallets.cli import commissions_app
+from yirong.wiring import wire
 
 app = typer.Typer(
     help="Yirong (易融): revenue-based lending to small businesses.",
@@ -40,6 +41,7 @@ def root(
         help="sqlite:///yirong.db (default) or postgresql+psycopg://user@host/db",
     ),
 ) -> None:
+    wire()
     ctx.obj = {"url": database, "db": None}
 
 

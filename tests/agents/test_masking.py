@@ -8,17 +8,10 @@ from datetime import date
 
 import pytest
 
-from yirong.agents.service import (
-    OPERATOR,
-    AgentInput,
-    AgentView,
-    Role,
-    Viewer,
-    get_agent,
-    onboard_agent,
-)
+from yirong.agents.service import OPERATOR, AgentInput, AgentView, Viewer, get_agent, onboard_agent
 from yirong.demo.identities import firm
 from yirong.infra.db import Database
+from yirong.roles import Role
 
 SHOP = replace(firm(1, code="A001"), mobile="13800138000", legal_rep_name="张三丰")
 MOBILE = "+8613800138000"

@@ -28,7 +28,6 @@ from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_lines
 from yirong.access.service import issue_api_key
-from yirong.agents.service import Role
 from yirong.api.app import access_of
 from yirong.books.service import current_business_date
 from yirong.credit.applications import FirmDetails, current_credit
@@ -44,6 +43,7 @@ from yirong.loans.tables import FreezeRequest
 from yirong.payments.batch import batches
 from yirong.reconciliation.daily import run_day
 from yirong.reconciliation.tables import ReconApproval, ReconException, StatementFile
+from yirong.roles import Role
 from yirong.wallets import service as wallets
 
 AGENT_ONLY, FUNDER_ONLY, PARTY = "agent", "funder", "party"

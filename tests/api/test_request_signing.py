@@ -25,10 +25,10 @@ from tests.loans.story import market_with_line
 from yirong.access.secrets import signing_secret
 from yirong.access.signing import NONCE, SIGNATURE, TIMESTAMP, signature_headers
 from yirong.access.tables import ApiKey, RequestNonce
-from yirong.agents.service import Role
 from yirong.api.app import access_of
 from yirong.api.idempotency import idempotency_key
 from yirong.loans.drawdowns import request_drawdown
+from yirong.roles import Role
 
 V1 = "/api/v1"
 DOC = Path(__file__).parents[2] / "docs" / "request-signing.md"

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.credit.market import TODAY, Market, advance_to, build_market, consent
-from yirong.agents.service import Role, Viewer, get_agent
+from yirong.agents.service import Viewer, get_agent
 from yirong.credit.applications import (
     applicant_data,
     apply_for_credit,
     approve_application,
-    close_line,
     current_credit,
     reject_application,
     withdraw_application,
@@ -26,6 +25,8 @@ from yirong.credit.offers import OfferView, compare_offers
 from yirong.credit.preapproval import run_preapproval
 from yirong.credit.tables import Consent, CreditApplication, DataShare
 from yirong.errors import YirongError
+from yirong.loans.lines import close_line
+from yirong.roles import Role
 
 
 def offers(market: Market, n: int) -> dict[str, OfferView]:

@@ -15,6 +15,7 @@ from functools import partial
 from yirong.books.service import current_business_date
 from yirong.eod import service as eod
 from yirong.infra.db import Database, Tx
+from yirong.wiring import wire
 
 PAUSE_BEFORE_COMMIT = 0.03
 
@@ -38,6 +39,7 @@ def slow_commits() -> None:
 
 
 def main(url: str, target: str, chunk: int) -> None:
+    wire()  # as every entry point does
     db = Database(url)
     eod.OVERDUE_CHUNK = chunk  # the overdue step in several transactions
     slow_commits()

@@ -60,8 +60,8 @@ def test_each_day_accrues_its_interest_once_and_the_date_moves_one_day(
     "crash_in",
     [
         "expire",
-        "accrue_and_snapshot",
         "overdue",
+        "accrue_and_snapshot",
         "payouts",
         "payment_batches",
         "reconciliation",

@@ -12,11 +12,12 @@ from tests.bank import fund
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
-from yirong.credit.applications import close_line, current_credit
+from yirong.credit.applications import current_credit
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import cancel_drawdown, drawdowns_of, request_drawdown
+from yirong.loans.lines import close_line
 from yirong.loans.repayments import repay
 from yirong.wallets import service as wallets
 

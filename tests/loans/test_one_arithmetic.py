@@ -1,7 +1,9 @@
 """One arithmetic: the end of day's SQL (``loans.book``) charges, on either database,
 the very fen the Python clock (``loans.interest``) charges, for any book of loans:
 any principal, rate, day basis, repayments on any days, overdue or not, read on any
-later day. Exact halves (where truncation and half-up part ways) are among them."""
+later day. Exact halves (where truncation and half-up part ways) are among them.
+A term loan's charges are the model's, written on its row (``interest_charged``,
+``penalty_charged``): the SQL reads them as they are, whatever its clock columns say."""
 
 from __future__ import annotations
 
@@ -26,7 +28,10 @@ COLUMNS = (
     "annual_rate_ppm",
     "penalty_rate_ppm",
     "day_basis",
+    "interest_charged",
+    "penalty_charged",
 )
+TERM = 7  # every TERM-th row is a term loan: its clock columns mean nothing to the SQL
 
 
 @st.composite
@@ -46,14 +51,16 @@ def loans(draw: st.DrawFn) -> tuple[Clock, int, int, int]:
 def _table(db: Database, rows: list[tuple[Clock, int, int, int]]) -> None:
     def work(tx: Tx) -> None:
         tx.conn.execute(text("DROP TABLE IF EXISTS clocks"))
+        columns = ", ".join(c + " BIGINT" for c in COLUMNS)
+        tx.conn.execute(text(f"CREATE TABLE clocks (n INTEGER, method VARCHAR(24), {columns})"))
         tx.conn.execute(
-            text(f"CREATE TABLE clocks (n INTEGER, {', '.join(c + ' BIGINT' for c in COLUMNS)})")
-        )
-        tx.conn.execute(
-            text(f"INSERT INTO clocks VALUES (:n, {', '.join(':' + c for c in COLUMNS)})"),
+            text(f"INSERT INTO clocks VALUES (:n, :method, {', '.join(':' + c for c in COLUMNS)})"),
             [
                 {
                     "n": n,
+                    "method": "equal-installment" if n % TERM == TERM - 1 else "bullet",
+                    "interest_charged": 1_000 + n,
+                    "penalty_charged": 2_000 + n,
                     "principal": c.principal,
                     "since_day": c.since,
                     "normal_fen_days": c.normal_fen_days,
@@ -90,6 +97,9 @@ def test_the_end_of_days_sql_charges_what_the_clock_charges(
         readonly=True,
     )
     for (n, interest, penalty), (clock, rate, penalty_rate, basis) in zip(found, book, strict=True):
+        if n % TERM == TERM - 1:
+            assert (int(interest), int(penalty)) == (1_000 + n, 2_000 + n), n
+            continue
         normal, late = clock.fen_days(next_day)
         assert (int(interest), int(penalty)) == (
             charged(normal, rate, basis),

@@ -10,11 +10,13 @@ from pathlib import Path
 
 from yirong.infra.db import Database, Tx
 from yirong.reconciliation.statements import import_statement_file
+from yirong.wiring import wire
 
 PAUSE_BEFORE_COMMIT = 0.02
 
 
 def main(url: str, path: str, chunk: int) -> None:
+    wire()  # as every entry point does
     db = Database(url)
     commit = Tx.commit
 

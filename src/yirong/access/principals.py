@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from yirong.agents.service import Role, Viewer
+from yirong.agents.service import Viewer
+from yirong.roles import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from yirong.access import recent, secrets, throttle
 from yirong.access.principals import Principal
 from yirong.access.tables import ApiKey, AuditRecord, RequestNonce, SessionToken, User
-from yirong.agents.service import Role
 from yirong.agents.tables import Agent
 from yirong.config import settings
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Database, Retryable, Tx, read_only, transactional
+from yirong.roles import Role
 
 SESSION_HOURS = 8
 ROTATION_OVERLAP = timedelta(hours=24)  # the old key keeps working while the funder switches

@@ -10,8 +10,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
-from yirong.ledger.tables import Id
+from yirong.infra.base import Base, Id
 
 
 class User(Base):

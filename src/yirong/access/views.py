@@ -20,7 +20,6 @@ from yirong.access.service import (
     IssuedToken,
     UserView,
 )
-from yirong.agents.service import Role
 from yirong.api.client_address import client_of
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
@@ -33,6 +32,7 @@ from yirong.api.security import (
     own_funder,
     staff_session,
 )
+from yirong.roles import Role
 
 router = api_router("access")
 

@@ -6,9 +6,10 @@ from datetime import date
 
 import typer
 
-from yirong.agents.service import AgentInput, AgentView, Role, Viewer, get_agent, onboard_agent
+from yirong.agents.service import AgentInput, AgentView, Viewer, get_agent, onboard_agent
 from yirong.books.cli import parse_date
 from yirong.cli_support import console, database, run
+from yirong.roles import Role
 
 app = typer.Typer(help="Agents (代理商): the firms that borrow.", no_args_is_help=True)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,13 +14,8 @@ from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.roles import Role
 from yirong.wallets.service import open_wallet_in, parse_handle
-
-
-class Role(StrEnum):
-    AGENT = "agent"
-    FUNDER = "funder"
-    OPERATOR = "operator"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.agents.listing import list_agents
-from yirong.agents.service import AgentInput, AgentView, Role, Viewer, get_agent, onboard_agent
+from yirong.agents.service import AgentInput, AgentView, Viewer, get_agent, onboard_agent
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
 from yirong.api.security import DB, Anyone, Operator, own_agent
 from yirong.credit.disclosure import agent_for_funder
+from yirong.roles import Role
 
 router = api_router("agents")
 

@@ -27,6 +27,7 @@ from yirong.config import settings
 from yirong.errors import CATALOGUE, YirongError
 from yirong.infra.db import Database
 from yirong.infra.migrate import current_revision, head_revision
+from yirong.wiring import wire
 
 VERSION = "1"
 SWAGGER_ASSETS = Path(__file__).parent / "static" / "swagger"
@@ -102,6 +103,7 @@ class YirongApi(FastAPI):
 
 
 def create_app(db: Database) -> FastAPI:
+    wire()
     app = YirongApi(
         title="Yirong (易融) API",
         version=VERSION,

@@ -22,12 +22,12 @@ from starlette.concurrency import run_in_threadpool
 
 from yirong.access.principals import Principal
 from yirong.access.service import record_action
-from yirong.agents.service import Role
 from yirong.api.signing import BODY_DIGEST
 from yirong.api.text_guard import TextRefused, check_query, clean_json
 from yirong.api.uploads import CSV_TYPES, FORM_SUFFIX, MULTIPART, STATEMENT_TYPES
 from yirong.errors import CATALOGUE
 from yirong.infra.db import Database
+from yirong.roles import Role
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -16,9 +16,9 @@ from yirong.access import recent
 from yirong.access.principals import Principal
 from yirong.access.secrets import digest
 from yirong.access.service import authenticate
-from yirong.agents.service import Role
 from yirong.errors import YirongError
 from yirong.infra.db import Database
+from yirong.roles import Role
 
 bearer = HTTPBearer(
     auto_error=False,

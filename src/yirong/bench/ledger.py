@@ -28,8 +28,7 @@ from yirong.bench.workspace import bench_database
 from yirong.books.service import RESERVE, open_books
 from yirong.infra.db import Database, Tx
 from yirong.ledger.model import Leg, NewEntry, Side
-from yirong.ledger.service import account_by_code, post_batch
-from yirong.ledger.store import store_for
+from yirong.ledger.service import account_by_code, account_ids, post_batch
 from yirong.ledger.verify import verify
 from yirong.wallets import service as wallets
 from yirong.wallets.service import account_code
@@ -66,7 +65,7 @@ def prepare(url: str | None, workers: int) -> Database:
 
     def fund(tx: Tx, chunk: list[str]) -> None:
         reserve = account_by_code(tx, RESERVE)
-        ids = store_for(tx).account_ids(account_code(h) for h in chunk)
+        ids = account_ids(tx, [account_code(h) for h in chunk])
         post_batch(
             tx,
             [
@@ -98,7 +97,7 @@ def _worker(kind: str, url: str, seconds: float, seed: int, ready: Any, go: Any,
     # A long-running service has every active wallet's (immutable) account metadata
     # cached; warm it here so the timed runs measure that steady state.
     codes = [account_code(f"B{n:06d}") for n in range(WALLETS)]
-    ids = list(db.run(lambda tx: store_for(tx).account_ids(codes)).values())
+    ids = list(db.run(lambda tx: account_ids(tx, codes)).values())
     step = _step(kind, db, rnd, ids, seed)
     step(0)  # warm caches and connections before the clock starts
     ready.set()

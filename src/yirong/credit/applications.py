@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from yirong.agents import identifiers
@@ -40,8 +40,6 @@ from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import Terms, apr_of
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.outbox import tell
-from yirong.loans.drawdowns import OPEN, used_on_line
-from yirong.loans.tables import Drawdown
 from yirong.money import check_amount, ppm_to_rate, rate_to_ppm
 from yirong.policy.service import apr_cap, setting
 
@@ -389,30 +387,22 @@ reject_application = transactional(reject_in)
 # ---------------------------------------------------------------- lines
 
 
-@transactional
-def close_line(tx: Tx, reference: str, *, reason: str) -> LineView:
-    """Close a line (to change funder, say). Only a line without debt may close."""
+def active_line_locked(tx: Tx, reference: str) -> CreditLine:
+    """The active line ``reference`` names, locked for the caller's transaction."""
     line = tx.session.get(CreditLine, CREDIT_LINE.number_of(reference), with_for_update=True)
     if line is None:
         raise YirongError("line_not_found", line=reference)
     if line.status != "active":
         raise YirongError("line_not_active", line=reference, status=line.status)
-    if outstanding_on_line(tx, line.id) > 0:
-        raise YirongError("line_has_debt", line=reference)
+    return line
+
+
+def close_line_in(tx: Tx, line: CreditLine, *, reason: str) -> LineView:
+    """Close ``line`` (locked, active, and found by the loans to carry no debt: see
+    ``loans.lines.close_line``); the agent is free to apply elsewhere."""
     line.status, line.closed_on, line.close_reason = "closed", business_date_of(tx), reason[:200]
     _release(tx, line.agent_id)
     return _line_view(tx, line)
-
-
-def outstanding_on_line(tx: Tx, line_id: int) -> int:
-    """What the line carries: orders waiting for money and principal outstanding, and
-    1 fen for a loan whose principal is repaid but whose interest is not (it is not
-    closed either)."""
-    used = used_on_line(tx, line_id)
-    unsettled = tx.session.scalar(
-        select(func.count()).where(Drawdown.line_id == line_id, Drawdown.status.in_(OPEN))
-    )
-    return used or int(bool(unsettled))
 
 
 @read_only

@@ -21,6 +21,7 @@ from yirong.credit.decisions import decide_by_scorecards
 from yirong.credit.offers import OfferView, compare_offers
 from yirong.credit.preapproval import run_preapproval
 from yirong.infra.db import Tx
+from yirong.loans.lines import close_line
 from yirong.money import format_fen, format_percent, parse_percent, parse_yuan
 from yirong.policy.service import setting
 
@@ -215,7 +216,7 @@ def close(
     line: str = typer.Argument(..., help="The line's reference, such as cl_48120937465521"),
     reason: str = typer.Option(...),
 ) -> None:
-    view = run(lambda: apps.close_line(database(ctx), line, reason=reason))
+    view = run(lambda: close_line(database(ctx), line, reason=reason))
     console.print(f"Line {view.id} is {view.status}: the agent may apply to another funder.")
 
 

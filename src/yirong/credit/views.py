@@ -16,7 +16,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.access.principals import Principal
-from yirong.agents.service import AgentView, Role
+from yirong.agents.service import AgentView
 from yirong.api.fields import Fen
 from yirong.api.pages import Cursor, Limit, Page, after_of, cursor_of, page_in_memory, page_of
 from yirong.api.routing import api_router
@@ -56,6 +56,8 @@ from yirong.credit.queries import (
 )
 from yirong.credit.tables import CREDIT_LINE
 from yirong.infra.db import Database
+from yirong.loans import lines as loan_lines
+from yirong.roles import Role
 
 router = api_router("credit")
 
@@ -402,4 +404,4 @@ def line(line_id: LineId, who: Anyone, db: DB) -> LineView:
 def close_line(line_id: LineId, data: LineClosing, who: FunderOrOperator, db: DB) -> LineView:
     if who.role is not Role.OPERATOR and not who.is_funder(get_line(db, line_id).funder_code):
         raise hidden("line_not_found", line=line_id)
-    return apps.close_line(db, line_id, reason=data.reason)
+    return loan_lines.close_line(db, line_id, reason=data.reason)

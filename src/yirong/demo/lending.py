@@ -11,6 +11,9 @@ life through the same service functions as the command line:
 * agents spend what they borrowed on the carrier's stock, and most repay by the due
   date (topping up through the bank first if the wallet is short, and pressing repay
   once the statement has credited it), some in part along the way;
+* a six-instalment loan (F03's) is paid instalment by instalment on its due dates; a
+  late payer misses one, and it is overdue, frozen and swept as a bullet loan is,
+  then current again once the missed instalment is paid;
 * some do not: the end of day marks the loan overdue, freezes the wallet and sweeps it,
   and every later credit (a commission file, a top-up) repays first until nothing
   overdue is left and the wallet unfreezes; a few are still late when the demo ends;
@@ -39,7 +42,7 @@ from yirong.demo.customers import Customers
 from yirong.demo.desk import record_refusals, review_days, work_the_queue
 from yirong.demo.funder_offices import exchange_files
 from yirong.demo.funders import FUNDERS
-from yirong.demo.marketplace import Market, firm_details
+from yirong.demo.marketplace import Market, chosen_offer, firm_details
 from yirong.demo.wallet_days import one_day
 from yirong.demo.year import Profile, commission_file
 from yirong.eod.service import run_eod
@@ -48,6 +51,7 @@ from yirong.infra.db import Database
 from yirong.loans.drawdowns import LIVE_ORDER, DrawdownView, drawdowns_of, request_drawdown
 from yirong.loans.repayments import owed_now, repay
 from yirong.loans.reversals import reverse_repayment
+from yirong.loans.standing import agent_standing
 from yirong.loans.statements import revenue_share_statement
 from yirong.pricing.schedule import add_months
 from yirong.reconciliation.notices import record_notice
@@ -86,6 +90,9 @@ class Loan:
     due: date | None = None
     repay_on: date | None = None  # when the borrower means to settle it
     late: bool = False  # it will fall overdue
+    instalments: bool = False  # a term loan: paid by its instalments
+    missed: int | None = None  # the instalment a late payer lets fall overdue
+    catch_up_on: date | None = None  # when it pays the overdue instalment
 
 
 @dataclass
@@ -234,9 +241,8 @@ def _month_start(lending: Lending, today: date) -> None:
         if not offers:
             continue
         details = firm_details(db, code)
-        apply = partial(
-            apps.apply_for_credit, db, code, offers[0].id, details, market.consent(today)
-        )
+        offer = chosen_offer(lending.rnd, offers)
+        apply = partial(apps.apply_for_credit, db, code, offer.id, details, market.consent(today))
         if lending.attempt(apply):
             applied += 1
     lending.count("applications", applied)
@@ -392,7 +398,15 @@ def _credited(lending: Lending, b: Borrower, order: DrawdownView) -> None:
     loan.credited_on, loan.due = order.credited_on, order.due_date
     lending.count("loans_credited_seen")
     loan.late = b.late_payer and rnd.random() < 0.6
-    if loan.late:
+    if order.method != "bullet":
+        loan.instalments = True
+        # The first such loan misses its first instalment, whoever borrows it: the
+        # story of a missed instalment is told in every run, however short.
+        if lending.first_time("missed_instalment", 0):
+            loan.late, loan.missed = True, 1
+        else:
+            loan.missed = rnd.choice((1, 2)) if loan.late else None
+    elif loan.late:
         loan.repay_on = loan.due + timedelta(days=rnd.randint(6, 70))  # overdue first
     else:
         loan.repay_on = loan.due - timedelta(days=rnd.randint(0, 5))
@@ -412,6 +426,9 @@ def _plan_repayments(lending: Lending, today: date) -> None:
     db, rnd = lending.market.db, lending.rnd
     for b in lending.borrowers.values():
         loan = b.loan
+        if loan is not None and loan.instalments:
+            _instalment_day(lending, b, loan, today)
+            continue
         if loan is None or loan.credited_on is None or loan.repay_on is None:
             continue
         assert loan.due is not None
@@ -437,6 +454,38 @@ def _plan_repayments(lending: Lending, today: date) -> None:
                 lending.planned.append(Planned(b, part, f"part:{loan.order_ref}:{today}"))
 
 
+def _instalment_day(lending: Lending, b: Borrower, loan: Loan, today: date) -> None:
+    """A term loan is paid by its instalments: on a due date the borrower tops up what
+    the wallet lacks and repays what fell due. A late payer misses one: it puts
+    everything into stock that day (nothing is left to sweep), the loan falls overdue
+    and the wallet is frozen; days later it tops up all that is owed, penalty and
+    compound interest included, and the credit is swept: current again, unfrozen."""
+    db = lending.market.db
+    now = next((x for x in agent_standing(db, b.code).loans if x.order_ref == loan.order_ref), None)
+    if now is None:  # not credited yet, or repaid
+        return
+    if now.status == "overdue":
+        if loan.catch_up_on is None:
+            loan.catch_up_on = today + timedelta(days=lending.rnd.randint(3, 12))
+        elif today >= loan.catch_up_on:
+            lending.customers.top_up(today, b.code, now.due.total)
+            lending.count("instalment_catch_ups")
+            loan.missed = loan.catch_up_on = None
+        return
+    if now.due_date != today or now.due.total == 0:
+        return
+    n = next(k.n for k in _order(db, b.code, loan.order_ref).instalments if k.due_date == today)
+    if n == loan.missed:
+        available = wallets.wallet(db, b.code).available
+        if available > 0 and lending.attempt(
+            partial(wallets.pay_carrier, db, b.code, available, f"all-in:{loan.order_ref}:{n}")
+        ):
+            lending.count("carrier_prepayments")
+        return
+    _top_up_for(lending, b, now.due.total, today)
+    lending.planned.append(Planned(b, now.due.total, f"instalment:{loan.order_ref}:{n}"))
+
+
 def _top_up_for(lending: Lending, b: Borrower, amount: int, today: date) -> None:
     short = amount - wallets.wallet(lending.market.db, b.code).available
     if short > 0:
@@ -451,7 +500,7 @@ def _repay(lending: Lending, planned: Planned, today: date) -> None:
         return
     if planned.amount is not None:
         if lending.attempt(partial(repay, db, b.code, planned.amount, planned.key)):
-            lending.count("repayments_partial")
+            lending.count("instalments_paid" if loan.instalments else "repayments_partial")
         return
     if owed_now(db, b.code):  # a top-up into an overdue wallet repays by itself
         try:

@@ -17,7 +17,7 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 
 from yirong.agents.cli import agent_card
-from yirong.agents.service import Role, Viewer, agent_row, get_agent
+from yirong.agents.service import Viewer, agent_row, get_agent
 from yirong.books.service import current_business_date
 from yirong.credit import applications as apps
 from yirong.credit.cli import offers_table
@@ -36,7 +36,10 @@ from yirong.demo.result import DemoResult
 from yirong.errors import YirongError
 from yirong.funders.service import add_product, register_funder
 from yirong.infra.db import Database, Tx
+from yirong.loans.lines import close_line
 from yirong.policy.service import setting
+from yirong.pricing.schedule import Method
+from yirong.roles import Role
 
 OPT_IN_SHARE = 0.85
 APPLY_SHARE = 0.6
@@ -151,15 +154,28 @@ def _show_one_agent(market: Market, offered: dict[str, list[OfferView]]) -> None
     market.console.print(offers_table(code, offered[code]))
 
 
+INSTALMENTS = {m.value for m in Method if m is not Method.BULLET}
+TERM_TAKERS = 0.3  # applicants who choose monthly instalments over the cheapest offer
+
+
+def chosen_offer(rnd: random.Random, offers: list[OfferView]) -> OfferView:
+    """The offer an agent applies for: the cheapest (they come cheapest first), but
+    some would rather repay in fixed monthly instalments when one is offered."""
+    wants_term = rnd.random() < TERM_TAKERS
+    return next((o for o in offers if wants_term and o.method in INSTALMENTS), offers[0])
+
+
 def _applications(market: Market, offered: dict[str, list[OfferView]]) -> list[str]:
-    """Most agents with offers apply to the cheapest; a few try what must be refused."""
+    """Most agents with offers apply to the one they choose (:func:`chosen_offer`); a
+    few try what must be refused."""
     db, counts = market.db, market.result.counts
     today = current_business_date(db)
     codes = sorted(offered)
     applying = [c for c in codes if market.rnd.random() < APPLY_SHARE]
     for code in applying:
         details = firm_details(db, code)
-        apps.apply_for_credit(db, code, offered[code][0].id, details, market.consent(today))
+        offer = chosen_offer(market.rnd, offered[code])
+        apps.apply_for_credit(db, code, offer.id, details, market.consent(today))
         counts["applications"] += 1
     # Applying to a second funder while one application is in progress; with someone
     # else's offer; without consent; with details that differ from those on record.
@@ -226,7 +242,7 @@ def _after_approval(
         others = [o for o in offered[code] if o.funder_code != application.funder_code]
         if not others:
             continue
-        apps.close_line(db, line_view.id, reason="changing funder")
+        close_line(db, line_view.id, reason="changing funder")
         details = firm_details(db, code)
         today = current_business_date(db)
         apps.apply_for_credit(db, code, others[0].id, details, market.consent(today))

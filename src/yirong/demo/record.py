@@ -10,6 +10,7 @@ from yirong.agents.tables import Agent
 from yirong.books.service import REVENUE
 from yirong.credit.tables import CreditLine, Offer
 from yirong.infra.db import Tx
+from yirong.infra.outbox import OutboxMessage
 from yirong.ledger import service as ledger
 from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.payments.tables import Payment
@@ -43,6 +44,12 @@ def on_record(tx: Tx) -> dict[str, int]:
         .where(Repayment.kind == "sweep")
     )
     overdue = _count(tx, or_(Drawdown.status == "overdue", Drawdown.id.in_(swept)), of=Drawdown)
+    # A term loan falls overdue once for each instalment missed (each time its funder
+    # is told); it recovered when it is current or repaid now.
+    term = select(Drawdown.id).where(Drawdown.method != "bullet")
+    fell = select(OutboxMessage.subject_id).where(
+        OutboxMessage.topic == "loan.overdue", OutboxMessage.subject_id.in_(term)
+    )
     per_agent = (
         select(func.count().label("lines"))
         .where(CreditLine.status == "active")
@@ -63,6 +70,18 @@ def on_record(tx: Tx) -> dict[str, int]:
         "repayments": _count(tx, of=Repayment),
         "sweeps": _count(tx, Repayment.kind == "sweep", of=Repayment),
         "overdue": overdue,
+        "instalment_loans": _count(
+            tx, Drawdown.method != "bullet", Drawdown.credited_on.is_not(None), of=Drawdown
+        ),
+        "instalments_overdue": _count(
+            tx,
+            OutboxMessage.topic == "loan.overdue",
+            OutboxMessage.subject_id.in_(term),
+            of=OutboxMessage,
+        ),
+        "instalment_loans_recovered": _count(
+            tx, Drawdown.id.in_(fell), Drawdown.status.in_(("credited", "repaid")), of=Drawdown
+        ),
         "freezes": _count(tx, of=WalletFreeze),
         "freezes_for_overdue": _count(tx, WalletFreeze.reason == "overdue", of=WalletFreeze),
         "unfreezes": _count(tx, WalletFreeze.lifted_on.is_not(None), of=WalletFreeze),

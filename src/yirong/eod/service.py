@@ -4,12 +4,12 @@ after a crash (at any point), it skips the steps done and does the rest: nothing
 twice, nothing missed. It closes only the books' current date (never skips a day,
 never closes one twice), and its last step moves the books to the next day.
 
-Set-based throughout: one read of the open loans gives both the day's accrual
+Set-based throughout: the loans that fall overdue today are marked and their
+wallets frozen a chunk of agents at a time (each funder told of its loans that fell
+overdue, in the same transaction), and only the wallets that hold money are swept
+one agent at a time; then one read of the open loans gives both the day's accrual
 postings (per funder and product) and the portfolio snapshot (per funder, product
-and bucket); the loans that fall overdue today are marked and their wallets frozen
-a chunk of agents at a time (each funder told of its loans that fell overdue, in the
-same transaction), and only the wallets that hold money are swept one agent at a
-time. Funders are paid out (instructions the bank's statement will settle), and
+and bucket). Funders are paid out (instructions the bank's statement will settle), and
 money still waiting (notices without it, payments not yet debited) is listed."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from yirong.loans.book import charged_interest_sql, charged_penalty_sql
 from yirong.loans.buckets import bucket_sql
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
+from yirong.loans.term_loans import charge_open
 from yirong.payments.batch import make_batches_in
 from yirong.payments.service import Payee
 from yirong.reconciliation.ageing import age_in
@@ -72,8 +73,11 @@ class EodReport:
 def steps() -> list[tuple[str, Callable[[Database, date], dict[str, Any]]]]:
     return [
         ("expire", _expire),
-        ("accrue_and_snapshot", _accrue_and_snapshot),
+        # Overdue before the accrual: what the day's sweeps repay was repaid today, and
+        # a repayment's own day is not charged (算头不算尾); accrued after them, the
+        # day is charged on what they left, as the loans themselves charge it.
         ("overdue", _overdue),
+        ("accrue_and_snapshot", _accrue_and_snapshot),
         ("payouts", _payouts),
         ("payment_batches", _payment_batches),
         ("reconciliation", _waiting_money),
@@ -192,6 +196,7 @@ def _accrue_and_snapshot(db: Database, day: date) -> dict[str, Any]:
     end-of-day portfolio by bucket."""
 
     def work(tx: Tx) -> dict[str, Any]:
+        charge_open(tx, day)  # term loans: the model's charges, for the SQL to read
         rows = tx.conn.execute(
             text(portfolio_sql()), {"next_ord": (day + timedelta(days=1)).toordinal()}
         ).all()
@@ -306,7 +311,7 @@ def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
     )
     balances = ledger.balances_of(tx, list(accounts.values()))
     swept = sum(
-        sweep_in(tx, code) is not None
+        sweep_in(tx, code, first_overdue) is not None
         for (_, code), handle in zip(agents, handles, strict=True)
         if balances[accounts[handle].id].available > 0
     )

@@ -14,13 +14,13 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from yirong.access.principals import Principal
-from yirong.agents.service import Role
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
 from yirong.api.routing import api_router
 from yirong.api.security import DB, FunderOrOperator, Operator, deny, hidden
 from yirong.events import service
 from yirong.events.delivery import RECIPIENT_PREFIX
 from yirong.events.service import EventView
+from yirong.roles import Role
 
 router = api_router("events")
 

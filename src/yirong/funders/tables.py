@@ -19,9 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
+from yirong.infra.base import Base, Id
 from yirong.infra.sealed import Sealed
-from yirong.ledger.tables import Id
 
 
 class Funder(Base):

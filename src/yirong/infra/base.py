@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import BigInteger, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so migrations and error handling can refer to them.
@@ -17,3 +17,8 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# A surrogate key: BIGINT on PostgreSQL; INTEGER (the rowid alias) on SQLite, which is
+# 64-bit anyway.
+Id = BigInteger().with_variant(Integer(), "sqlite")

@@ -11,7 +11,8 @@ from alembic.script import ScriptDirectory
 
 from yirong.infra.db import Database
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# The migrations sit beside the capabilities whose tables they make (yirong/migrations).
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def alembic_config(db: Database) -> Config:

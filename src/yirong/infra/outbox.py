@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Text, insert, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
+from yirong.infra.base import Base, Id
 from yirong.infra.db import Dialect, Tx
-from yirong.ledger.tables import Id
 
 
 class OutboxMessage(Base):

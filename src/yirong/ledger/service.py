@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Subquery, func, insert, select, update
 
 from yirong.errors import YirongError
 from yirong.infra.db import Tx
@@ -263,6 +263,44 @@ def open_account(
 def entry(tx: Tx, entry_id: int) -> StoredEntry | None:
     """An entry with its postings (entries never change, so any read is final)."""
     return store_for(tx).entries([entry_id]).get(entry_id)
+
+
+def account_ids(tx: Tx, codes: Sequence[str]) -> dict[str, int]:
+    """The id of each of ``codes`` that names an account (one query for those this
+    process has not seen yet)."""
+    return store_for(tx).account_ids(codes)
+
+
+def posted_entry_ids(tx: Tx, keys: Sequence[str]) -> dict[str, int]:
+    """The posted entry each idempotency key of ``keys`` made, by key (a key that made
+    none is left out)."""
+    rows = tx.session.execute(
+        select(LedgerEntry.idempotency_key, LedgerEntry.id).where(
+            LedgerEntry.idempotency_key.in_(keys), LedgerEntry.phase == Phase.POSTED.value
+        )
+    )
+    return dict(rows.tuples().all())
+
+
+def balance_rows() -> Subquery:
+    """The balances as rows for a caller's own query to join (one per account and
+    shard: sum over an account's rows for its balance; ``state`` is its state)."""
+    b = LedgerBalance
+    return select(
+        b.account_id,
+        b.state,
+        b.debits_pending,
+        b.debits_posted,
+        b.credits_pending,
+        b.credits_posted,
+    ).subquery("balances")
+
+
+def entry_rows() -> Subquery:
+    """The entries' headers as rows for a caller's own query to join (``pending_id``:
+    the pending entry a posting or voiding entry resolved)."""
+    e = LedgerEntry
+    return select(e.id, e.pending_id, e.business_date, e.phase).subquery("entries")
 
 
 def account_by_code(tx: Tx, code: str) -> Account:

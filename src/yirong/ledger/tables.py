@@ -24,10 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
-
-# BIGINT on PostgreSQL; INTEGER (the rowid alias) on SQLite, which is 64-bit anyway.
-Id = BigInteger().with_variant(Integer(), "sqlite")
+from yirong.infra.base import Base, Id
 
 
 class LedgerBook(Base):

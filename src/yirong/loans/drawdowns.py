@@ -184,6 +184,7 @@ def request_drawdown(
         day_basis=product.day_basis,
         grace_days=product.grace_days,
         allocation_order=product.allocation_order,
+        compounds=product.compounds,
         method=Method.BULLET if product.kind == REVOLVING else product.method,
         status=model.DrawdownStatus.REQUESTED,
         requested_on=today,

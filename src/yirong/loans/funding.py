@@ -186,7 +186,8 @@ def _due_and_schedule(
     row: Any, today: date, periods: int | None
 ) -> tuple[date, list[dict[str, Any]]]:
     """A bullet loan falls due ``term_days`` from today; a term loan's instalments are
-    its schedule from today, the one it was shown (``row``: the loan's row)."""
+    its schedule from today, the one it was shown (``row``: the loan's row), and it
+    is measured by its oldest unpaid instalment: the first, to begin with."""
     if row.method == Method.BULLET:
         return today + timedelta(days=row.term_days), []
     rows = instalments(
@@ -207,7 +208,7 @@ def _due_and_schedule(
         }
         for k in rows
     ]
-    return rows[-1].due, schedule
+    return rows[0].due, schedule
 
 
 def _write_loans(tx: Tx, changes: list[dict[str, Any]]) -> None:

@@ -20,8 +20,9 @@ from yirong.funders.tables import Funder
 from yirong.infra.db import Tx, read_only
 from yirong.infra.paging import page_after
 from yirong.loans.allocation import allocate, parse_order
+from yirong.loans.debts import debts_of, split_over
 from yirong.loans.drawdowns import OPEN
-from yirong.loans.repayments import OUTSTANDING, owed_by
+from yirong.loans.repayments import OUTSTANDING
 from yirong.loans.standing import AgentStanding, LoanStanding, agent_standing_in
 from yirong.loans.tables import Drawdown, Repayment
 from yirong.money import check_amount
@@ -215,15 +216,11 @@ def preview_repayment(tx: Tx, agent_code: str, amount: int | None) -> RepaymentP
             .order_by(Drawdown.credited_on, Drawdown.id)
         )
     )
-    owed = [owed_by(d, today) for d in drawdowns]
-    total = sum(o.total for o in owed)
-    if total == 0:
-        raise YirongError("nothing_owed", agent=agent_code)
     if amount is not None:
         amount = check_amount(amount)
-        if amount > total:
-            raise YirongError("exceeds_owed", amount=amount, owed=total)
-    paying = total if amount is None else amount
+    debts = debts_of(tx, drawdowns, today)
+    owed, paying = split_over(debts, amount, agent_code)
+    left = {x.drawdown.id: x.payoff.total for x in debts}
     order = parse_order(drawdowns[0].allocation_order)
     shares = {s.drawdown_id: s for s in allocate(paying, owed, order)}
     refs = {d.id: d.order_ref for d in drawdowns}
@@ -234,7 +231,7 @@ def preview_repayment(tx: Tx, agent_code: str, amount: int | None) -> RepaymentP
             shares[o.drawdown_id].penalty,
             shares[o.drawdown_id].interest,
             shares[o.drawdown_id].principal,
-            o.total - shares[o.drawdown_id].total,
+            left[o.drawdown_id] - shares[o.drawdown_id].total,
         )
         for o in owed
         if o.drawdown_id in shares
@@ -243,7 +240,7 @@ def preview_repayment(tx: Tx, agent_code: str, amount: int | None) -> RepaymentP
         agent.code,
         today,
         paying,
-        total,
+        sum(left.values()),
         sum(p.penalty for p in parts),
         sum(p.interest for p in parts),
         sum(p.principal for p in parts),

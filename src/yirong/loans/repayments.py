@@ -24,11 +24,15 @@ from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
 from yirong.loans import model
+from yirong.loans.accruals import accrual_total
 from yirong.loans.allocation import Owed, Share, allocate, parse_order
-from yirong.loans.interest import Clock, charged
-from yirong.loans.tables import AccrualTotal, Drawdown, Repayment, RepaymentPart
+from yirong.loans.debts import Debt, clock_of, debts_of, owed_by, split_over
+from yirong.loans.interest import charged
+from yirong.loans.model.term import TermLoan
+from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
+from yirong.loans.term_loans import sync
 from yirong.money import check_amount, ppm_of
-from yirong.wallets.service import FreezeReason, unfreeze_in, wallet_account
+from yirong.wallets.service import FreezeReason, frozen_for, unfreeze_in, wallet_account
 
 OUTSTANDING = ("credited", "overdue")
 
@@ -60,21 +64,6 @@ def view(r: Repayment, outcome: str = "created") -> RepaymentView:
     )
 
 
-def clock_of(d: Drawdown) -> Clock:
-    return Clock(d.principal, d.since_day, d.normal_fen_days, d.penalty_fen_days, d.overdue_day)
-
-
-def owed_by(d: Drawdown, today: date) -> Owed:
-    """What the drawdown owes as of ``today`` (today's own interest is not yet due)."""
-    normal, late = clock_of(d).fen_days(today)
-    return Owed(
-        d.id,
-        charged(late, d.penalty_rate_ppm, d.day_basis) - d.penalty_paid,
-        charged(normal, d.annual_rate_ppm, d.day_basis) - d.interest_paid,
-        d.principal,
-    )
-
-
 def _outstanding(tx: Tx, agent_id: int, *, overdue_only: bool) -> list[Drawdown]:
     statuses = ("overdue",) if overdue_only else OUTSTANDING
     return list(
@@ -99,26 +88,20 @@ def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentVie
         return view(earlier, "exists")
     if amount is not None:
         amount = check_amount(amount)
-    drawdowns = _outstanding(tx, agent.id, overdue_only=False)
-    today = business_date_of(tx)
-    owed = [owed_by(d, today) for d in drawdowns]
-    total = sum(o.total for o in owed)
-    if total == 0:
-        raise YirongError("nothing_owed", agent=agent_code)
-    if amount is not None and amount > total:
-        raise YirongError("exceeds_owed", amount=amount, owed=total)
-    return view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount or total, key, "asked"))
+    debts = debts_of(tx, _outstanding(tx, agent.id, overdue_only=False), business_date_of(tx))
+    owed, paying = split_over(debts, amount, agent_code)
+    return view(_apply(tx, agent_code, agent.id, debts, owed, paying, key, "asked"))
 
 
-def sweep_in(tx: Tx, agent_code: str) -> RepaymentView | None:
+def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> RepaymentView | None:
     """Repay the overdue debt from what the wallet holds, as far as it goes (within the
-    caller's transaction: a credit, or the end of day that found the loan overdue)."""
+    caller's transaction: a credit, or the end of day that found the loan overdue,
+    which says ``overdue_on``: the day it is overdue from, tomorrow's)."""
     agent = agent_row(tx, agent_code)
-    drawdowns = _outstanding(tx, agent.id, overdue_only=True)
-    if not drawdowns:
+    debts = debts_of(tx, _outstanding(tx, agent.id, overdue_only=True), business_date_of(tx))
+    if not debts:
         return None
-    today = business_date_of(tx)
-    owed = [owed_by(d, today) for d in drawdowns]
+    owed = [x.due for x in debts]
     available = ledger.balance_of(tx, wallet_account(tx, f"agent:{agent_code}")).available
     amount = min(available, sum(o.total for o in owed))
     if amount <= 0:
@@ -127,7 +110,7 @@ def sweep_in(tx: Tx, agent_code: str) -> RepaymentView | None:
         select(func.count()).where(Repayment.agent_id == agent.id, Repayment.kind == "sweep")
     )
     key = f"sweep:{(swept or 0) + 1}"
-    return view(_apply(tx, agent_code, agent.id, drawdowns, owed, amount, key, "sweep"))
+    return view(_apply(tx, agent_code, agent.id, debts, owed, amount, key, "sweep", overdue_on))
 
 
 def _earlier(tx: Tx, agent_id: int, key: str) -> Repayment | None:
@@ -140,13 +123,15 @@ def _apply(
     tx: Tx,
     agent_code: str,
     agent_id: int,
-    drawdowns: list[Drawdown],
+    debts: list[Debt],
     owed: list[Owed],
     amount: int,
     key: str,
     kind: str,
+    overdue_on: date | None = None,
 ) -> Repayment:
     today = business_date_of(tx)
+    drawdowns = [x.drawdown for x in debts]
     funder = tx.session.get(Funder, drawdowns[0].funder_id)
     assert funder is not None and all(d.funder_id == funder.id for d in drawdowns)
     shares = allocate(amount, owed, parse_order(drawdowns[0].allocation_order))
@@ -171,8 +156,13 @@ def _apply(
     tx.session.add(repayment)
     tx.session.flush()
     by_id = {d.id: d for d in drawdowns}
+    terms = {x.drawdown.id: x.term for x in debts if x.term is not None}
     for s in shares:
-        _settle(tx, by_id[s.drawdown_id], s, today)
+        term = terms.get(s.drawdown_id)
+        if term is None:
+            _settle(tx, by_id[s.drawdown_id], s, today)
+        else:
+            _settle_term(tx, by_id[s.drawdown_id], term, s, today, overdue_on)
         tx.session.add(
             RepaymentPart(
                 repayment_id=repayment.id,
@@ -287,49 +277,45 @@ def _settle(tx: Tx, d: Drawdown, s: Share, today: date) -> None:
         d.status, d.closed_on = model.after(d.status, model.Event.REPAID, drawdown=d.id), today
 
 
-def accrual_total(tx: Tx, funder_id: int, product_id: int, kind: str) -> AccrualTotal:
-    found = tx.session.get(AccrualTotal, (funder_id, product_id, kind), with_for_update=True)
-    if found is None:
-        found = AccrualTotal(
-            funder_id=funder_id, product_id=product_id, kind=kind, closed=0, posted=0
-        )
-        tx.session.add(found)
-        tx.session.flush()
-    return found
+def _settle_term(
+    tx: Tx, d: Drawdown, loan: TermLoan, s: Share, today: date, overdue_on: date | None
+) -> None:
+    """A term loan after its share: the model splits it over the instalments (the
+    very split the agent-level allocation gave its components) and the drawdown is
+    written from the model."""
+    after, parts = loan.repay(today, s.total)
+    assert (
+        sum(p.penalty + p.compound for p in parts),
+        sum(p.interest for p in parts),
+        sum(p.principal for p in parts),
+    ) == (s.penalty, s.interest, s.principal)
+    sync(tx, d, after, today, overdue_on)
 
 
 def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
-    """Unfreeze the wallet when nothing overdue is left (other reasons stay)."""
-    today = business_date_of(tx)
-    overdue = _outstanding(tx, agent_id, overdue_only=True)
-    if any(owed_by(d, today).total for d in overdue):
-        return False
-    for d in overdue:  # an overdue drawdown with nothing owed is settled
-        d.status = model.after(d.status, model.Event.REPAID, drawdown=d.id)
-        d.closed_on = d.closed_on or today
-    try:
-        unfreeze_in(
-            tx,
-            f"agent:{agent_code}",
-            FreezeReason.OVERDUE,
-            note="nothing overdue is left",
-            actor="loans",
+    """Unfreeze the wallet when none of its owner's loans is overdue any longer (other
+    reasons stay), if it is frozen for that."""
+    still = tx.session.scalar(
+        select(func.count()).where(
+            Drawdown.agent_id == agent_id, Drawdown.status == model.DrawdownStatus.OVERDUE
         )
-    except YirongError as exc:
-        if exc.code != "wallet_not_frozen":
-            raise
+    )
+    handle = f"agent:{agent_code}"
+    if still or not frozen_for(tx, handle, FreezeReason.OVERDUE):
         return False
+    unfreeze_in(tx, handle, FreezeReason.OVERDUE, note="nothing overdue is left", actor="loans")
     return True
 
 
 @read_only
 def owed_now(tx: Tx, agent_code: str) -> list[Owed]:
-    """What each outstanding drawdown owes today (penalty, interest, principal)."""
+    """What each outstanding drawdown owes today (penalty, interest, principal), all
+    of it: a term loan's payoff."""
     agent = agent_row(tx, agent_code)
     today = business_date_of(tx)
     rows = tx.session.scalars(
         select(Drawdown)
         .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
         .order_by(Drawdown.credited_on, Drawdown.id)
-    )
-    return [owed_by(d, today) for d in rows]
+    ).all()
+    return [x.payoff for x in debts_of(tx, rows, today)]

@@ -19,18 +19,13 @@ from yirong.infra.db import Tx, transactional
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Reverse
-from yirong.ledger.tables import LedgerEntry
 from yirong.loans import model
+from yirong.loans.accruals import accrual_total
+from yirong.loans.debts import clock_of
 from yirong.loans.interest import charged
-from yirong.loans.repayments import (
-    RepaymentView,
-    accrual_total,
-    clock_of,
-    owed_by,
-    repayment_entry_keys,
-    view,
-)
+from yirong.loans.repayments import RepaymentView, repayment_entry_keys, view
 from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
+from yirong.loans.term_loans import is_term, reopen, term_loans
 from yirong.wallets.service import FreezeReason, freeze_in, wallet_account
 
 
@@ -77,8 +72,14 @@ def reverse_repayment(tx: Tx, repayment_id: int, reason: str) -> RepaymentView:
             select(Drawdown).where(Drawdown.id.in_(drawdown_ids)).with_for_update()
         )
     }
+    # A term loan is replayed without this repayment (it was its latest).
+    terms = term_loans(tx, list(drawdowns.values()), leaving_out=repayment.id)
     for part in parts:
-        _unsettle(tx, drawdowns[part.drawdown_id], part, repayment, today)
+        d = drawdowns[part.drawdown_id]
+        if is_term(d):
+            reopen(tx, d, terms[d.id], today)
+        else:
+            _unsettle(tx, d, part, repayment, today)
     repayment.reversed_on, repayment.reversal_reason = today, reason[:200]
     tell(
         tx,
@@ -90,8 +91,7 @@ def reverse_repayment(tx: Tx, repayment_id: int, reason: str) -> RepaymentView:
         share=repayment.share,
         reason=reason,
     )
-    overdue = [d for d in drawdowns.values() if d.status == "overdue"]
-    if any(owed_by(d, today).total for d in overdue):
+    if any(d.status == model.DrawdownStatus.OVERDUE for d in drawdowns.values()):
         # Debt overdue again: the wallet is frozen again. What came back is not swept
         # at once (that would undo the operator's reversal); the next credit sweeps.
         freeze_in(
@@ -106,14 +106,7 @@ def reverse_repayment(tx: Tx, repayment_id: int, reason: str) -> RepaymentView:
 
 def _reverse_postings(tx: Tx, agent_code: str, repayment: Repayment, reason: str) -> None:
     keys = repayment_entry_keys(agent_code, repayment.request_key)
-    found = {
-        key: entry_id
-        for key, entry_id in tx.session.execute(
-            select(LedgerEntry.idempotency_key, LedgerEntry.id).where(
-                LedgerEntry.idempotency_key.in_(keys), LedgerEntry.phase == "posted"
-            )
-        )
-    }
+    found = ledger.posted_entry_ids(tx, keys)
     ledger.post_batch(
         tx,
         [

@@ -5,6 +5,7 @@ past due, latest first."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,7 +18,8 @@ from yirong.funders.service import funder_row
 from yirong.infra.db import Tx, read_only
 from yirong.loans.allocation import Owed
 from yirong.loans.buckets import NAMES, bucket, days_past_due
-from yirong.loans.repayments import OUTSTANDING, owed_by
+from yirong.loans.debts import debts_of
+from yirong.loans.repayments import OUTSTANDING
 from yirong.loans.tables import Drawdown, PortfolioSnapshot
 
 
@@ -30,7 +32,8 @@ class LoanStanding:
     due_date: date | None
     days_past_due: int
     bucket: str
-    owed: Owed
+    owed: Owed  # everything (a term loan's payoff)
+    due: Owed  # what has fallen due (a bullet loan: everything)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +65,40 @@ class Portfolio:
     buckets: tuple[BucketLine, ...]  # every bucket, in order, zeros included
 
 
-def _standing(d: Drawdown, agent_code: str, today: date) -> LoanStanding:
-    dpd = days_past_due(d.due_date, today)
-    return LoanStanding(
-        d.id, d.order_ref, agent_code, d.status, d.due_date, dpd, bucket(dpd), owed_by(d, today)
-    )
+def _standings(
+    tx: Tx, rows: Sequence[tuple[Drawdown, str]], today: date
+) -> tuple[LoanStanding, ...]:
+    """Each loan's standing: days past due from its due date (a term loan's: its
+    oldest unpaid instalment's), what it owes in all and what has fallen due."""
+    debts = debts_of(tx, [d for d, _ in rows], today)
+    standings = []
+    for (d, agent_code), debt in zip(rows, debts, strict=True):
+        dpd = days_past_due(d.due_date, today)
+        standings.append(
+            LoanStanding(
+                d.id,
+                d.order_ref,
+                agent_code,
+                d.status,
+                d.due_date,
+                dpd,
+                bucket(dpd),
+                debt.payoff,
+                debt.due,
+            )
+        )
+    return tuple(standings)
 
 
 def agent_standing_in(tx: Tx, agent_code: str) -> AgentStanding:
     agent = agent_row(tx, agent_code)
     today = business_date_of(tx)
-    loans = tuple(
-        _standing(d, agent.code, today)
-        for d in tx.session.scalars(
-            select(Drawdown)
-            .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
-            .order_by(Drawdown.credited_on, Drawdown.id)
-        )
+    rows = tx.session.scalars(
+        select(Drawdown)
+        .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
+        .order_by(Drawdown.credited_on, Drawdown.id)
     )
+    loans = _standings(tx, [(d, agent.code) for d in rows], today)
     dpd = max((loan.days_past_due for loan in loans), default=0)
     return AgentStanding(agent.code, today, dpd, bucket(dpd), loans)
 
@@ -139,4 +158,4 @@ def past_due_loans(
     rows = tx.session.execute(
         query.order_by(Drawdown.due_date, Drawdown.id).limit(limit).offset(offset)
     ).all()
-    return [_standing(d, code, today) for d, code in rows]
+    return list(_standings(tx, [(d, code) for d, code in rows], today))

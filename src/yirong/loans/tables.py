@@ -16,11 +16,11 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
-from yirong.ledger.tables import Id
+from yirong.infra.base import Base, Id
 
 
 class Drawdown(Base):
@@ -39,6 +39,7 @@ class Drawdown(Base):
         Index("ix_drawdowns_agent_status", "agent_id", "status"),
         Index("ix_drawdowns_status_overdue", "status", "overdue_day"),
         Index("ix_drawdowns_status_fund_by", "status", "fund_by"),
+        Index("ix_drawdowns_method_status", "method", "status"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -56,6 +57,7 @@ class Drawdown(Base):
     day_basis: Mapped[int] = mapped_column(SmallInteger)
     grace_days: Mapped[int] = mapped_column(SmallInteger)
     allocation_order: Mapped[str] = mapped_column(String(64))
+    compounds: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     # bullet (a revolving line's drawdown: its interest clock) or the product's
     # instalment method (equal-installment...): then its instalments are its schedule.
     method: Mapped[str] = mapped_column(String(24), server_default="bullet")
@@ -78,6 +80,12 @@ class Drawdown(Base):
     # True while the clock runs (principal outstanding): the end of day's accrual reads
     # only these; a closed clock's charge is added to its funder's closed total.
     accrual_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A term loan's charges to the end of the day before its last sync (the scheduled
+    # interest of instalments fallen due; penalty and compound interest together),
+    # written from the model (loans/term_loans.py): the SQL of the loan book reads
+    # them where a bullet loan's are computed from its clock. Unused for bullet loans.
+    interest_charged: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)
+    penalty_charged: Mapped[int] = mapped_column(BigInteger, server_default="0", default=0)
 
 
 class DrawdownInstalment(Base):

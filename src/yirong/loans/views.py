@@ -13,7 +13,6 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from yirong.access.principals import Principal
-from yirong.agents.service import Role
 from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
@@ -43,6 +42,7 @@ from yirong.loans.reversals import reverse_repayment
 from yirong.loans.standing import LoanStanding, Portfolio, funder_portfolio, past_due_loans
 from yirong.loans.statements import RevenueShareLine, revenue_share_statement
 from yirong.money import MAX_AMOUNT_FEN
+from yirong.roles import Role
 
 router = api_router("loans")
 

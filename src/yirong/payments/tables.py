@@ -7,8 +7,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
-from yirong.ledger.tables import Id
+from yirong.infra.base import Base, Id
 
 
 class Payment(Base):

@@ -8,8 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
-from yirong.ledger.tables import Id
+from yirong.infra.base import Base, Id
 
 
 class PolicySetting(Base):

@@ -28,7 +28,6 @@ from yirong.books.service import BankAccountView, bank_accounts_in, business_dat
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, transactional
 from yirong.ledger import service as ledger
-from yirong.ledger.tables import LedgerEntry
 from yirong.payments.tables import Payment
 from yirong.reconciliation.daily_model import (
     BankSide,
@@ -272,13 +271,13 @@ def _open_payments(tx: Tx, account: BankAccountView, day: date, window: int) -> 
     tell: a payment closes on the booking date of the bank's debit line that settled
     it, or on the day its hold was released (refused, or returned before it was
     debited). Read so, a day's payments in transit stay what they were that evening."""
-    resolution = aliased(LedgerEntry)
+    resolution = ledger.entry_rows()
     settled = aliased(BankLine)
-    closed_on = func.coalesce(settled.booking_date, resolution.business_date)
+    closed_on = func.coalesce(settled.booking_date, resolution.c.business_date)
     rows = tx.conn.execute(
         select(Payment.reference, Payment.amount, Payment.instructed_on)
         .outerjoin(settled, settled.id == Payment.bank_line_id)
-        .outerjoin(resolution, resolution.pending_id == Payment.hold_entry_id)
+        .outerjoin(resolution, resolution.c.pending_id == Payment.hold_entry_id)
         .where(
             Payment.bank_account == account.ledger_account,
             Payment.instructed_on <= day,

@@ -12,7 +12,6 @@ from fastapi import Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from yirong.agents.service import Role
 from yirong.api.routing import api_router
 from yirong.api.security import DB, FunderOrOperator, Operator, hidden
 from yirong.api.uploads import CSV_TYPES, UploadedFile, upload_route
@@ -22,6 +21,7 @@ from yirong.reconciliation import daily, funder_files, kept_days
 from yirong.reconciliation.daily_model import DayFigures
 from yirong.reconciliation.funder_files import FileCheck, MadeFile
 from yirong.reconciliation.kept_days import DayCounts, KeptDay
+from yirong.roles import Role
 
 router = api_router("reconciliation")
 

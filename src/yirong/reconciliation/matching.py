@@ -25,7 +25,6 @@ from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
-from yirong.ledger.tables import LedgerBalance
 from yirong.loans.funding import Funding, fund_order_in, fund_orders_in, order_by_reference
 from yirong.loans.model import DrawdownStatus
 from yirong.loans.tables import Drawdown
@@ -153,6 +152,7 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
             facts.orders[ref] = model.OrderFacts(
                 ref, funder, amount, status, fund_by, int(parts.get(ref) or 0)
             )
+    balances = ledger.balance_rows()
     file_refs = {r for line in lines for r in line.refs.commissions}
     ids = {commissions.file_ids_in(r)[0]: r for r in file_refs}
     if ids:
@@ -163,10 +163,10 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
                     Wallet,
                     (Wallet.owner_type == "agent") & (Wallet.owner_code == CommissionFileRow.agent),
                 )
-                .join(LedgerBalance, LedgerBalance.account_id == Wallet.account_id)
+                .join(balances, balances.c.account_id == Wallet.account_id)
                 .where(
                     CommissionFileRow.file_id.in_(list(ids)),
-                    LedgerBalance.state.in_(_CANNOT_TAKE),
+                    balances.c.state.in_(_CANNOT_TAKE),
                 )
             )
         )
@@ -212,8 +212,8 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
         facts.wallets = {
             wallet_id: state not in _CANNOT_TAKE
             for wallet_id, state in tx.conn.execute(
-                select(Wallet.id, func.max(LedgerBalance.state))
-                .join(LedgerBalance, LedgerBalance.account_id == Wallet.account_id)
+                select(Wallet.id, func.max(balances.c.state))
+                .join(balances, balances.c.account_id == Wallet.account_id)
                 .where(Wallet.id.in_(wallet_ids))
                 .group_by(Wallet.id)
             )

@@ -12,7 +12,6 @@ from fastapi import Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from yirong.agents.service import Role
 from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, page_of
@@ -29,6 +28,7 @@ from yirong.reconciliation.exceptions import ActionResult, ApprovalView, Excepti
 from yirong.reconciliation.model import ExceptionKind
 from yirong.reconciliation.notices import NoticeView
 from yirong.reconciliation.statements import ImportResult, StatementFileView
+from yirong.roles import Role
 
 router = api_router("reconciliation")
 

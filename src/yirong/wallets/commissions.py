@@ -24,7 +24,6 @@ from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Leg, NewEntry, Side
-from yirong.ledger.store import store_for
 from yirong.wallets import commission_file
 from yirong.wallets.commission_file import CommissionRow, RowError
 from yirong.wallets.service import account_code, repay_overdue_from
@@ -124,7 +123,7 @@ def apply_commission_file_in(
         .order_by(CommissionFileRow.agent, CommissionFileRow.month)
     ).all()
     bank = ledger.account_by_code(tx, bank_account)
-    ids = store_for(tx).account_ids(account_code(agent) for agent, _, _ in rows)
+    ids = ledger.account_ids(tx, [account_code(agent) for agent, _, _ in rows])
     requests = [
         # No memo naming the file: the same commission in another file is the same
         # request, and the ledger refuses to pay it twice.
@@ -171,7 +170,7 @@ def _recorded(tx: Tx, digest: str) -> CommissionFile | None:
 def _check_against_books(tx: Tx, rows: list[CommissionRow], today: date) -> list[RowError]:
     errors = []
     current = commission_file.month_of(today)
-    known = store_for(tx).account_ids(account_code(r.agent) for r in rows)
+    known = ledger.account_ids(tx, [account_code(r.agent) for r in rows])
     taken = set(
         tx.conn.execute(
             select(CommissionFileRow.agent, CommissionFileRow.month).where(

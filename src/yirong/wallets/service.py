@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -32,7 +32,6 @@ from yirong.ledger.model import (
     Side,
 )
 from yirong.ledger.service import PostResult
-from yirong.ledger.tables import LedgerBalance
 from yirong.money import check_amount
 from yirong.payments import service as payments
 from yirong.payments.service import Payee, PaymentView
@@ -416,6 +415,11 @@ def _locked_wallets(tx: Tx, handles: Sequence[str]) -> dict[str, int]:
     return {h: found[h] for h in handles}
 
 
+def frozen_for(tx: Tx, handle: str, reason: FreezeReason) -> bool:
+    """Whether the wallet has an active freeze for ``reason``."""
+    return _active_freeze(tx, _wallet_row(tx, handle).id, reason) is not None
+
+
 def unfreeze_in(
     tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str
 ) -> WalletView:
@@ -483,11 +487,26 @@ def handles_of(tx: Tx, wallet_ids: Sequence[int]) -> dict[int, str]:
 # ---------------------------------------------------------------- helpers
 
 
+# What repays an agent's overdue debt from its wallet, within the caller's transaction
+# (``loans.repayments.sweep_in``): loans are built on wallets, so they hand it down
+# when the application starts (``yirong.wiring``) instead of wallets importing them.
+OverdueSweeper = Callable[[Tx, str], object]
+_sweepers: list[OverdueSweeper] = []
+
+
+def on_overdue_credit(sweeper: OverdueSweeper) -> None:
+    """Have ``sweeper`` called for each agent whose wallet, frozen for an overdue loan,
+    was credited (once: registering it again changes nothing)."""
+    if sweeper not in _sweepers:
+        _sweepers.append(sweeper)
+
+
 def repay_overdue_from(tx: Tx, credits: Sequence[PostResult]) -> None:
     """Money credited to a wallet frozen for an overdue loan repays the overdue debt
     first, in the same transaction as the credit. The ledger says which frozen
     accounts each new entry credited (none on its one-statement path, which it takes
-    only for active accounts), so ordinary credits cost nothing here."""
+    only for active accounts), so ordinary credits cost nothing here. With nothing
+    registered to sweep, such a credit is refused (rolled back): never left unswept."""
     frozen = set().union(*(r.credited_frozen for r in credits))
     if not frozen:
         return
@@ -501,19 +520,19 @@ def repay_overdue_from(tx: Tx, credits: Sequence[PostResult]) -> None:
             WalletFreeze.lifted_on.is_(None),
         )
     ).all()
-    if overdue:
-        # Loans are built on wallets, so this is the one call back up: imported here.
-        from yirong.loans.repayments import sweep_in
-
-        for code in sorted(set(overdue)):
-            sweep_in(tx, code)
+    if overdue and not _sweepers:
+        raise RuntimeError("no overdue sweeper is registered: call yirong.wiring.wire() first")
+    for code in sorted(set(overdue)):
+        for sweep in _sweepers:
+            sweep(tx, code)
 
 
 def _view(tx: Tx, handle: str) -> WalletView:
     """The wallet, its balance (summed over its shards) and its active freezes, in one
     query: the view every balance read and every freeze answers with."""
     owner_type, code = parse_handle(handle)
-    b = LedgerBalance
+    balances = ledger.balance_rows()
+    b = balances.c
     active = (
         select(func.aggregate_strings(WalletFreeze.reason, ","))
         .where(WalletFreeze.wallet_id == Wallet.id, WalletFreeze.lifted_on.is_(None))
@@ -531,7 +550,7 @@ def _view(tx: Tx, handle: str) -> WalletView:
             func.sum(b.credits_posted),
             active,
         )
-        .join(b, b.account_id == Wallet.account_id)
+        .join(balances, b.account_id == Wallet.account_id)
         .where(Wallet.owner_type == owner_type, Wallet.owner_code == code)
         .group_by(Wallet.id, Wallet.name, Wallet.opened_on)
     ).one_or_none()

@@ -19,8 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yirong.infra.base import Base
-from yirong.ledger.tables import Id
+from yirong.infra.base import Base, Id
 
 
 class Wallet(Base):

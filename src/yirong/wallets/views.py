@@ -12,7 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from yirong.access.principals import Principal
-from yirong.agents.service import Role
 from yirong.api.fields import Fen
 from yirong.api.idempotency import ServiceKey
 from yirong.api.pages import Cursor, Limit, Page, after_of, cursor_of
@@ -21,6 +20,7 @@ from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, hidden
 from yirong.api.uploads import CSV_TYPES, UploadedFile, upload_route
 from yirong.ledger.statement import StatementLine, statement
 from yirong.payments.service import PaymentView
+from yirong.roles import Role
 from yirong.wallets import service
 from yirong.wallets.commissions import CommissionImport, import_commissions
 from yirong.wallets.service import FreezeReason, Movement, WalletView

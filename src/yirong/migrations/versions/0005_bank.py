@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from yirong.infra.migrations.append_only import allow_changes, forbid_changes
+from yirong.migrations.append_only import allow_changes, forbid_changes
 
 APPEND_ONLY = ("recon_actions",)
 

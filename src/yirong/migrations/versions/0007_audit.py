@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from yirong.infra.migrations.append_only import allow_truncate, forbid_truncate
+from yirong.migrations.append_only import allow_truncate, forbid_truncate
 
 revision = "0007"
 down_revision = "0006"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from yirong.infra.models import metadata
+from yirong.schema import metadata
 
 
 def run() -> None:
