@@ -84,7 +84,10 @@ def test_the_demo_plays_every_flow_and_its_claims_are_the_records(
         assert with_db["business_date"] == date(2026, 1, 5) + timedelta(days=75)
         share_owed = with_db["share_owed"]
         assert isinstance(share_owed, int)
-        assert counts["revenue_share_fen"] == share_owed > 0
+        # The platform's share booked is what the funders owe of it, and what was kept
+        # back from the payouts of a funder that nets it (F03).
+        assert counts["revenue_share_fen"] == share_owed + with_db["share_netted"] > 0
+        assert with_db["share_netted"] > 0
         assert counts["sweeps"] == with_db["sweeps"]
         # Every overdue loan's wallet is frozen; a frozen-for-overdue wallet owes.
         assert with_db["overdue_agents"] == with_db["frozen_for_overdue"]
@@ -216,9 +219,19 @@ def records(tx: Tx) -> dict[str, object]:
         )
     )
     codes = set(tx.session.scalars(select(Agent.code).where(Agent.id.in_(overdue_agents))))
+    netted = tx.session.scalar(
+        select(func.coalesce(func.sum(LedgerPosting.amount), 0))
+        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
+        .where(
+            LedgerEntry.code == "loan.revenue_share_netted",
+            LedgerPosting.side == "C",
+            LedgerPosting.account_id.in_(share_accounts),
+        )
+    )
     return {
         "business_date": business_date_of(tx),
         "share_owed": int(owed or 0),
+        "share_netted": int(netted or 0),
         "sweeps": tx.session.scalar(
             select(func.count()).select_from(Repayment).where(Repayment.kind == "sweep")
         ),

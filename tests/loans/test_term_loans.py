@@ -25,6 +25,7 @@ from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
 from yirong.loans.repayments import owed_now, repay
+from yirong.loans.reversals import reverse_repayment
 from yirong.loans.standing import agent_standing
 from yirong.money import round_half_up_fen
 from yirong.pricing.schedule import Method, build_schedule
@@ -186,5 +187,53 @@ def test_a_term_loan_falls_due_by_instalment(backend: str, tmp_path: Path) -> No
     # The end of day accrued, in all, exactly what was collected.
     close_days_until(market, date(2026, 3, 12))
     assert _income(db) == k1.interest + k2.interest + running + penalty
+    report = verify(db)
+    assert report.ok, report
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_term_loans_repayment_reversed_is_as_if_never_made(backend: str, tmp_path: Path) -> None:
+    market = build_market(backend, tmp_path, agents=2, opted_in=2, t1_product=SIX_MONTHS)
+    open_lines(market, 1)
+    db, agent = market.db, market.code(0)
+    order = request_drawdown(db, agent, 333_333, 60, "six")
+    fund(db, "T1", order.order_ref, 333_333)
+    [k1, *_] = build_schedule(
+        333_333,
+        Decimal("0.12"),
+        Method.EQUAL_INSTALLMENT,
+        date(2026, 1, 5),
+        periods=6,
+        day_basis=365,
+    ).installments
+    close_days_until(market, date(2026, 2, 5))
+    [before] = agent_standing(db, agent).loans
+
+    # The first instalment paid, then reversed the same day (the funder still holds it):
+    # it is owed again, exactly as before, and the loan is what it was.
+    paid = repay(db, agent, k1.total, "k1")
+    assert drawdowns_of(db, agent)[0].due_date == date(2026, 3, 5)
+    reverse_repayment(db, paid.id, "paid twice by mistake")
+    [again] = agent_standing(db, agent).loans
+    assert (again.due, again.owed, again.due_date) == (before.due, before.owed, date(2026, 2, 5))
+
+    # Everything repaid, then reversed: the loan runs again, and what its close added
+    # to the funder's closed totals is taken back, so the accrual stays what it charged.
+    settled = repay(db, agent, None, "all")
+    assert drawdowns_of(db, agent)[0].status == "repaid"
+    reverse_repayment(db, settled.id, "the agent's bank recalled it")
+    [loan] = drawdowns_of(db, agent)
+    assert (loan.status, loan.due_date) == ("credited", date(2026, 2, 5))
+    assert agent_standing(db, agent).loans[0].owed == before.owed
+
+    # Unpaid, the first instalment is late the next day: overdue, the wallet frozen.
+    wallets.pay_carrier(db, f"agent:{agent}", wallets.wallet(db, f"agent:{agent}").available, "x")
+    close_days_until(market, date(2026, 2, 6))
+    assert drawdowns_of(db, agent)[0].status == "overdue"
+    assert _income(db) == k1.interest  # due 02-05; nothing late is charged yet
+    # A day later: one day (02-06) late on it, penalty and compound interest.
+    close_days_until(market, date(2026, 2, 7))
+    late = _day_charge(k1.principal, "0.18", 1) + _day_charge(k1.interest, "0.18", 1)
+    assert _income(db) == k1.interest + late
     report = verify(db)
     assert report.ok, report

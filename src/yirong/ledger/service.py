@@ -279,7 +279,7 @@ def posted_entry_ids(tx: Tx, keys: Sequence[str]) -> dict[str, int]:
             LedgerEntry.idempotency_key.in_(keys), LedgerEntry.phase == Phase.POSTED.value
         )
     )
-    return dict(rows.tuples().all())
+    return {key: entry_id for key, entry_id in rows}
 
 
 def balance_rows() -> Subquery:
