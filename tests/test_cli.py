@@ -213,6 +213,20 @@ def test_the_schedule_calculator_prints_the_mortgage_example_as_json(yirong) -> 
     assert sum(r["principal"] for r in rows) == 100_000_000
     assert result["total_interest"] == sum(r["interest"] for r in rows)
     assert result["apr"] == "0.0490"
+    # A 90-day line at 10.80% on 360 days: 10,000 × 0.108 × 90 / 360 = 270 yuan; simple
+    # 0.027 × 365 / 90 = 10.95% (not below the rate), compound 1.027^(365/90) − 1 = 11.41%.
+    code, out = yirong(
+        "schedule", "--principal", "10000", "--annual-rate", "10.80", "--method", "bullet",
+        "--start", "2026-01-15", "--days", "90", "--json",
+    )  # fmt: skip
+    result = json.loads(out.strip().splitlines()[-1])
+    assert (code, result["total_interest"]) == (0, 27_000)
+    assert (result["apr"], result["apr_compound"]) == ("0.1095", "0.1141")
+    code, out = yirong(
+        "schedule", "--principal", "10000", "--annual-rate", "10.80", "--method", "bullet",
+        "--start", "2026-01-15", "--days", "90",
+    )  # fmt: skip
+    assert code == 0 and "APR 0.1095 simple" in out and "0.1141 compound" in out
     code, out = yirong(
         "schedule", "--principal", "1000", "--annual-rate", "18", "--method", "bullet",
         "--start", "2026-01-15", "--days", "30", "--day-basis", "364",

@@ -276,11 +276,14 @@ def test_terms_at_the_edge_of_what_is_allowed_are_accepted(funder: Database) -> 
 
 
 def test_a_product_above_the_rate_cap_is_accepted_once_the_cap_is_raised(funder: Database) -> None:
-    # 23% a year over 7 days, compounded: about 25.8% > 24%.
+    # 23% a year on 360 days, a 7-day drawdown of 500,000 yuan: 50,000,000 × 0.23 × 7 /
+    # 360 = 223,611.1 -> 223,611 fen, 0.00447222 of it. Simple: × 365 / 7 = 0.2331943,
+    # under the 24% cap; compound: 1.00447222^(365/7) − 1 = 0.2619706, over it. The cap
+    # applies to the higher figure: refused, at 26.20%.
     pricey = replace(LINE, code="PRICEY", max_rate=Decimal("0.23"))
     refused = refusal(add_product, funder, "F09", pricey)
     assert refused.code == "product_above_rate_cap"
-    assert Decimal("0.25") < Decimal(refused.details["apr"]) < Decimal("0.27")
+    assert refused.details["apr"] == "0.2620"
     assert Decimal(refused.details["cap"]) == Decimal("0.24")
     set_setting(funder, "apr_cap", "0.30", effective_from=FIRST_DAY.replace(day=6), set_by="op")
     assert refusal(add_product, funder, "F09", pricey).code == "product_above_rate_cap"  # tomorrow
@@ -290,12 +293,29 @@ def test_a_product_above_the_rate_cap_is_accepted_once_the_cap_is_raised(funder:
 
 
 def test_a_small_minimum_limit_does_not_hide_an_apr_above_the_cap(funder: Database) -> None:
-    """At 25% a year, a 7-day drawdown costs about 28% (APR): above
+    """At 25% a year, a 7-day drawdown costs about 29% (APR, compound): above
     the 24% cap, however small the product's minimum drawdown."""
-    daily = Decimal("0.25") * 7 / 360
-    assert (1 + daily) ** (Decimal(360) / 7) - 1 > Decimal("0.24")
+    term = Decimal("0.25") * 7 / 360
+    assert (1 + term) ** (Decimal(365) / 7) - 1 > Decimal("0.28")
     tiny_minimum = replace(LINE, max_rate=Decimal("0.25"), min_limit=MIN_PRODUCT_LIMIT)
     assert refusal(add_product, funder, "F09", tiny_minimum).code == "product_above_rate_cap"
+
+
+def test_a_simple_apr_above_the_cap_is_refused_though_the_compound_one_is_under(
+    funder: Database,
+) -> None:
+    # A line drawn for 366 days at 24.004% on 365 days: 50,000,000 × 0.24004 × 366 / 365
+    # = 12,034,882.2 -> 12,034,882 fen, 0.24069764 of it. Simple: × 365 / 366 =
+    # 0.2400400 > 24%; compound, a little over one term a year:
+    # 1.24069764^(365/366) − 1 = 0.2399667 < 24%. (At 5,000 yuan: 120,349 fen, 0.2400404
+    # and 0.2399671.) Refused, on the simple figure.
+    long = replace(LINE, code="LONG", max_rate=Decimal("0.24004"), day_basis=365)
+    long = replace(long, min_term_days=366, max_term_days=366)
+    refused = refusal(add_product, funder, "F09", long)
+    assert (refused.code, refused.details["apr"]) == ("product_above_rate_cap", "0.2400")
+    # At 23.999%: 5,000 yuan cost 120,324 fen, 0.2399905 simple, 0.2399173 compound: accepted.
+    add_product(funder, "F09", replace(long, max_rate=Decimal("0.23999")))
+    assert product_codes(funder, "F09") == ["LONG"]
 
 
 def test_a_duplicate_product_code_is_refused_within_a_funder(funder: Database) -> None:

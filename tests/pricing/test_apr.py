@@ -1,12 +1,14 @@
-"""The annualised rate by the IRR method (PBoC 〔2021〕 No. 3): the Bank's own worked
-example, numpy-financial as an outside check, and what any schedule's APR must be."""
+"""The annualised rate (PBoC 〔2021〕 No. 3): the Bank's own worked example, a table of
+figures worked out by hand, numpy-financial as an outside check of the IRR, and what any
+schedule's APR must be."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 
 import numpy_financial as npf
 import pytest
@@ -14,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.pricing.strategies import schedules
-from yirong.pricing.apr import annualise, apr_string, irr, schedule_apr, xirr_daily
+from yirong.pricing.apr import (
+    Apr,
+    annualise,
+    apr_string,
+    instalment_apr,
+    irr,
+    schedule_apr,
+    single_repayment_apr,
+)
 from yirong.pricing.schedule import Method, Schedule, build_schedule
 
 START = date(2026, 1, 15)
@@ -57,7 +67,7 @@ def test_pboc_worked_example() -> None:
 
 def test_irr_of_zero_interest_is_exactly_zero() -> None:
     assert irr([-1_000, 333, 333, 334]) == 0
-    assert xirr_daily([(0, -500), (30, 500)]) == 0
+    assert single_repayment_apr(500, 500, 30) == Apr(Decimal(0), Fraction(73, 6), 0, 0)
 
 
 def test_irr_of_one_period() -> None:
@@ -107,9 +117,14 @@ def test_flows_without_a_unique_rate_are_refused(flows: list[int], complaint: st
         irr(flows)
 
 
-def test_xirr_refuses_days_before_day_0() -> None:
-    with pytest.raises(ValueError, match="day offsets"):
-        xirr_daily([(-1, -100), (30, 101)])
+@pytest.mark.parametrize(
+    ("received", "repaid", "days"), [(0, 100, 30), (100, 0, 30), (100, 101, 0)]
+)
+def test_a_single_repayment_that_is_not_a_loan_is_refused(
+    received: int, repaid: int, days: int
+) -> None:
+    with pytest.raises(ValueError, match="not a loan"):
+        single_repayment_apr(received, repaid, days)
 
 
 @settings(max_examples=60, deadline=None)
@@ -124,11 +139,159 @@ def test_irr_agrees_with_numpy_financial(schedule: Schedule, fee_per_million: in
     assert abs(float(irr(flows)) - expected) <= 1e-9
 
 
-# -- schedule_apr ------------------------------------------------------------------
+# -- the rule, worked by hand --------------------------------------------------------
+#
+# A single repayment: r = cost / received over the loan's own term; simple = r × 365 /
+# days; compound = (1 + r)^(365 / days) − 1. Monthly instalments: r = the IRR per
+# month; simple = 12r; compound = (1 + r)^12 − 1. The exponents were worked on a
+# calculator to more places than shown; every figure is rounded half-up to 6 places.
+HAND_BULLETS = [
+    # 90 days at 10.80% on a 360-day basis: 1,000,000 × 0.108 × 90 / 360 = 27,000 fen;
+    # 0.027 × 365 / 90 = 0.1095 (the old daily IRR × 360 showed 0.1066, below the
+    # contract rate); 1.027^(365/90) − 1 = 0.1141010.
+    (1_000_000, "0.108", 360, 90, 0, 27_000, "0.109500", "0.114101"),
+    # The same on a 365-day basis: 1,000,000 × 0.108 × 90 / 365 = 26,630.137 -> 26,630;
+    # 0.02663 × 365 / 90 = 0.1079994: the 0.137 fen rounding took off, and no more;
+    # 1.02663^(365/90) − 1 = 0.1124741.
+    (1_000_000, "0.108", 365, 90, 0, 26_630, "0.107999", "0.112474"),
+    # 日利率 0.05% (18% on 360 days), whatever the term: 500 fen a day on 1,000,000;
+    # 500d / 1,000,000 × 365 / d = 0.1825. Compound (1 + 0.0005d)^(365/d) − 1: daily
+    # compounding's 1.0005^365 − 1 = 0.2001594 for one day, down to 0.1825 at a year.
+    (1_000_000, "0.18", 360, 1, 0, 500, "0.182500", "0.200159"),
+    (1_000_000, "0.18", 360, 30, 0, 15_000, "0.182500", "0.198589"),
+    (1_000_000, "0.18", 360, 90, 0, 45_000, "0.182500", "0.195438"),
+    (1_000_000, "0.18", 360, 180, 0, 90_000, "0.182500", "0.190948"),
+    (1_000_000, "0.18", 360, 365, 0, 182_500, "0.182500", "0.182500"),
+    # With a 5,000 fen fee taken up front: 995,000 received, 1,015,000 repaid; cost
+    # 20,000 / 995,000 = 0.0201005 a term; × 365 / 30 = 0.2445561, which is the 0.1825
+    # above plus more than the fee's own 0.005 × 365 / 30 = 0.0608333 (it is paid out
+    # of the cash received); (1,015,000 / 995,000)^(365/30) − 1 = 0.2739607.
+    (1_000_000, "0.18", 360, 30, 5_000, 15_000, "0.244556", "0.273961"),
+    # Two years at 10% on 365 days: 200,000 fen; 0.2 × 365 / 730 = 0.1; compound
+    # 1.2^(1/2) − 1 = 0.0954451, below the simple figure past a year.
+    (1_000_000, "0.10", 365, 730, 0, 200_000, "0.100000", "0.095445"),
+]
+
+
+def six(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
+
+
+@pytest.mark.parametrize(
+    ("principal", "rate", "basis", "days", "fee", "interest", "simple", "compound"), HAND_BULLETS
+)
+def test_a_single_repayment_by_hand(
+    principal: int,
+    rate: str,
+    basis: int,
+    days: int,
+    fee: int,
+    interest: int,
+    simple: str,
+    compound: str,
+) -> None:
+    schedule = build_schedule(
+        principal, Decimal(rate), Method.BULLET, START, days=days, day_basis=basis, fee=fee
+    )
+    assert schedule.total_interest == interest
+    apr = schedule_apr(schedule)
+    assert (six(apr.simple), six(apr.compound)) == (simple, compound)
+    assert apr.periods_per_year == Fraction(365, days)
+    assert apr.higher == max(apr.simple, apr.compound)
+
+
+def test_a_daily_rate_of_five_hundredths_of_a_percent_is_18_25_percent_simple() -> None:
+    # 0.05% a day is 18% on a 360-day basis; 0.0005 × 365 = 0.1825 exactly, for any term.
+    for days in (1, 7, 30, 60, 90, 180, 366):
+        schedule = build_schedule(
+            1_000_000, Decimal("0.18"), Method.BULLET, START, days=days, day_basis=360
+        )
+        assert schedule_apr(schedule).simple == Decimal("0.1825")
+        assert apr_string(schedule_apr(schedule).simple) == "0.1825"
+
+
+@pytest.mark.parametrize(
+    ("method", "principal", "simple", "compound", "off"),
+    [
+        # 1% a month (12% a year) over 12 months: the IRR per month is 1%, so 12 × 1% =
+        # 12%; 1.01^12 − 1 = 0.1268250. 等额本息: A = 100,000 × 0.01 × 1.01^12 /
+        # (1.01^12 − 1) = 8,884.8789 yuan -> 888,488 fen; each row's interest is
+        # rounded to the fen, half a fen being 5e-8 of 10,000,000: the IRR moves by
+        # about that, 1e-7 a month at most.
+        (Method.EQUAL_INSTALLMENT, 10_000_000, "0.120000", "0.126825", "1e-7"),
+        # 等额本金 on 120,000 yuan: 10,000 yuan a month plus 1% of the balance, exact.
+        (Method.EQUAL_PRINCIPAL, 12_000_000, "0.120000", "0.126825", "1e-30"),
+        # 先息后本: 1,000 yuan a month, then 100,000 with the last, exact.
+        (Method.INTEREST_ONLY, 10_000_000, "0.120000", "0.126825", "1e-30"),
+    ],
+)
+def test_monthly_instalments_by_hand(
+    method: Method, principal: int, simple: str, compound: str, off: str
+) -> None:
+    schedule = build_schedule(principal, Decimal("0.12"), method, START, periods=12)
+    apr = schedule_apr(schedule)
+    assert (six(apr.simple), six(apr.compound)) == (simple, compound)
+    assert apr.periods_per_year == 12
+    assert abs(apr.period_rate - Decimal("0.01")) < Decimal(off)
+
+
+def test_equal_installments_pay_the_hand_computed_amount() -> None:
+    schedule = build_schedule(
+        10_000_000, Decimal("0.12"), Method.EQUAL_INSTALLMENT, START, periods=12
+    )
+    assert schedule.installments[0].total == 888_488
+
+
+def test_instalment_apr_of_the_pboc_example_flows() -> None:
+    # The worked example again, through the method's own function: 12.80% / 13.58%.
+    apr = instalment_apr(10_000_000 - 100_000, [883_330] * 12)
+    assert (apr_string(apr.simple), apr_string(apr.compound)) == ("0.1280", "0.1358")
+
+
+# -- what any schedule's APR must be ----------------------------------------------------
+
+
+def rounding_allowance(schedule: Schedule) -> Fraction:
+    """How far below the contract rate a fee-free schedule's simple APR may honestly be.
+
+    A bullet: its interest is P·rate·days/basis rounded to the fen, so at most the part
+    of a fen that rounding took off is missing: that part / P × 365 / days. Instalments:
+    npv_tolerance's bound on what half a fen of interest per row moves the IRR."""
+    if schedule.method is not Method.BULLET:
+        return Fraction(npv_tolerance(schedule))
+    days = (schedule.installments[0].due_date - schedule.start).days
+    exact = schedule.principal * Fraction(schedule.annual_rate) * days / schedule.day_basis
+    taken_off = max(Fraction(0), exact - schedule.total_interest)
+    assert taken_off <= Fraction(1, 2)
+    return taken_off / schedule.principal * 365 / days
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules(principals=REAL_PRINCIPALS, max_periods=120))
+def test_without_a_fee_the_simple_apr_is_never_below_the_contract_rate(
+    schedule: Schedule,
+) -> None:
+    apr = schedule_apr(schedule)
+    # Where rounding took off, the simple APR can be exactly rate − allowance, which
+    # sixty digits then round either way: hence the 1e-50.
+    floor = Fraction(schedule.annual_rate) - rounding_allowance(schedule) - Fraction(1, 10**50)
+    assert Fraction(apr.simple) >= floor
+
+
+@settings(max_examples=300, deadline=None)
+@given(schedules(methods=st.just(Method.BULLET)))
+def test_a_bullet_whose_interest_was_not_rounded_down_is_never_below_its_contract_rate(
+    schedule: Schedule,
+) -> None:
+    # Any principal from one fen: with nothing taken off by rounding, nothing is allowed.
+    if rounding_allowance(schedule) == 0:
+        assert schedule_apr(schedule).simple >= schedule.annual_rate
 
 
 @given(schedules(methods=st.just(Method.EQUAL_INSTALLMENT), principals=REAL_PRINCIPALS))
-def test_without_a_fee_the_apr_is_the_nominal_rate(schedule: Schedule) -> None:
+def test_without_a_fee_monthly_instalments_annualise_to_the_nominal_rate(
+    schedule: Schedule,
+) -> None:
     apr = schedule_apr(schedule)
     tolerance = npv_tolerance(schedule)
     assert tolerance < 24 / schedule.principal * 1.01  # the bound is about 12 / P itself
@@ -147,30 +310,29 @@ def test_a_fee_lifts_the_apr_above_the_nominal_rate(
     assert with_fee.period_rate > schedule_apr(schedule).period_rate
 
 
-@pytest.mark.parametrize(("day_basis", "interest"), [(360, 15_000), (365, 14_795)])
-def test_bullet_apr_is_a_daily_irr_on_the_day_basis(day_basis: int, interest: int) -> None:
-    schedule = build_schedule(
-        1_000_000, Decimal("0.18"), Method.BULLET, START, days=30, day_basis=day_basis
-    )
-    apr = schedule_apr(schedule)
-    assert apr.periods_per_year == day_basis
-    # (1 + r)^30 = repaid / received, in closed form.
-    expected_daily = ((1_000_000 + interest) / 1_000_000) ** (1 / 30) - 1
-    assert math.isclose(float(apr.period_rate), expected_daily, rel_tol=1e-12)
-    # Daily compounding inside the 30 days puts the IRR a little under the 18% simple rate.
-    assert apr_string(apr.simple) == "0.1787"
-    assert Decimal("0.178") < apr.simple < Decimal("0.18")
+@given(schedules(methods=st.just(Method.BULLET), principals=REAL_PRINCIPALS), st.data())
+def test_a_fee_on_a_single_repayment_adds_more_than_its_own_share(
+    schedule: Schedule, data: st.DataObject
+) -> None:
+    # cost/(P − fee) > cost/P: the fee adds at least fee / P × 365 / days, annualised
+    # like the interest, and more, since the borrower received P − fee.
+    fee = data.draw(st.integers(min_value=1, max_value=schedule.principal // 2))
+    days = (schedule.installments[0].due_date - schedule.start).days
+    lift = schedule_apr(replace(schedule, fee=fee)).simple - schedule_apr(schedule).simple
+    assert Fraction(lift) > Fraction(fee, schedule.principal) * 365 / days
 
 
-def test_bullet_fee_counts_in_its_apr() -> None:
-    schedule = build_schedule(1_000_000, Decimal("0.18"), Method.BULLET, START, days=30, fee=5_000)
-    daily = float(schedule_apr(schedule).period_rate)
-    assert math.isclose((1 + daily) ** 30, 1_015_000 / 995_000, rel_tol=1e-12)
-
-
-def test_xirr_daily_nets_same_day_flows_and_matches_a_closed_form() -> None:
-    rate = xirr_daily([(0, -1_000_000), (0, 10_000), (90, 1_050_000)])
-    assert math.isclose((1 + float(rate)) ** 90, 1_050_000 / 990_000, rel_tol=1e-12)
+@given(schedules(), st.data())
+def test_compound_is_the_higher_figure_unless_one_repayment_is_more_than_a_year_away(
+    schedule: Schedule, data: st.DataObject
+) -> None:
+    # (1 + r)^m ≥ 1 + m·r for m ≥ 1 and ≤ for m ≤ 1 (Bernoulli): m is 12 a year for
+    # instalments, 365 / days for a single repayment.
+    fee = data.draw(st.integers(min_value=0, max_value=(schedule.principal - 1) // 2))
+    apr = schedule_apr(replace(schedule, fee=fee))
+    days = (schedule.installments[-1].due_date - schedule.start).days
+    over_a_year = schedule.method is Method.BULLET and days > 365
+    assert apr.higher == (apr.simple if over_a_year else apr.compound)
 
 
 # -- apr_string --------------------------------------------------------------------

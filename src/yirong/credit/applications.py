@@ -274,8 +274,8 @@ def approve_in(
     terms = Terms.of(product)
     sample = terms.sample_amount(int(setting(tx, "sample_drawdown_fen")))
     apr = apr_of(terms, sample, rate_ppm, product.min_term_days)  # its dearest drawdown
-    if apr.compound > apr_cap(tx):
-        raise YirongError("offer_above_rate_cap", apr=str(apr.compound.quantize(Decimal("0.0001"))))
+    if apr.higher > apr_cap(tx):
+        raise YirongError("offer_above_rate_cap", apr=str(apr.higher.quantize(Decimal("0.0001"))))
     today = business_date_of(tx)
     line = CreditLine(
         agent_id=application.agent_id,

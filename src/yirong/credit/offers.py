@@ -1,5 +1,5 @@
-"""Comparing offers side by side (PBoC 〔2021〕 No. 3): for each, the annualised rate by
-the IRR method with fees included, and what a sample drawdown would cost."""
+"""Comparing offers side by side (PBoC 〔2021〕 No. 3): for each, the annualised rate with
+fees included, compound and simple, and what a sample drawdown would cost."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ class OfferView:
     credit_limit: int  # fen
     annual_rate: Decimal  # the nominal rate
     term_days: int
-    apr: Decimal  # compound (复利), IRR method, fees included: the headline figure
-    apr_simple: Decimal  # the same IRR, simple (单利)
+    apr: Decimal  # compound (复利), fees included: the headline figure
+    apr_simple: Decimal  # simple (单利): the sample's cost / received × 365 / its days
     sample_amount: int  # fen
     sample_interest: int
     sample_fee: int

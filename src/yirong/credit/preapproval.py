@@ -251,7 +251,7 @@ def _checked(
         return "offer_outside_product", None
     terms = Terms.of(product)
     apr = apr_of(terms, terms.sample_amount(sample), rate_ppm, proposal.term_days)
-    if apr.compound > cap:
+    if apr.higher > cap:
         return "offer_above_rate_cap", None
     seen.add((agent.agent_id, product.id))
     return None, {
@@ -359,7 +359,7 @@ def _scorecard_in_sql(tx: Tx, report: RunReport, code: str) -> FunderOutcome:
                 or not product.min_term_days <= card.term_days <= product.max_term_days
             ):
                 refusals[rate_ppm] = "offer_outside_product"
-            elif apr.compound > cap:
+            elif apr.higher > cap:
                 refusals[rate_ppm] = "offer_above_rate_cap"
             else:
                 accepted[rate_ppm] = rate_to_ppm(apr.compound.quantize(MILLIONTH, ROUND_HALF_UP))

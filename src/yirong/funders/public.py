@@ -42,7 +42,8 @@ class ProductFacts:
     method: str
     min_rate: Decimal
     max_rate: Decimal
-    worst_apr: Decimal  # the highest APR the product allows (compound, fees included)
+    worst_apr: Decimal  # the highest APR the product allows (the higher of simple and
+    # compound, fees included): the figure the legal cap is checked against
     min_limit: int  # fen
     max_limit: int
     min_term_days: int
@@ -111,7 +112,7 @@ def product_facts(p: FunderProduct) -> ProductFacts:
         method=p.method,
         min_rate=ppm_to_rate(p.min_rate_ppm),
         max_rate=ppm_to_rate(p.max_rate_ppm),
-        worst_apr=worst_apr(p).compound.quantize(MILLIONTH, ROUND_HALF_UP),
+        worst_apr=worst_apr(p).higher.quantize(MILLIONTH, ROUND_HALF_UP),
         min_limit=p.min_limit,
         max_limit=p.max_limit,
         min_term_days=p.min_term_days,

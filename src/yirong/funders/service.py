@@ -179,10 +179,10 @@ def add_product_in(tx: Tx, funder_code: str, data: ProductInput) -> FunderProduc
     )
     apr = worst_apr(product)
     cap = apr_cap(tx)
-    if apr.compound > cap:
+    if apr.higher > cap:
         raise YirongError(
             "product_above_rate_cap",
-            apr=str(apr.compound.quantize(Decimal("0.0001"))),
+            apr=str(apr.higher.quantize(Decimal("0.0001"))),
             cap=str(cap),
         )
     session = tx.session

@@ -1,5 +1,5 @@
 """What an offer or a line costs the borrower, from its product's terms: the same
-schedule code as the loans, and the APR by the IRR method with fees included."""
+schedule code as the loans, and the APR (simple and compound) with fees included."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def worst_apr(product: FunderProduct) -> Apr:
             for amount in {product.min_limit, product.max_limit}
             for days in {product.min_term_days, product.max_term_days}
         ),
-        key=lambda apr: apr.compound,
+        key=lambda apr: apr.higher,
     )
 
 

@@ -42,7 +42,7 @@ def _rate(value: str) -> Decimal:
 
 RULES: dict[str, Rule] = {
     # All-in annualised cost cap for licensed lenders (九民纪要 Art. 51): every offer's and
-    # product's APR (IRR method, compound, fees included) must stay at or below it.
+    # product's APR (fees included; the higher of simple and compound) must stay at or below it.
     "apr_cap": Rule("0.24", _rate, "legal cap on the annualised rate (APR), as a fraction"),
     "consent_text_version": Rule("2026-01", str, "version of the consent text agents accept"),
     "sample_drawdown_fen": Rule(

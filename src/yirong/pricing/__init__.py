@@ -1,3 +1,3 @@
 """Loan pricing: repayment schedules (还款计划) in whole fen and their annualised rate
-(年化利率) by the IRR method that PBoC Announcement 〔2021〕 No. 3 requires. Pure: no I/O,
-no clock, no float."""
+(年化利率), simple and compound, as PBoC Announcement 〔2021〕 No. 3 requires. Pure: no
+I/O, no clock, no float."""

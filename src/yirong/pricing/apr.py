@@ -1,17 +1,32 @@
-"""年化利率 by the IRR method of PBoC Announcement 〔2021〕 No. 3: the rate that discounts
-what the borrower repays to what they actually received (the principal less any fee).
+"""年化利率 as PBoC Announcement 〔2021〕 No. 3 asks and as the market reads it: what the
+borrower pays beyond what they actually received (interest and fees), per period, as a
+share of what they received; then annualised two ways, side by side:
 
-Cash flows are the lender's: day 0 is ``-(principal - fee)``, then each repayment."""
+* 单利 (simple): the rate per period × the periods in a 365-day year;
+* 复利 (compound, effective annual): (1 + the rate per period)^(periods a year) − 1.
+
+The period is the loan's own: a month for monthly instalments (the IRR per month,
+12 a year), the whole term for a single repayment (365 / days a year). A daily-interest
+drawdown repaid at once is a single repayment, so its simple APR is the day rate × 365
+(日利率 0.05% → 年化 18.25% 单利). The year is always 365 days, whatever the day basis
+the interest is charged on: a loan at 10.80% a year on a 360-day basis costs 0.03% a
+day, 10.95% simple. So a fee-free loan's simple APR is never below its contract rate
+(but for the fen its interest is rounded to).
+
+Cash flows are the lender's: period 0 is ``-(principal - fee)``, then each repayment."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, localcontext
+from fractions import Fraction
 from itertools import pairwise
 
 from yirong.pricing.schedule import MONTHS_PER_YEAR, Method, Schedule
 
+# The year a simple APR counts periods in; not the day basis interest is charged on.
+DAYS_PER_YEAR = 365
 # Far more digits than any answer needs, so that 360 periods of rounding in the
 # evaluation stay many orders of magnitude below the convergence tolerance.
 _CONTEXT = Context(prec=60, Emax=MAX_EMAX, Emin=MIN_EMIN)
@@ -25,12 +40,53 @@ _FOUR_PLACES = Decimal("0.0001")
 
 @dataclass(frozen=True, slots=True)
 class Apr:
-    """The IRR per period and its two annualisations: 单利 (simple) and 复利 (compound)."""
+    """The cost per period and its two annualisations: 单利 (simple) and 复利 (compound)."""
 
-    period_rate: Decimal
-    periods_per_year: int
-    simple: Decimal
-    compound: Decimal
+    period_rate: Decimal  # cost per period / what the borrower received (an IRR)
+    periods_per_year: Fraction  # 12 for monthly instalments, 365/days for a single repayment
+    simple: Decimal  # period_rate × periods_per_year
+    compound: Decimal  # (1 + period_rate)^periods_per_year − 1
+
+    @property
+    def higher(self) -> Decimal:
+        """The higher of the two, which the legal cap applies to. At a positive rate that
+        is the compound one, but for a single repayment after more than a year."""
+        return max(self.simple, self.compound)
+
+
+def instalment_apr(received: int, instalments: Sequence[int]) -> Apr:
+    """Monthly instalments (等额本息, 等额本金, 先息后本): the IRR per month, 12 a year."""
+    return annualise(irr([-received, *instalments]), MONTHS_PER_YEAR)
+
+
+def single_repayment_apr(received: int, repaid: int, days: int) -> Apr:
+    """一次性还本付息, and a drawdown on a daily-interest line: the cost over the loan's
+    own term, (repaid − received) / received, and as many such terms a year as there
+    are ``days`` in 365."""
+    if received <= 0 or repaid <= 0 or days < 1:
+        raise ValueError(f"not a loan: {received!r} received, {repaid!r} repaid, {days!r} days")
+    return annualise(Fraction(repaid - received, received), Fraction(DAYS_PER_YEAR, days))
+
+
+def schedule_apr(schedule: Schedule) -> Apr:
+    """A schedule's APR, fees included, by its method: a bullet is one repayment, the
+    others are monthly instalments."""
+    received = schedule.principal - schedule.fee
+    if schedule.method is Method.BULLET:
+        [row] = schedule.installments
+        return single_repayment_apr(received, row.total, (row.due_date - schedule.start).days)
+    return instalment_apr(received, [row.total for row in schedule.installments])
+
+
+def annualise(period_rate: Decimal | Fraction, periods_per_year: int | Fraction) -> Apr:
+    """单利 r·m and 复利 (1+r)^m − 1 of a rate r per period, m periods a year."""
+    r, m = Fraction(period_rate), Fraction(periods_per_year)
+    # r·m exactly, then rounded once: a simple APR at the contract rate never comes out
+    # a hair below it (0.045 × 365 / 90 is 0.1825, not 0.18249…).
+    simple = _to_decimal(r * m)
+    with localcontext(_CONTEXT):
+        compound = _to_decimal(1 + r) ** _to_decimal(m) - 1
+    return Apr(_to_decimal(r), m, simple, compound)
 
 
 def irr(cash_flows: Sequence[int | Decimal]) -> Decimal:
@@ -41,41 +97,17 @@ def irr(cash_flows: Sequence[int | Decimal]) -> Decimal:
     return _solve(list(enumerate(cash_flows)))
 
 
-def xirr_daily(flows: Sequence[tuple[int, int | Decimal]]) -> Decimal:
-    """The daily rate r with Σ amount / (1+r)^day = 0; days are offsets from day 0.
-    Same-day amounts are netted; as for :func:`irr`, exactly one change of sign."""
-    for day, _ in flows:
-        if isinstance(day, bool) or not isinstance(day, int) or day < 0:
-            raise ValueError(f"day offsets must be whole days from day 0, not {day!r}")
-    return _solve(list(flows))
-
-
-def annualise(period_rate: Decimal, periods_per_year: int) -> Apr:
-    """单利 r·m and 复利 (1+r)^m − 1 of a rate r per period, m periods a year."""
-    with localcontext(_CONTEXT):
-        simple = period_rate * periods_per_year
-        compound = (1 + period_rate) ** periods_per_year - 1
-    return Apr(period_rate, periods_per_year, simple, compound)
-
-
-def schedule_apr(schedule: Schedule) -> Apr:
-    """Monthly methods: IRR per month, 12 a year. Bullet: IRR per day over its actual
-    days, ``day_basis`` a year."""
-    received = -(schedule.principal - schedule.fee)
-    if schedule.method is Method.BULLET:
-        repayments = [
-            ((row.due_date - schedule.start).days, row.total) for row in schedule.installments
-        ]
-        return annualise(xirr_daily([(0, received), *repayments]), schedule.day_basis)
-    totals = [row.total for row in schedule.installments]
-    return annualise(irr([received, *totals]), MONTHS_PER_YEAR)
-
-
 def apr_string(value: Decimal) -> str:
     """``Decimal("0.049")`` -> ``"0.0490"``: four places, half-up, as outside checks expect."""
     rounded = value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP, context=_CONTEXT)
     # A tiny negative rate must not print as "-0.0000".
     return str(rounded.copy_abs() if rounded.is_zero() else rounded)
+
+
+def _to_decimal(value: Fraction) -> Decimal:
+    """A fraction to sixty digits, in one rounding."""
+    with localcontext(_CONTEXT):
+        return Decimal(value.numerator) / value.denominator
 
 
 def _solve(flows: list[tuple[int, int | Decimal]]) -> Decimal:

@@ -62,8 +62,8 @@ def schedule(
         )
     console.print(table)
     console.print(
-        f"Interest {format_fen(built.total_interest)} yuan; APR {apr_string(apr.simple)} simple, "
-        f"{apr_string(apr.compound)} compound (IRR)."
+        f"Interest {format_fen(built.total_interest)} yuan; APR {apr_string(apr.simple)} simple "
+        f"(单利, a 365-day year), {apr_string(apr.compound)} compound (复利)."
     )
 
 
