@@ -397,11 +397,3 @@ def file_checks(tx: Tx, funder: str, *, day: date | None = None) -> list[FileChe
             Difference(DifferenceKind(d.kind), d.key, d.field, d.ours, d.theirs)
         )
     return [FileCheck(c.id, funder, c.day, c.kind, c.clean, tuple(listed[c.id])) for c in checks]
-
-
-@read_only
-def difference_count(tx: Tx) -> int:
-    """Differences found in funders' files, all funders, all days."""
-    return int(
-        tx.conn.scalar(select(text("COUNT(*)")).select_from(FunderFileDifference.__table__)) or 0
-    )
