@@ -223,6 +223,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "You quoted this bank reference on an earlier funding notice: each transfer has "
         "its own (the same notice again goes with its first Idempotency-Key).",
     ),
+    "funding_differs": ErrorSpec(
+        409,
+        "The funding differs from what it must agree with (the order, or the notice first "
+        "given under this Idempotency-Key): `field` names what, funder, order_ref, amount "
+        "or bank_ref. Nothing was done.",
+    ),
     "match_rule_not_found": ErrorSpec(404, "No matching rule of that name."),
     "match_rule_invalid": ErrorSpec(
         422, "A rule's tolerance and days are whole numbers from 0 to 1,000,000,000."

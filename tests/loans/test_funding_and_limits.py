@@ -17,6 +17,7 @@ from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import cancel_drawdown, drawdowns_of, request_drawdown
+from yirong.loans.funding import fund_order_in, order_by_reference
 from yirong.loans.repayments import repay
 from yirong.wallets import service as wallets
 
@@ -93,3 +94,35 @@ def test_a_line_closes_only_when_nothing_is_owed_on_it(backend: str, tmp_path: P
     assert refused(close_line, db, line.id, reason="switch") == "line_has_debt"  # a loan
     repay(db, agent, None, "all")
     assert close_line(db, line.id, reason="switch").status == "closed"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_money_that_does_not_agree_with_its_order_lends_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    """The bank's money for an order comes from the order's funder, for its whole
+    amount; otherwise ``funding_differs`` names what differs and nothing is lent."""
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    order = request_drawdown(db, agent, 100_000, 30, "a")  # T1's line
+
+    def funding(funder: str, amount: int) -> None:
+        def run(tx):  # type: ignore[no-untyped-def]
+            drawdown = order_by_reference(tx, order.order_ref)
+            sources = {"platform:reserve": amount}
+            fund_order_in(tx, drawdown, funder, key=f"bank:{funder}:{amount}", sources=sources)
+
+        db.run(run)
+
+    for funder, amount, field in (
+        ("T2", 100_000, "funder"),  # T2 paid an order T1 took
+        ("T1", 99_999, "amount"),
+        ("T1", 100_001, "amount"),
+    ):
+        with pytest.raises(YirongError) as caught:
+            funding(funder, amount)
+        assert (caught.value.code, caught.value.details["field"]) == ("funding_differs", field)
+    assert [d.status for d in drawdowns_of(db, agent)] == ["requested"]
+    funding("T1", 100_000)
+    assert [d.status for d in drawdowns_of(db, agent)] == ["credited"]
+    assert verify(db).ok

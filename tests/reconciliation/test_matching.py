@@ -18,7 +18,7 @@ from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
 from yirong.reconciliation.exceptions import list_exceptions
-from yirong.reconciliation.notices import notices, record_notice
+from yirong.reconciliation.notices import NoticeView, notices, record_notice
 from yirong.reconciliation.tables import BankLine
 from yirong.wallets import service as wallets
 
@@ -79,7 +79,7 @@ def test_a_funders_notice_moves_nothing_and_the_bank_line_funds_the_order(
             amount=1,
             funder="T1",
         )
-        == "exists_with_different_request"
+        == "funding_differs"
     )
     bank = Bank(db)
     bank.credit(
@@ -92,6 +92,39 @@ def test_a_funders_notice_moves_nothing_and_the_bank_line_funds_the_order(
     assert [n.status for n in notices(db)] == ["matched"]
     assert balance(db, "platform:reserve") == reserve + 200_000
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_notice_again_under_its_key_with_other_details_names_what_differs(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    first = request_drawdown(db, agent, 200_000, 30, "a")
+    second = request_drawdown(db, agent, 100_000, 30, "b")
+    said = {"target": first.order_ref, "amount": 200_000, "their_ref": "TR-1"}
+
+    def notice(kind: str = "funding", **changed: object) -> NoticeView:
+        return record_notice(  # type: ignore[no-any-return]
+            db, kind=kind, recorded_by="funder:T1", key="n1", funder="T1", **{**said, **changed}
+        )
+
+    def differs(**changed: object) -> tuple[str, object]:
+        with pytest.raises(YirongError) as caught:
+            notice(**changed)
+        return caught.value.code, caught.value.details["field"]
+
+    created = notice()
+    assert differs(target=second.order_ref) == ("funding_differs", "order_ref")
+    assert differs(amount=200_001) == ("funding_differs", "amount")
+    assert differs(their_ref="TR-2") == ("funding_differs", "bank_ref")
+    assert differs(amount=1, their_ref="TR-2") == ("funding_differs", "amount")  # the first
+    assert differs(kind="top_up", target=f"agent:{agent}") == (
+        "exists_with_different_request",
+        "kind",
+    )
+    assert (notice().id, notice().outcome) == (created.id, "exists")
+    assert [n.id for n in notices(db)] == [created.id]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
