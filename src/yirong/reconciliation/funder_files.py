@@ -41,8 +41,6 @@ from yirong.reconciliation.funder_layout import (
 from yirong.reconciliation.tables import FunderFileCheck, FunderFileDifference, FunderFileRecord
 from yirong.wallets.service import wallet_account
 
-_FETCH = 20_000  # loan-book rows read at a time
-
 
 @dataclass(frozen=True, slots=True)
 class MadeFile:
