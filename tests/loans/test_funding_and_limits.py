@@ -4,15 +4,24 @@ line only without debt. (How the funder's money is matched to an order:
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.bank import fund
+from tests.credit.market import advance_to, build_market, consent
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
-from yirong.credit.applications import close_line, current_credit
+from yirong.credit.applications import (
+    apply_for_credit,
+    approve_application,
+    close_line,
+    current_credit,
+)
+from yirong.credit.offers import compare_offers
+from yirong.credit.preapproval import run_preapproval
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
@@ -126,3 +135,27 @@ def test_money_that_does_not_agree_with_its_order_lends_nothing(
     funding("T1", 100_000)
     assert [d.status for d in drawdowns_of(db, agent)] == ["credited"]
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_line_past_its_validity_lends_no_more(backend: str, tmp_path: Path) -> None:
+    market = build_market(backend, tmp_path, agents=2, opted_in=2)
+    db, agent = market.db, market.code(0)
+    run_preapproval(db)
+    offer = next(o for o in compare_offers(db, agent) if o.funder_code == "T1")
+    application = apply_for_credit(db, agent, offer.id, market.details(0), consent())
+    line = approve_application(
+        db,
+        application.id,
+        funder_code="T1",
+        credit_limit=offer.credit_limit,
+        annual_rate=offer.annual_rate,
+        valid_days=1,
+    )
+    assert line.valid_until == date(2026, 1, 6)  # opened 2026-01-05, valid one day
+    advance_to(db, date(2026, 1, 6))  # its last day: it still lends
+    cancel_drawdown(db, agent, request_drawdown(db, agent, 100_000, 30, "last-day").id)
+    advance_to(db, date(2026, 1, 7))
+    _, still = current_credit(db, agent)
+    assert still is not None and still.status == "active"  # only its date says no
+    assert refused(request_drawdown, db, agent, 100_000, 30, "too-late") == "line_expired"
