@@ -133,6 +133,7 @@ BAD_FUNDERS: list[tuple[dict[str, object], str]] = [
     ),
     ({"revenue_share": Decimal(1)}, "rate_invalid"),
     ({"revenue_share": Decimal("-0.01")}, "rate_invalid"),
+    ({"share_settlement": "monthly"}, "share_settlement_invalid"),  # statement or net
     ({"name": "  "}, "name_invalid"),
     ({"contact": ""}, "name_invalid"),
 ]

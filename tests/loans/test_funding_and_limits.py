@@ -60,6 +60,9 @@ def test_drawdowns_stay_within_the_line_and_bad_requests_change_nothing(
     assert refused(request_drawdown, db, agent, limit - 1, 30, "big") == (
         "exists_with_different_amount"
     )
+    assert refused(request_drawdown, db, agent, limit - 1_000, 60, "big") == (
+        "exists_with_different_term"
+    )
     assert refused(request_drawdown, db, market.code(1), 1_000, 30, "no-line") == (
         "line_not_active"
     )
