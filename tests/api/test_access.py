@@ -18,7 +18,8 @@ from yirong.api.tables import ApiRequest
 from yirong.demo.identities import firm
 from yirong.errors import YirongError
 from yirong.funders.service import register_funder
-from yirong.infra.db import Database
+from yirong.infra.db import Database, Retryable
+from yirong.wallets import service as wallets_service
 from yirong.wallets.service import credit_from_bank
 
 
@@ -378,3 +379,42 @@ def test_a_sign_in_or_key_that_cannot_be_made_is_refused_with_its_reason(api: Ap
         service.issue_api_key(api.db, "T9", "system")
     assert unknown.value.code == "subject_not_found"
     assert service.issue_api_key(api.db, "T1", "system", days=366).details.label == "system"
+
+
+def test_a_schema_behind_the_code_is_not_ready_and_a_crash_is_a_plain_500(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops = api.sign_in("operator", "ops")
+    head = api.db.run(lambda tx: tx.conn.scalar(text("SELECT version_num FROM alembic_version")))
+    api.db.run(lambda tx: tx.conn.execute(text("UPDATE alembic_version SET version_num = '0001'")))
+    try:
+        behind = ops.get("/readyz")
+    finally:
+        api.db.run(
+            lambda tx: tx.conn.execute(
+                text("UPDATE alembic_version SET version_num = :v"), {"v": head}
+            )
+        )
+    assert behind.status_code == 503 and problem_code(behind) == "database_busy"
+    assert "upgrade" in behind.json()["reason"]
+    assert ops.get("/readyz").status_code == 200
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("a bug, with a secret 110101199003077777")
+
+    monkeypatch.setattr(wallets_service, "wallet", crash)
+    crashed = ops.get("/api/v1/wallets/A000001")
+    assert crashed.status_code == 500 and problem_code(crashed) == "internal_error"
+    assert "110101199003077777" not in crashed.text  # the cause is logged, not shown
+
+
+def test_a_database_that_stays_busy_is_given_up_on_after_its_retries(db: Database) -> None:
+    tries = []
+
+    def conflicts(tx: object) -> None:
+        tries.append(1)
+        raise Retryable
+
+    with pytest.raises(YirongError) as refused:
+        db.run(conflicts)
+    assert (refused.value.code, len(tries)) == ("database_busy", 12)  # MAX_ATTEMPTS
