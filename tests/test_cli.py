@@ -315,3 +315,11 @@ def test_the_demo_ends_with_one_json_line_and_its_books_answer_the_loan_commands
     batches = runner.invoke(app, [*url, "recon", "payouts", "--date", day, "--json"])
     listed = json.loads(batches.output.splitlines()[-1])
     assert listed["payments"] == sum(b["payments"] for b in listed["batches"])
+
+
+def test_nothing_is_recorded_before_the_books_are_open(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'unopened.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["--database", url, "db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["--database", url, "wallet", "open", "A001", "--name", "Shop"])
+    assert result.exit_code == 2 and "books_not_open" in result.output, result.output

@@ -14,6 +14,7 @@ from yirong.money import (
     parse_fen,
     parse_yuan,
     ppm_of,
+    rate_to_ppm,
     round_half_up_fen,
 )
 
@@ -115,3 +116,11 @@ def test_the_one_rounding_is_half_up_on_exact_integers() -> None:
     assert round_half_up_fen(Decimal("2.5")) == 3
     assert round_half_up_fen(Fraction(5, 2)) == 3
     assert round_half_up_fen(Decimal("2.4999")) == 2
+
+
+def test_rates_are_kept_to_a_millionth() -> None:
+    assert rate_to_ppm(Decimal("0.1825")) == 182_500  # 18.25%
+    assert rate_to_ppm(Decimal("0.000001")) == 1  # 0.0001%, the finest kept
+    with pytest.raises(YirongError) as refused:
+        rate_to_ppm(Decimal("0.0000005"))  # 0.00005%: half a millionth
+    assert refused.value.code == "rate_too_precise"

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from tests.databases import fresh_database, pg_options, pg_schema, postgres_url
+from yirong.api.server import serve
 from yirong.demo.scenario import run_demo
 from yirong.errors import YirongError
 from yirong.infra.db import Database
@@ -121,3 +122,30 @@ def test_sqlite_has_no_roles(tmp_path: Path) -> None:
     with pytest.raises(YirongError) as refused:
         grant_service_role(db, "yirong_app")
     assert refused.value.code == "service_role_needs_postgres"
+
+
+def test_serving_as_the_service_role_does_not_migrate_a_schema_behind_the_code(
+    owner: Database, service_role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service role may not change the schema: a schema older than the code is
+    refused (the tables' owner runs `yirong db upgrade`), not half migrated."""
+    grant_service_role(owner, service_role)
+    monkeypatch.setenv("YIRONG_SECRET_KEY", "a-long-enough-key-for-this-one-test-0123")
+    version = "SELECT version_num FROM alembic_version"
+    head = owner.run(lambda tx: tx.conn.scalar(text(version)))
+    owner.run(lambda tx: tx.conn.execute(text("UPDATE alembic_version SET version_num = '0009'")))
+    url = make_url(Database(postgres_url()).url).set(
+        username=service_role, password=None, query={"options": pg_options(pg_schema())}
+    )
+    try:
+        with pytest.raises(YirongError) as refused:
+            serve(url.render_as_string(hide_password=False), port=1)
+        assert owner.run(lambda tx: tx.conn.scalar(text(version))) == "0009"  # as it was
+    finally:
+        owner.run(
+            lambda tx: tx.conn.execute(
+                text("UPDATE alembic_version SET version_num = :v"), {"v": head}
+            )
+        )
+    assert refused.value.code == "schema_out_of_date"
+    assert "permission denied" in str(refused.value.__cause__)

@@ -60,12 +60,10 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "account_not_empty": ErrorSpec(
         409, "Only an account with a zero balance and no holds may close."
     ),
-    "account_state_invalid": ErrorSpec(422, "Unknown account state."),
     "hot_account_cannot_have_limits": ErrorSpec(
         422, "A sharded (hot) account cannot carry a balance limit flag."
     ),
     "book_not_found": ErrorSpec(404, "No such book."),
-    "book_currency_mismatch": ErrorSpec(422, "The account's currency differs from its book's."),
     "exceeds_credits": ErrorSpec(409, "Not enough money: the debit would overdraw the account."),
     "exceeds_debits": ErrorSpec(409, "The credit would exceed the account's debits limit."),
     "overflows_balance": ErrorSpec(
@@ -91,14 +89,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "exists_with_different_code": ErrorSpec(
         409, "This idempotency key was used for another kind of movement."
     ),
-    "exists_with_different_book": ErrorSpec(409, "This idempotency key was used in another book."),
     "exists_with_different_request": ErrorSpec(
         409, "This idempotency key was already used with a different request."
     ),
     "id_already_failed": ErrorSpec(
         409, "This idempotency key was already used by a request that failed; use a new key."
     ),
-    "concurrent_duplicate": ErrorSpec(409, "Another request with the same key is in flight."),
     # two-phase
     "pending_entry_not_found": ErrorSpec(404, "No such pending entry."),
     "pending_entry_already_posted": ErrorSpec(409, "The hold was already posted."),
@@ -226,6 +222,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
         409,
         "You quoted this bank reference on an earlier funding notice: each transfer has "
         "its own (the same notice again goes with its first Idempotency-Key).",
+    ),
+    "funding_differs": ErrorSpec(
+        409,
+        "The funding differs from what it must agree with (the order, or the notice first "
+        "given under this Idempotency-Key): `field` names what, funder, order_ref, amount "
+        "or bank_ref. Nothing was done.",
     ),
     "match_rule_not_found": ErrorSpec(404, "No matching rule of that name."),
     "match_rule_invalid": ErrorSpec(
@@ -480,7 +482,6 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "signature_replayed": ErrorSpec(
         401, "The request's nonce was used before: each signed request has a new one."
     ),
-    "user_not_found": ErrorSpec(404, "No such user."),
     # funders' requests
     "freeze_request_not_found": ErrorSpec(404, "No such freeze request."),
     "freeze_request_decided": ErrorSpec(409, "The freeze request was already decided."),

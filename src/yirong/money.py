@@ -54,10 +54,6 @@ def parse_fen(text: str) -> Fen:
     return check_amount(int(stripped))
 
 
-def to_yuan(fen: int) -> Decimal:
-    return Decimal(fen) / FEN_PER_YUAN
-
-
 def divide_half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half-up to an integer: the books' one rounding
     (interest, penalty, fees, shares, schedules), in integers so that it is exact and

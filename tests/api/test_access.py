@@ -16,8 +16,10 @@ from yirong.access.tables import SessionToken
 from yirong.agents.service import onboard_agents
 from yirong.api.tables import ApiRequest
 from yirong.demo.identities import firm
+from yirong.errors import YirongError
 from yirong.funders.service import register_funder
-from yirong.infra.db import Database
+from yirong.infra.db import Database, Retryable
+from yirong.wallets import service as wallets_service
 from yirong.wallets.service import credit_from_bank
 
 
@@ -348,3 +350,71 @@ def test_the_docs_are_served_from_the_package_not_a_cdn(api: Api) -> None:
         served = api.client.get(f"/static/swagger/{asset}")
         assert served.status_code == 200 and len(served.content) > 10_000
     assert api.client.get("/openapi.json").json()["info"]["title"] == "Yirong (易融) API"
+
+
+def test_a_sign_in_or_key_that_cannot_be_made_is_refused_with_its_reason(api: Api) -> None:
+    """The service's own checks (the shell's ``user add`` and ``key issue`` reach them
+    without the API's schema)."""
+    good = {"username": "t1-staff", "password": "x" * 12, "role": "funder", "subject": "T1"}
+    for change, code in (
+        ({"username": "ab"}, "username_invalid"),  # 3 to 64 characters
+        ({"username": "t1 staff"}, "username_invalid"),  # no spaces
+        ({"password": "x" * 11}, "password_too_weak"),  # 12 at least
+        ({"role": "admin"}, "role_invalid"),
+        ({"subject": "T9"}, "subject_not_found"),  # no such funder
+        ({"role": "agent", "subject": "T1"}, "subject_not_found"),  # T1 is no agent
+    ):
+        with pytest.raises(YirongError) as refused:
+            service.create_user(api.db, **{**good, **change})
+        assert (change, refused.value.code) == (change, code)
+    service.create_user(api.db, **good)
+    with pytest.raises(YirongError) as taken:
+        service.create_user(api.db, **{**good, "subject": "T2"})
+    assert taken.value.code == "username_taken"
+    for days, code in ((0, "api_key_days_invalid"), (367, "api_key_days_invalid")):
+        with pytest.raises(YirongError) as refused:
+            service.issue_api_key(api.db, "T1", "system", days=days)
+        assert (days, refused.value.code) == (days, code)
+    with pytest.raises(YirongError) as unknown:
+        service.issue_api_key(api.db, "T9", "system")
+    assert unknown.value.code == "subject_not_found"
+    assert service.issue_api_key(api.db, "T1", "system", days=366).details.label == "system"
+
+
+def test_a_schema_behind_the_code_is_not_ready_and_a_crash_is_a_plain_500(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops = api.sign_in("operator", "ops")
+    head = api.db.run(lambda tx: tx.conn.scalar(text("SELECT version_num FROM alembic_version")))
+    api.db.run(lambda tx: tx.conn.execute(text("UPDATE alembic_version SET version_num = '0001'")))
+    try:
+        behind = ops.get("/readyz")
+    finally:
+        api.db.run(
+            lambda tx: tx.conn.execute(
+                text("UPDATE alembic_version SET version_num = :v"), {"v": head}
+            )
+        )
+    assert behind.status_code == 503 and problem_code(behind) == "database_busy"
+    assert "upgrade" in behind.json()["reason"]
+    assert ops.get("/readyz").status_code == 200
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("a bug, with a secret 110101199003077777")
+
+    monkeypatch.setattr(wallets_service, "wallet", crash)
+    crashed = ops.get("/api/v1/wallets/A000001")
+    assert crashed.status_code == 500 and problem_code(crashed) == "internal_error"
+    assert "110101199003077777" not in crashed.text  # the cause is logged, not shown
+
+
+def test_a_database_that_stays_busy_is_given_up_on_after_its_retries(db: Database) -> None:
+    tries = []
+
+    def conflicts(tx: object) -> None:
+        tries.append(1)
+        raise Retryable
+
+    with pytest.raises(YirongError) as refused:
+        db.run(conflicts)
+    assert (refused.value.code, len(tries)) == ("database_busy", 12)  # MAX_ATTEMPTS

@@ -211,10 +211,20 @@ def test_approval_opens_a_line_within_the_product(priced: Market) -> None:
 
 def test_the_agent_may_withdraw_its_application(priced: Market) -> None:
     m = priced
-    application = apply_for_credit(m.db, m.code(0), offers(m, 0)["T1"].id, m.details(0), consent())
+    offer = offers(m, 0)["T1"]
+    application = apply_for_credit(m.db, m.code(0), offer.id, m.details(0), consent())
     refused("application_not_found", lambda: withdraw_application(m.db, m.code(1), application.id))
     assert withdraw_application(m.db, m.code(0), application.id).status == "withdrawn"
     assert current_credit(m.db, m.code(0)) == (None, None)
+    # The offer was taken up by that application: it is not live again.
+    refused(
+        "offer_not_live",
+        lambda: apply_for_credit(m.db, m.code(0), offer.id, m.details(0), consent()),
+    )
+    # A consent is withdrawn by the agent who gave it, and no other.
+    refused("consent_not_found", lambda: withdraw_consent(m.db, m.code(1), application.consent_id))
+    withdrawn = withdraw_consent(m.db, m.code(0), application.consent_id)
+    assert withdrawn.withdrawn_on is not None
 
 
 @pytest.mark.parametrize("attempt", range(3))

@@ -133,6 +133,9 @@ BAD_FUNDERS: list[tuple[dict[str, object], str]] = [
     ),
     ({"revenue_share": Decimal(1)}, "rate_invalid"),
     ({"revenue_share": Decimal("-0.01")}, "rate_invalid"),
+    ({"share_settlement": "monthly"}, "share_settlement_invalid"),  # statement or net
+    ({"code": "F 01"}, "funder_code_invalid"),  # letters, digits, '-' or '_'
+    ({"code": ""}, "funder_code_invalid"),
     ({"name": "  "}, "name_invalid"),
     ({"contact": ""}, "name_invalid"),
 ]

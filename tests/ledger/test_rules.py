@@ -290,6 +290,13 @@ def test_the_same_key_with_another_request_names_the_difference(
     assert d.row is None  # nothing written
 
 
+def test_the_same_key_for_a_hold_with_another_expiry_names_the_expiry() -> None:
+    first = move("k", WALLET, OTHER, 5, pending=True, expires_on=date(2026, 3, 10))
+    retry = move("k", WALLET, OTHER, 5, pending=True, expires_on=date(2026, 3, 11))
+    d = one(retry, snap(balances(wallet=funded(10)), existing={"k": stored(first)}))
+    assert (d.status, d.row) == ("exists_with_different_expiry", None)
+
+
 def test_a_failed_key_stays_failed() -> None:
     first = move("k", WALLET, OTHER, 5)
     failed = stored(first, phase=Phase.REJECTED, rejection="exceeds_credits", postings=())

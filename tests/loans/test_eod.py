@@ -3,16 +3,22 @@ crash between any two steps (or inside one) without doing anything twice."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.bank import fund
+from tests.credit.market import build_market, consent, lender
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_line
 from yirong.books.service import current_business_date
+from yirong.credit.applications import apply_for_credit, approve_application
+from yirong.credit.offers import compare_offers
+from yirong.credit.preapproval import run_preapproval
 from yirong.eod import service as eod
 from yirong.errors import YirongError
 from yirong.infra.db import Database
@@ -52,6 +58,39 @@ def test_each_day_accrues_its_interest_once_and_the_date_moves_one_day(
     for _ in range(9):
         eod.run_eod(db)
     assert memo_interest(db) == 1_200
+    assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_days_interest_of_a_fraction_of_a_fen_is_rounded_half_up_on_the_running_total(
+    backend: str, tmp_path: Path
+) -> None:
+    """333,333 fen at 18.25% a year on a 365-day basis earns 333,333 × 0.1825 / 365
+    = 333,333 × 0.0005 = 166.6665 fen a day. The books round the total so far half-up
+    and charge the difference:
+      day 1:   333,333 fen-days -> 166.6665 -> 167 (truncated: 166)
+      day 2:   666,666 fen-days -> 333.333  -> 333, so 333 - 167 = 166
+      day 3:   999,999 fen-days -> 499.9995 -> 500, so 500 - 333 = 167
+    500 fen in three days, where truncating would give 166, 167, 166: 499."""
+    _, plain = lender("T1", "0.12", "2")
+    product = replace(plain, max_rate=Decimal("0.20"), day_basis=365)
+    market = build_market(backend, tmp_path, agents=2, opted_in=2, t1_product=product)
+    db, agent = market.db, market.code(0)
+    run_preapproval(db)
+    offer = next(o for o in compare_offers(db, agent) if o.funder_code == "T1")
+    application = apply_for_credit(db, agent, offer.id, market.details(0), consent())
+    approve_application(
+        db,
+        application.id,
+        funder_code="T1",
+        credit_limit=offer.credit_limit,
+        annual_rate=Decimal("0.1825"),
+    )
+    order = request_drawdown(db, agent, 333_333, 30, "a")
+    assert fund(db, "T1", order.order_ref, 333_333) == "matched"
+    days = [eod.run_eod(db).done["accrue_and_snapshot"]["accrued"] for _ in range(3)]
+    assert days == [167, 166, 167]
+    assert memo_interest(db) == 500
     assert verify(db).ok
 
 

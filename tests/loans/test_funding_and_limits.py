@@ -4,19 +4,28 @@ line only without debt. (How the funder's money is matched to an order:
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.bank import fund
+from tests.credit.market import advance_to, build_market, consent
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
 from yirong.books.service import current_business_date
-from yirong.credit.applications import current_credit
+from yirong.credit.applications import (
+    apply_for_credit,
+    approve_application,
+    current_credit,
+)
+from yirong.credit.offers import compare_offers
+from yirong.credit.preapproval import run_preapproval
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import cancel_drawdown, drawdowns_of, request_drawdown
+from yirong.loans.funding import fund_order_in, order_by_reference
 from yirong.loans.lines import close_line
 from yirong.loans.repayments import repay
 from yirong.wallets import service as wallets
@@ -50,6 +59,9 @@ def test_drawdowns_stay_within_the_line_and_bad_requests_change_nothing(
     assert refused(request_drawdown, db, agent, 0, 30, "zero") == "amount_zero"
     assert refused(request_drawdown, db, agent, limit - 1, 30, "big") == (
         "exists_with_different_amount"
+    )
+    assert refused(request_drawdown, db, agent, limit - 1_000, 60, "big") == (
+        "exists_with_different_term"
     )
     assert refused(request_drawdown, db, market.code(1), 1_000, 30, "no-line") == (
         "line_not_active"
@@ -94,3 +106,59 @@ def test_a_line_closes_only_when_nothing_is_owed_on_it(backend: str, tmp_path: P
     assert refused(close_line, db, line.id, reason="switch") == "line_has_debt"  # a loan
     repay(db, agent, None, "all")
     assert close_line(db, line.id, reason="switch").status == "closed"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_money_that_does_not_agree_with_its_order_lends_nothing(
+    backend: str, tmp_path: Path
+) -> None:
+    """The bank's money for an order comes from the order's funder, for its whole
+    amount; otherwise ``funding_differs`` names what differs and nothing is lent."""
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    order = request_drawdown(db, agent, 100_000, 30, "a")  # T1's line
+
+    def funding(funder: str, amount: int) -> None:
+        def run(tx):  # type: ignore[no-untyped-def]
+            drawdown = order_by_reference(tx, order.order_ref)
+            sources = {"platform:reserve": amount}
+            fund_order_in(tx, drawdown, funder, key=f"bank:{funder}:{amount}", sources=sources)
+
+        db.run(run)
+
+    for funder, amount, field in (
+        ("T2", 100_000, "funder"),  # T2 paid an order T1 took
+        ("T1", 99_999, "amount"),
+        ("T1", 100_001, "amount"),
+    ):
+        with pytest.raises(YirongError) as caught:
+            funding(funder, amount)
+        assert (caught.value.code, caught.value.details["field"]) == ("funding_differs", field)
+    assert [d.status for d in drawdowns_of(db, agent)] == ["requested"]
+    funding("T1", 100_000)
+    assert [d.status for d in drawdowns_of(db, agent)] == ["credited"]
+    assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_line_past_its_validity_lends_no_more(backend: str, tmp_path: Path) -> None:
+    market = build_market(backend, tmp_path, agents=2, opted_in=2)
+    db, agent = market.db, market.code(0)
+    run_preapproval(db)
+    offer = next(o for o in compare_offers(db, agent) if o.funder_code == "T1")
+    application = apply_for_credit(db, agent, offer.id, market.details(0), consent())
+    line = approve_application(
+        db,
+        application.id,
+        funder_code="T1",
+        credit_limit=offer.credit_limit,
+        annual_rate=offer.annual_rate,
+        valid_days=1,
+    )
+    assert line.valid_until == date(2026, 1, 6)  # opened 2026-01-05, valid one day
+    advance_to(db, date(2026, 1, 6))  # its last day: it still lends
+    cancel_drawdown(db, agent, request_drawdown(db, agent, 100_000, 30, "last-day").id)
+    advance_to(db, date(2026, 1, 7))
+    _, still = current_credit(db, agent)
+    assert still is not None and still.status == "active"  # only its date says no
+    assert refused(request_drawdown, db, agent, 100_000, 30, "too-late") == "line_expired"

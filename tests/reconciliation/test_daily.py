@@ -81,6 +81,17 @@ def test_the_books_against_the_bank_day_by_day(backend: str, tmp_path: Path) -> 
     assert items(second) == [] and second.clean
     assert second.difference == 0 and second.bank_closing == bank.running
 
+    # Only an unclean day is signed off, and only with a note saying why.
+    for day, note, code in (
+        (day1 + timedelta(days=1), "all fine", "recon_day_not_unclean"),
+        (day1, "  ", "recon_acknowledge_needs_note"),
+    ):
+        with pytest.raises(YirongError) as refused:
+            kept_days.acknowledge_day(db, day, note, actor="operator:ops")
+        assert refused.value.code == code
+    [signed] = kept_days.acknowledge_day(db, day1, "a stranger's money", actor="operator:ops")
+    assert signed.acknowledged is not None and signed.version == 1
+
     # The stranger's money is sent back: the line leaves suspense, the return is a
     # payment in transit. Day 1 is then clean (its withdrawal is on both sides as seen
     # now), and kept as a second version.

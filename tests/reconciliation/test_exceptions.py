@@ -13,6 +13,7 @@ from tests.bank import Bank, funder_account, line_outcome
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_line
 from yirong.errors import YirongError
+from yirong.infra.db import Database
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
@@ -20,6 +21,7 @@ from yirong.payments.service import open_payments
 from yirong.policy.service import set_setting
 from yirong.reconciliation import exceptions as queue
 from yirong.reconciliation.notices import record_notice
+from yirong.reconciliation.rules import set_rule
 from yirong.wallets import service as wallets
 
 
@@ -215,3 +217,26 @@ def test_a_notice_the_bank_never_confirms_becomes_an_exception_and_is_dismissed_
     assert done.exception.resolution == "dismissed"
     assert queue.list_exceptions(db) == []
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_money_whose_line_names_no_sender_cannot_be_sent_back(backend: str, tmp_path: Path) -> None:
+    market = market_with_line(backend, tmp_path)
+    db = market.db
+    exc = one_line(db, 5_000, "货款", account="")  # the bank printed no account
+    assert refused(queue.return_to_sender, db, exc, actor="operator:a") == (
+        "return_needs_counterparty"
+    )
+    assert open_payments(db) == []
+    assert balance(db, "platform:suspense") == 5_000  # still held, for another action
+    assert queue.list_exceptions(db)[-1].id == exc  # and still open
+    assert refused(queue.exception_detail, db, exc + 1_000) == "exception_not_found"
+    assert refused(queue.approve, db, 4_242, actor="operator:b") == "approval_not_found"
+    assert verify(db).ok
+
+
+def test_a_matching_rule_is_changed_by_its_name_within_its_bounds(db: Database) -> None:
+    assert refused(set_rule, db, "by_hunch", days_after=4) == "match_rule_not_found"
+    for bad in (-1, 10**9 + 1):  # 0 to 1,000,000,000
+        assert refused(set_rule, db, "funding_notice", days_after=bad) == "match_rule_invalid"
+    assert set_rule(db, "funding_notice", days_after=10**9).days_after == 10**9

@@ -74,6 +74,13 @@ def test_the_funders_daily_files_and_their_comparison(backend: str, tmp_path: Pa
 
     made = funder_file(db, "T1", day1, "LOANS")
     assert made.name == f"YIRONG_T1_LOANS_{day1:%Y%m%d}.txt"
+    for day, kind, code in (
+        (day1, "INVOICES", "funder_file_kind_unknown"),  # LOANS, REPAYMENTS or PAYOUTS
+        (day1 + timedelta(days=1), "LOANS", "funder_file_not_found"),  # not ended yet
+    ):
+        with pytest.raises(YirongError) as refused:
+            funder_file(db, "T1", day, kind)
+        assert refused.value.code == code
     control, rows = rows_of(made.content)
     want = {
         first.order_ref: [

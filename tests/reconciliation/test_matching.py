@@ -8,17 +8,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.bank import Bank, funder_account, line_outcome
+from tests.bank import (
+    RESERVE_BANK,
+    RESERVE_NAME,
+    RESERVE_NUMBER,
+    Bank,
+    funder_account,
+    line_outcome,
+)
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
-from yirong.books.service import current_business_date
+from yirong.books.service import add_bank_account, current_business_date
 from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
+from yirong.infra.db import Database
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
 from yirong.reconciliation.exceptions import list_exceptions
-from yirong.reconciliation.notices import notices, record_notice
+from yirong.reconciliation.notices import NoticeView, notices, record_notice
+from yirong.reconciliation.statements import statement_file, statement_files
 from yirong.reconciliation.tables import BankLine
 from yirong.wallets import service as wallets
 
@@ -79,7 +88,7 @@ def test_a_funders_notice_moves_nothing_and_the_bank_line_funds_the_order(
             amount=1,
             funder="T1",
         )
-        == "exists_with_different_request"
+        == "funding_differs"
     )
     bank = Bank(db)
     bank.credit(
@@ -92,6 +101,41 @@ def test_a_funders_notice_moves_nothing_and_the_bank_line_funds_the_order(
     assert [n.status for n in notices(db)] == ["matched"]
     assert balance(db, "platform:reserve") == reserve + 200_000
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_notice_again_under_its_key_with_other_details_names_what_differs(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    first = request_drawdown(db, agent, 200_000, 30, "a")
+    second = request_drawdown(db, agent, 100_000, 30, "b")
+    said = {"target": first.order_ref, "amount": 200_000, "their_ref": "TR-1"}
+
+    def notice(kind: str = "funding", key: str = "n1", **changed: object) -> NoticeView:
+        return record_notice(  # type: ignore[no-any-return]
+            db, kind=kind, recorded_by="funder:T1", key=key, funder="T1", **{**said, **changed}
+        )
+
+    def differs(**changed: object) -> tuple[str, object]:
+        with pytest.raises(YirongError) as caught:
+            notice(**changed)
+        return caught.value.code, caught.value.details["field"]
+
+    created = notice()
+    assert differs(target=second.order_ref) == ("funding_differs", "order_ref")
+    assert differs(amount=200_001) == ("funding_differs", "amount")
+    assert differs(their_ref="TR-2") == ("funding_differs", "bank_ref")
+    assert differs(amount=1, their_ref="TR-2") == ("funding_differs", "amount")  # the first
+    assert differs(kind="top_up", target=f"agent:{agent}") == (
+        "exists_with_different_request",
+        "kind",
+    )
+    assert (notice().id, notice().outcome) == (created.id, "exists")
+    assert refused(notice, key="n2", kind="refund") == "notice_kind_invalid"
+    assert refused(notice, key="n3", kind="payment", target="PAY-NONE") == "payment_not_found"
+    assert [n.id for n in notices(db)] == [created.id]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -225,3 +269,21 @@ def test_a_notice_meets_the_line_that_funded_its_order_not_the_second_payment(
     )
     assert notice.status == "matched" and notice.line_id is not None
     assert BANK_LINE.number_of(notice.line_id) == lines[paid.bank_serial]
+
+
+def test_the_platform_reads_statements_only_of_bank_accounts_it_holds(db: Database) -> None:
+    for number in ("12345", "6222 0000 12345 #"):  # 6 to 34 digits or capitals
+        assert refused(add_bank_account, db, number, RESERVE_BANK, RESERVE_NAME) == (
+            "bank_account_invalid"
+        )
+    Bank(db)  # the reserve account, recorded
+    assert refused(add_bank_account, db, RESERVE_NUMBER, "另一家银行", RESERVE_NAME) == (
+        "bank_account_taken"
+    )
+    stranger = Bank(db, number="755900000000001", register=False)
+    stranger.credit(1_000, memo="货款", name="某某商贸有限公司", account="6228480000000000009")
+    with pytest.raises(YirongError) as caught:
+        stranger.close_day()
+    assert caught.value.code == "statement_account_unknown"
+    assert statement_files(db) == []  # nothing of the file was kept
+    assert refused(statement_file, db, 1) == "statement_file_not_found"

@@ -11,7 +11,11 @@ from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.wallets import commission_file
 from yirong.wallets import service as wallets
-from yirong.wallets.commissions import commission_files, import_commissions
+from yirong.wallets.commissions import (
+    apply_commission_file,
+    commission_files,
+    import_commissions,
+)
 
 GOOD = b"agent,month,amount\nA001,2025-12,150000\nA002,2025-12,98000\n"
 
@@ -104,6 +108,15 @@ def test_a_file_moves_nothing_until_the_carrier_pays_it_and_then_once(agents: Da
     assert carrier_pays(agents, first.reference, 248_000) == "duplicate"  # paid twice
     assert wallets.wallet(agents, "A001").balance == 150_000
     assert_books_balance(agents)
+
+
+def test_only_a_recorded_file_can_be_credited(agents: Database) -> None:
+    recorded = import_commissions(agents, GOOD, "dec.csv")
+    with pytest.raises(YirongError) as refused:
+        apply_commission_file(agents, recorded.file_id + 1)
+    assert refused.value.code == "commission_file_not_found"
+    assert wallets.wallet(agents, "A001").balance == 0
+    assert [f.state for f in commission_files(agents)] == ["awaiting_funds"]
 
 
 def test_the_same_commission_in_another_file_is_refused(agents: Database) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from tests.bank import pay_out
+from tests.bank import open_reserve, pay_out
 from tests.ledger.helpers import assert_books_balance
-from yirong.books.service import next_business_day
+from yirong.books.service import current_business_date, next_business_day
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.ledger.model import AccountState
+from yirong.payments.batch import batch_content, make_batches, read_batch
 from yirong.payments.service import open_payments
 from yirong.wallets import service as wallets
 from yirong.wallets.service import FreezeReason
@@ -190,3 +193,33 @@ def test_a_withdrawal_retried_on_a_later_day_is_the_same_request(db: Database, s
         wallets.request_withdrawal(db, shop, 999_999, "wd-too-much")
     assert still.value.code == "id_already_failed"
     assert wallets.wallet(db, shop).held == 3_000
+
+
+def test_withdrawals_leave_in_a_batch_file_of_the_days_up_to_today(db: Database, shop: str) -> None:
+    open_reserve(db)  # the bank account the batch pays from
+    held = wallets.request_withdrawal(db, shop, 3_000, "wd-1")
+    today = current_business_date(db)
+    with pytest.raises(YirongError) as future:
+        make_batches(db, today + timedelta(days=1))
+    assert future.value.code == "payment_batch_future"
+    [batch] = make_batches(db, today)
+    content = batch_content(db, batch.reference)
+    reference, [line] = read_batch(content)
+    assert (reference, line.amount, batch.payments, batch.total) == (
+        batch.reference,
+        3_000,
+        1,
+        3_000,
+    )
+    assert line.payment_ref == f"YP{held.entry_id:012d}"
+    header, columns, *rows = content.decode().splitlines()
+    for broken in (
+        "\n".join([columns, *rows]),  # no control record
+        "\n".join([header, columns]),  # the control record counts a payment not there
+    ):
+        with pytest.raises(YirongError) as refused:
+            read_batch(broken.encode())
+        assert refused.value.code == "payment_batch_malformed"
+    with pytest.raises(YirongError) as missing:
+        batch_content(db, "PB-NONE")
+    assert missing.value.code == "payment_batch_not_found"

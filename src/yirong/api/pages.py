@@ -15,7 +15,6 @@ from yirong.infra.opaque import conceal, reveal
 
 T = TypeVar("T")
 
-DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many items at most (1-200).")]

@@ -257,9 +257,6 @@ def bench_ledger(
     return result
 
 
-TARGETS = {"single": 0.5, "batch": 2.0, "reserve": 0.4, "sqlite single": 0.4}
-
-
 def _print_table(
     console: Console,
     b: float,

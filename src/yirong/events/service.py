@@ -24,8 +24,6 @@ from yirong.funders.service import funder_row
 from yirong.infra.db import Database, Tx
 from yirong.infra.outbox import OutboxMessage
 
-MAX_URL_LENGTH = 500
-
 
 @dataclass(frozen=True, slots=True)
 class EventView:

@@ -244,17 +244,6 @@ def funder_row(tx: Tx, code: str) -> Funder:
     return found
 
 
-def product_row(tx: Tx, funder: Funder, code: str) -> FunderProduct:
-    found = tx.session.scalars(
-        select(FunderProduct).where(
-            FunderProduct.funder_id == funder.id, FunderProduct.code == code
-        )
-    ).one_or_none()
-    if found is None or not found.active:
-        raise YirongError("product_not_found", funder=funder.code, product=code)
-    return found
-
-
 def products_of(tx: Tx, funder: Funder) -> list[FunderProduct]:
     return list(
         tx.session.scalars(

@@ -206,7 +206,6 @@ class Reverse:
 
 
 Request = NewEntry | PostPending | VoidPending | ExpirePending | Reverse
-Resolution = PostPending | VoidPending | ExpirePending
 
 
 def fingerprint(request: Request) -> bytes:

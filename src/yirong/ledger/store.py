@@ -47,9 +47,6 @@ _ACCOUNT_COLUMNS = (
     "id, code, book, currency, kind, shards, "
     "debits_must_not_exceed_credits, credits_must_not_exceed_debits"
 )
-_BALANCE_COLUMNS = (
-    "account_id, shard, state, debits_pending, debits_posted, credits_pending, credits_posted"
-)
 
 
 class LedgerStore(Protocol):

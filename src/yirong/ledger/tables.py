@@ -194,11 +194,3 @@ class LedgerPosting(Base):
     shard: Mapped[int] = mapped_column(SmallInteger)
     side: Mapped[str] = mapped_column(String(1))
     amount: Mapped[int] = mapped_column(BigInteger)
-
-
-APPEND_ONLY_TABLES = (
-    "ledger_accounts",
-    "ledger_entries",
-    "ledger_postings",
-    "ledger_state_changes",
-)

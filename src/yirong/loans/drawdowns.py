@@ -226,15 +226,6 @@ def _locked(tx: Tx, drawdown_id: int) -> Drawdown:
 
 
 @transactional
-def mark_sent(tx: Tx, drawdown_id: int) -> DrawdownView:
-    """The order reached the funder."""
-    d = _locked(tx, drawdown_id)
-    d.status = model.after(d.status, model.Event.SENT, drawdown=d.id)
-    d.sent_on = business_date_of(tx)
-    return view(tx, d)
-
-
-@transactional
 def cancel_drawdown(tx: Tx, agent_code: str, drawdown_id: int) -> DrawdownView:
     """The agent withdraws an order no money has come for yet."""
     agent = agent_row(tx, agent_code)

@@ -54,8 +54,12 @@ class Funding:
 def fund_order_in(
     tx: Tx, drawdown: Drawdown, funder_code: str, *, key: str, sources: Mapping[str, int]
 ) -> None:
-    """:func:`fund_orders_in` for one order."""
-    del funder_code  # the order names its funder
+    """:func:`fund_orders_in` for one order, whose money came from ``funder_code``."""
+    ordered_from = tx.conn.scalar(select(Funder.code).where(Funder.id == drawdown.funder_id))
+    if funder_code != ordered_from:
+        raise YirongError(
+            "funding_differs", order=drawdown.order_ref, field="funder", funder=funder_code
+        )
     fund_orders_in(tx, [Funding(drawdown.order_ref, key, sources)])
 
 
@@ -127,7 +131,13 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
         # Refused (drawdown_not_pending) unless it is still an order waiting for money.
         credited = model.after(row.status, model.Event.CREDITED, order=row.order_ref)
         if sum(f.sources.values()) != row.amount:
-            raise YirongError("exists_with_different_amount", order=row.order_ref)
+            raise YirongError(
+                "funding_differs",
+                order=row.order_ref,
+                field="amount",
+                amount=sum(f.sources.values()),
+                ordered=row.amount,
+            )
         funder = funders[row.funder_id]
         payment_account = wallet_account(tx, f"funder:{funder}")
         arrived = received.setdefault(funder, {})

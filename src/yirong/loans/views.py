@@ -51,7 +51,6 @@ Code = Annotated[str, Field(pattern=CODE)]
 AgentCode = Annotated[str, Path(pattern=CODE, description="The agent's code")]
 FunderCode = Annotated[str, Path(pattern=CODE, description="The funder's code")]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
 # Free text for the record: no control characters.
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -70,19 +69,6 @@ class DrawdownRejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Text = Field(description="Why, for the record (its first 64 characters kept)")
-
-
-class Funding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    order_ref: Reference = Field(description="The order the payment quoted")
-    amount: Fen
-    bank_ref: Reference = Field(
-        description="The bank's reference of the payment (its line on the reserve statement)"
-    )
-    funder_code: Code | None = Field(
-        None, description="Whose money it is: operators only (a funder's system is the funder)"
-    )
 
 
 class NewRepayment(BaseModel):

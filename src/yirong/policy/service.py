@@ -16,8 +16,6 @@ from yirong.infra.db import Tx, read_only, transactional
 from yirong.money import check_amount
 from yirong.policy.tables import PolicySetting
 
-EPOCH = date(2000, 1, 1)
-
 
 @dataclass(frozen=True, slots=True)
 class Rule:

@@ -39,8 +39,6 @@ from yirong.reconciliation.tables import (
 from yirong.wallets import commissions
 from yirong.wallets.service import parse_handle, wallet_account
 
-LINE_ACTIONS = ("match", "return", "suspense", "release")
-
 
 @dataclass(frozen=True, slots=True)
 class LineSummary:

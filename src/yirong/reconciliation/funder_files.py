@@ -41,8 +41,6 @@ from yirong.reconciliation.funder_layout import (
 from yirong.reconciliation.tables import FunderFileCheck, FunderFileDifference, FunderFileRecord
 from yirong.wallets.service import wallet_account
 
-_FETCH = 20_000  # loan-book rows read at a time
-
 
 @dataclass(frozen=True, slots=True)
 class MadeFile:
@@ -397,11 +395,3 @@ def file_checks(tx: Tx, funder: str, *, day: date | None = None) -> list[FileChe
             Difference(DifferenceKind(d.kind), d.key, d.field, d.ours, d.theirs)
         )
     return [FileCheck(c.id, funder, c.day, c.kind, c.clean, tuple(listed[c.id])) for c in checks]
-
-
-@read_only
-def difference_count(tx: Tx) -> int:
-    """Differences found in funders' files, all funders, all days."""
-    return int(
-        tx.conn.scalar(select(text("COUNT(*)")).select_from(FunderFileDifference.__table__)) or 0
-    )

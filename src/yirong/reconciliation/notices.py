@@ -87,13 +87,7 @@ def record_notice(
         select(Notice).where(Notice.recorded_by == recorded_by, Notice.request_key == key)
     ).one_or_none()
     if earlier is not None:
-        if (earlier.kind, earlier.target, earlier.amount, earlier.their_ref) != (
-            kind,
-            target,
-            amount,
-            their_ref,
-        ):
-            raise YirongError("exists_with_different_request", key=key)
+        _same_notice(earlier, key, kind=kind, target=target, amount=amount, bank_ref=their_ref)
         return _view(earlier)
     if kind == "funding" and their_ref:
         _fresh_bank_ref(tx, party, their_ref[:80])
@@ -116,6 +110,26 @@ def record_notice(
         raise Retryable from exc  # run again, it answers "exists" or bank_ref_used
     _already_paid(tx, notice)
     return _view(notice, "created")
+
+
+def _same_notice(earlier: Notice, key: str, **asked: object) -> None:
+    """The same key again must say the same thing. A funding notice that does not is
+    ``funding_differs``, naming the first field that differs (as the API calls it);
+    another notice is ``exists_with_different_request``, naming it too."""
+    said = {
+        "kind": earlier.kind,
+        "target": earlier.target,
+        "amount": earlier.amount,
+        "bank_ref": earlier.their_ref,
+    }
+    field = next((name for name, value in said.items() if asked[name] != value), None)
+    if field is None:
+        return
+    if earlier.kind == "funding" and field != "kind":
+        raise YirongError(
+            "funding_differs", key=key, field="order_ref" if field == "target" else field
+        )
+    raise YirongError("exists_with_different_request", key=key, field=field)
 
 
 def _fresh_bank_ref(tx: Tx, party: str, their_ref: str) -> None:

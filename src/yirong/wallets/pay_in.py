@@ -20,10 +20,6 @@ def pay_in_code(wallet_id: int) -> str:
     return digits + luhn.calc_check_digit(digits)
 
 
-def pay_in_reference(wallet_id: int) -> str:
-    return PREFIX + pay_in_code(wallet_id)
-
-
 def wallet_id_of(code: str) -> int | None:
     """The wallet a code names, or None when the code is not one (a wrong check digit)."""
     if len(code) < 9 or not code.isdigit() or not luhn.is_valid(code):

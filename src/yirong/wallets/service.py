@@ -9,7 +9,6 @@ first result and moves nothing. A wallet is addressed by its handle,
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -618,8 +617,3 @@ def _reason(reason: FreezeReason | str) -> FreezeReason:
             reason=str(reason),
             allowed=[r.value for r in FreezeReason],
         ) from exc
-
-
-def _memo(**fields: str | None) -> str | None:
-    present = {k: v for k, v in fields.items() if v}
-    return json.dumps(present, ensure_ascii=False, sort_keys=True) if present else None

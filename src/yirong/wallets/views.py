@@ -27,11 +27,6 @@ from yirong.wallets.service import FreezeReason, Movement, WalletView
 
 router = api_router("wallets")
 
-Handle = Annotated[
-    str,
-    Field(pattern=r"^((agent|funder):)?[A-Za-z0-9_-]{1,64}$"),
-]
-
 
 class Amount(BaseModel):
     model_config = ConfigDict(extra="forbid")
