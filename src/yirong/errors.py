@@ -352,6 +352,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "drawdown_not_lent": ErrorSpec(
         409, "The drawdown is not a running loan (never lent, or closed): this does not apply."
     ),
+    "drawdown_not_funded": ErrorSpec(
+        409, "No money waits with the funder for this drawdown: there is nothing to return."
+    ),
     "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
     "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
     "term_prepayment_partial": ErrorSpec(

@@ -21,6 +21,7 @@ from yirong.credit.applications import (
 )
 from yirong.credit.offers import compare_offers
 from yirong.credit.preapproval import run_preapproval
+from yirong.eod.service import run_eod
 from yirong.errors import YirongError
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
@@ -162,3 +163,30 @@ def test_a_line_past_its_validity_lends_no_more(backend: str, tmp_path: Path) ->
     _, still = current_credit(db, agent)
     assert still is not None and still.status == "active"  # only its date says no
     assert refused(request_drawdown, db, agent, 100_000, 30, "too-late") == "line_expired"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_money_for_a_wallet_that_cannot_take_it_goes_back_with_the_funders_payout(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, agent = market.db, market.code(0)
+    handle = f"agent:{agent}"
+    order = request_drawdown(db, agent, 300_000, 30, "a")
+    # The agent empties and closes its wallet while the order waits for the money.
+    wallets.pay_carrier(db, handle, wallets.wallet(db, handle).balance, "spend")
+    wallets.close_wallet(db, handle, note="leaving the carrier")
+    fund(db, "T1", order.order_ref, 300_000)
+    [waiting] = drawdowns_of(db, agent)
+    assert waiting.status == "funded"  # matched: the money is the funder's, waiting
+    funder = wallets.wallet(db, "funder:T1")
+    assert funder.available == 300_000
+    report = run_eod(db)
+    assert report.done["payouts"] == {"funders": {"T1": 300_000}, "returned": 1}
+    [gone] = drawdowns_of(db, agent)
+    assert gone.status == "returned"
+    # Nothing is owed on the line any longer: it may close.
+    _, line = current_credit(db, agent)
+    assert line is not None
+    assert close_line(db, line.id, reason="the agent left").status == "closed"
+    assert verify(db).ok

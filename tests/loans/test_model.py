@@ -15,19 +15,14 @@ from yirong.loans.model import Event as E
 
 # The only moves there are. Everything else is refused.
 LEGAL: dict[tuple[S, E], S] = {
-    # An order, before any money: sent on, credited, left waiting, or closed.
-    (S.REQUESTED, E.SENT): S.SENT,
-    (S.SENT, E.SENT): S.SENT,  # told again (a retry): still sent
+    # An order, before any money: credited, left waiting with the funder, or closed.
     (S.REQUESTED, E.CREDITED): S.CREDITED,
-    (S.SENT, E.CREDITED): S.CREDITED,
     (S.REQUESTED, E.FUNDED): S.FUNDED,
-    (S.SENT, E.FUNDED): S.FUNDED,
     (S.REQUESTED, E.CANCELLED): S.CANCELLED,
-    (S.SENT, E.CANCELLED): S.CANCELLED,
     (S.REQUESTED, E.REJECTED): S.REJECTED,
-    (S.SENT, E.REJECTED): S.REJECTED,
     (S.REQUESTED, E.EXPIRED): S.EXPIRED,
-    (S.SENT, E.EXPIRED): S.EXPIRED,
+    # Money that waited with the funder goes back with its payout.
+    (S.FUNDED, E.RETURNED): S.RETURNED,
     # A loan: falls overdue, is cured, is repaid; a reversed repayment reopens it.
     (S.CREDITED, E.FELL_OVERDUE): S.OVERDUE,
     (S.OVERDUE, E.CURED): S.CREDITED,
@@ -40,7 +35,7 @@ LEGAL: dict[tuple[S, E], S] = {
     (S.OVERDUE, E.REOPENED): S.CREDITED,
     (S.OVERDUE, E.REOPENED_OVERDUE): S.OVERDUE,
 }
-ORDER_EVENTS = {E.SENT, E.CREDITED, E.FUNDED, E.CANCELLED, E.REJECTED, E.EXPIRED}
+ORDER_EVENTS = {E.CREDITED, E.FUNDED, E.CANCELLED, E.REJECTED, E.EXPIRED}
 
 
 @pytest.mark.parametrize(("status", "event"), list(itertools.product(S, E)))
@@ -50,17 +45,23 @@ def test_each_state_and_event(status: S, event: E) -> None:
         return
     with pytest.raises(YirongError) as refused:
         model.after(status, event, drawdown=7)
-    expected = "drawdown_not_pending" if event in ORDER_EVENTS else "drawdown_not_lent"
+    expected = (
+        "drawdown_not_pending"
+        if event in ORDER_EVENTS
+        else "drawdown_not_funded"
+        if event is E.RETURNED
+        else "drawdown_not_lent"
+    )
     assert refused.value.code == expected
     assert refused.value.details == {"drawdown": 7, "status": status.value}
 
 
 def test_the_refusals_are_catalogued() -> None:
-    assert {"drawdown_not_pending", "drawdown_not_lent"} <= set(CATALOGUE)
+    assert {"drawdown_not_pending", "drawdown_not_lent", "drawdown_not_funded"} <= set(CATALOGUE)
 
 
 def test_a_set_based_move_reads_its_states_from_the_model() -> None:
-    assert model.sources(E.EXPIRED) == ("requested", "sent")
+    assert model.sources(E.EXPIRED) == ("requested",)
     assert model.target(E.EXPIRED) is S.EXPIRED
     assert model.sources(E.FELL_OVERDUE) == ("credited",)
     assert model.target(E.FELL_OVERDUE) is S.OVERDUE
@@ -84,11 +85,10 @@ def test_every_state_is_reached_from_an_order() -> None:
 
 def test_which_states_have_no_way_out() -> None:
     ends = {s for s in S if not any(source is s for source, _ in LEGAL)}
-    # A closed order stays closed; a repaid loan may reopen (a reversal). Funded money
-    # waits with the funder (a blocked wallet could not take it): no use case moves it
-    # on yet, and this line says so until one does.
-    assert ends == {S.EXPIRED, S.REJECTED, S.CANCELLED, S.FUNDED}
-    assert {S.REPAID, S.EXPIRED, S.REJECTED, S.CANCELLED} == model.CLOSED
+    # A closed order stays closed; a repaid loan may reopen (a reversal); money that
+    # waited with the funder (a blocked wallet could not take it) is returned.
+    assert ends == {S.EXPIRED, S.REJECTED, S.CANCELLED, S.RETURNED}
+    assert {S.REPAID, S.EXPIRED, S.REJECTED, S.CANCELLED, S.RETURNED} == model.CLOSED
 
 
 def test_a_reversal_reopens_by_the_clock() -> None:

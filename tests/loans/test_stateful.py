@@ -227,7 +227,7 @@ class LoansMachine(RuleBasedStateMachine):
         event(f"funding: {outcome}")
         # Matched exactly when the money is a live order's, in time, from its funder;
         # part of it waits for the rest.
-        live = loan.status in ("requested", "sent") and loan.fund_by >= self.today()
+        live = loan.status == "requested" and loan.fund_by >= self.today()
         assert (outcome == "matched") == (how == "matched" and live), (outcome, loan)
         assert (outcome == "partial") == (how == "short" and live and amount > 0), (outcome, loan)
         if outcome == "matched":
@@ -254,7 +254,7 @@ class LoansMachine(RuleBasedStateMachine):
     def cancel(self, order: tuple[int, DrawdownView]) -> None:
         """An order no money has come for is cancelled; anything else is refused."""
         agent, view = order
-        waiting = self.loan(view.id).status in ("requested", "sent")
+        waiting = self.loan(view.id).status == "requested"
         cancelled, code = self.outcome(cancel_drawdown, self.codes[agent], view.id)
         assert code == (None if waiting else "drawdown_not_pending"), (code, view)
         if cancelled is not None:

@@ -39,7 +39,7 @@ def facts(**kw: object) -> Facts:
 
 
 def order(
-    ref: str = ORDER, amount: int = 100_000, status: str = "sent", **kw: object
+    ref: str = ORDER, amount: int = 100_000, status: str = "requested", **kw: object
 ) -> OrderFacts:
     return OrderFacts(ref, str(kw.get("funder", "F01")), amount, status, date(2026, 3, 11))
 
@@ -71,14 +71,14 @@ def test_references_are_found_in_memo_and_end_to_end_reference_once_each() -> No
 @pytest.mark.parametrize(
     ("amount", "status", "fund_by", "expected"),
     [
-        (100_000, "sent", date(2026, 3, 11), (Outcome.MATCHED, None)),
+        (100_000, "requested", date(2026, 3, 11), (Outcome.MATCHED, None)),
         (100_000, "requested", date(2026, 3, 10), (Outcome.MATCHED, None)),
-        (90_000, "sent", date(2026, 3, 11), (Outcome.PARTIAL, None)),
-        (100_001, "sent", date(2026, 3, 11), (Outcome.EXCEPTION, ExceptionKind.OVER)),
+        (90_000, "requested", date(2026, 3, 11), (Outcome.PARTIAL, None)),
+        (100_001, "requested", date(2026, 3, 11), (Outcome.EXCEPTION, ExceptionKind.OVER)),
         (100_000, "credited", date(2026, 3, 11), (Outcome.EXCEPTION, ExceptionKind.DUPLICATE)),
         (100_000, "expired", date(2026, 3, 9), (Outcome.EXCEPTION, ExceptionKind.LATE)),
         (100_000, "cancelled", date(2026, 3, 11), (Outcome.EXCEPTION, ExceptionKind.LATE)),
-        (100_000, "sent", date(2026, 3, 9), (Outcome.EXCEPTION, ExceptionKind.LATE)),
+        (100_000, "requested", date(2026, 3, 9), (Outcome.EXCEPTION, ExceptionKind.LATE)),
     ],
 )
 def test_a_line_quoting_an_order(
@@ -98,7 +98,7 @@ def test_short_money_is_an_exception_when_orders_may_not_be_paid_in_parts() -> N
 
 
 def test_the_last_part_of_an_order_paid_in_parts_matches_it() -> None:
-    paid = OrderFacts(ORDER, "F01", 100_000, "sent", date(2026, 3, 11), paid_in_parts=60_000)
+    paid = OrderFacts(ORDER, "F01", 100_000, "requested", date(2026, 3, 11), paid_in_parts=60_000)
     d = decide(credit(40_000, ORDER), facts(orders={ORDER: paid}), RULES, TODAY)
     assert (d.outcome, d.rule, d.refs) == (Outcome.MATCHED, "order_in_parts", (ORDER,))
     assert decide(credit(50_000, ORDER), facts(orders={ORDER: paid}), RULES, TODAY).exception is (

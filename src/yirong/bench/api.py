@@ -83,6 +83,7 @@ from yirong.demo.identities import firm
 from yirong.funders.service import FunderInput, ProductInput, add_product, register_funder
 from yirong.infra.db import Database, normalize_url
 from yirong.ledger.verify import verify
+from yirong.loans.drawdowns import LIVE_ORDER
 from yirong.loans.tables import Drawdown, Repayment
 from yirong.wallets.commissions import apply_commission_file, import_commissions
 
@@ -485,10 +486,7 @@ def records_agree(db: Database, done: Counter[str]) -> tuple[bool, dict[str, int
         s = tx.session
         return {
             "drawdowns": s.scalar(select(func.count()).select_from(Drawdown)) or 0,
-            "unfunded": s.scalar(
-                select(func.count()).where(Drawdown.status.in_(("requested", "sent")))
-            )
-            or 0,
+            "unfunded": s.scalar(select(func.count()).where(Drawdown.status.in_(LIVE_ORDER))) or 0,
             "repayments": s.scalar(select(func.count()).select_from(Repayment)) or 0,
         }
 

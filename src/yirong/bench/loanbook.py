@@ -236,7 +236,7 @@ def _drawdowns(tx: Tx, loans: int, agents: int, days: int) -> None:
         text(f"""
 INSERT INTO drawdowns (id, order_ref, request_key, line_id, agent_id, funder_id, product_id,
   amount, fee, term_days, annual_rate_ppm, penalty_rate_ppm, day_basis, grace_days,
-  allocation_order, status, reason, requested_on, fund_by, sent_on, credited_on, due_date,
+  allocation_order, status, reason, requested_on, fund_by, credited_on, due_date,
   closed_on, principal, since_day, normal_fen_days, penalty_fen_days, overdue_day,
   interest_paid, penalty_paid, principal_paid, accrual_open)
 SELECT j + 1, 'YRB' || j, 'bench:' || slot, a + 1, a + 1, funder_id, product_id,
@@ -244,7 +244,7 @@ SELECT j + 1, 'YRB' || j, 'bench:' || slot, a + 1, a + 1, funder_id, product_id,
   (2 * rate * multiplier + 1000000) / 2000000, day_basis, g, allocation_order,
   CASE WHEN o <= 0 THEN 'overdue' ELSE 'credited' END, NULL,
   {day_after(d, BUSINESS_DATE, lent)}, {day_after(d, BUSINESS_DATE, f"{lent} + 1")},
-  {day_after(d, BUSINESS_DATE, lent)}, {day_after(d, BUSINESS_DATE, lent)},
+  {day_after(d, BUSINESS_DATE, lent)},
   {day_after(d, BUSINESS_DATE, "o - g - 1")}, NULL,
   amount, {today} + {lent}, 0, 0, {today} + o, 0, 0, 0, true
 FROM (

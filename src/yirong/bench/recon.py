@@ -77,13 +77,13 @@ def _orders(tx: Tx, lines: int, runs: int) -> int:
         text(f"""
 INSERT INTO drawdowns (id, order_ref, request_key, line_id, agent_id, funder_id, product_id,
   amount, fee, term_days, annual_rate_ppm, penalty_rate_ppm, day_basis, grace_days,
-  allocation_order, status, requested_on, fund_by, sent_on, principal, since_day,
+  allocation_order, status, requested_on, fund_by, principal, since_day,
   normal_fen_days, penalty_fen_days, overdue_day, interest_paid, penalty_paid,
   principal_paid, accrual_open)
 SELECT {first} + s.i, {ref}, 'recon:' || s.i, l.id, l.agent_id, l.funder_id, l.product_id,
   100000 + (s.i % 50) * 10000, 0, 30, l.annual_rate_ppm,
   (2 * CAST(l.annual_rate_ppm AS BIGINT) * p.penalty_multiplier_ppm + 1000000) / 2000000,
-  p.day_basis, p.grace_days, p.allocation_order, 'sent', :day, :day, :day,
+  p.day_basis, p.grace_days, p.allocation_order, 'requested', :day, :day,
   0, 0, 0, 0, 0, 0, 0, 0, false
 FROM {series(d, lines * runs)}
 JOIN credit_lines l ON l.id = s.i % {agents} + 1

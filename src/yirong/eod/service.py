@@ -56,11 +56,12 @@ from yirong.wallets.service import (
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in all
 OVERDUE_CHUNK = 500  # agents frozen and swept per transaction
 EOD_ACTOR = "system:eod"  # who ran what the end of day runs
-CHUNK_STEP = "overdue.chunk"
-EXPIRED, FELL_OVERDUE = (
+CHUNK_STEP = "overdue.chunk"  # each full chunk's record; the step's adds them up
+EXPIRED, FELL_OVERDUE, RETURNED = (
     model.Event.EXPIRED,
     model.Event.FELL_OVERDUE,
-)  # each full chunk's record; the step's adds them up
+    model.Event.RETURNED,
+)
 
 
 @dataclass
@@ -358,9 +359,12 @@ def _funder_codes(tx: Tx) -> dict[int, str]:
 
 def _payouts(db: Database, day: date) -> dict[str, Any]:
     """代付: what each funder's payment account holds goes to its bank (a hold until the
-    bank confirms, as any withdrawal)."""
+    bank confirms, as any withdrawal). Money for an order that waited there (the
+    agent's wallet could not take it) goes with it: that order is returned, its
+    funder told."""
 
     def work(tx: Tx) -> dict[str, Any]:
+        returned = _return_funded(tx, day)
         paid = {}
         for funder in tx.session.scalars(select(Funder).order_by(Funder.code)):
             handle = f"funder:{funder.code}"
@@ -379,9 +383,31 @@ def _payouts(db: Database, day: date) -> dict[str, Any]:
                     ),
                 )
                 paid[funder.code] = available
-        return _record(tx, day, "payouts", {"funders": paid})
+        return _record(tx, day, "payouts", {"funders": paid, "returned": returned})
 
     return db.run(work)
+
+
+def _return_funded(tx: Tx, day: date) -> int:
+    rows = tx.conn.execute(
+        update(Drawdown)
+        .where(Drawdown.status.in_(model.sources(RETURNED)))
+        .values(status=model.target(RETURNED), closed_on=day, reason="wallet_could_not_take_it")
+        .returning(Drawdown.id, Drawdown.funder_id, Drawdown.order_ref, Drawdown.amount)
+    ).all()
+    codes = _funder_codes(tx) if rows else {}
+    for drawdown_id, funder_id, order_ref, amount in sorted(rows):
+        tell(
+            tx,
+            f"funder:{codes[funder_id]}",
+            "drawdown.returned",
+            drawdown_id,
+            day,
+            order_ref=order_ref,
+            amount=amount,
+            reason="wallet_could_not_take_it",
+        )
+    return len(rows)
 
 
 def _keep_back_share(tx: Tx, code: str, handle: str, available: int, day: date) -> int:

@@ -26,9 +26,10 @@ from yirong.infra.base import Base, Id
 class Drawdown(Base):
     """One drawdown on a line: the order to the funder, then the loan it becomes.
 
-    status: requested -> sent -> credited (-> overdue) -> repaid, or expired, rejected,
-    cancelled before any money; ``funded`` when the money arrived but the wallet could
-    not take it (a blocked wallet: it waits in the funder's account).
+    status: see ``loans/model/lifecycle.py``: requested -> credited (-> overdue) ->
+    repaid, or expired, rejected, cancelled before any money; ``funded`` when the money
+    arrived but the wallet could not take it (it waits in the funder's account, and
+    its payout that evening returns it: ``returned``).
     The interest clock (see ``loans.interest``): ``principal`` outstanding since the day
     ``since_day`` (an ordinal), the fen-days accumulated before it, and the first day
     at the penalty rate, ``overdue_day``."""
@@ -65,7 +66,6 @@ class Drawdown(Base):
     reason: Mapped[str | None] = mapped_column(String(64))
     requested_on: Mapped[date] = mapped_column(Date)
     fund_by: Mapped[date] = mapped_column(Date)  # no money by the end of this day: expired
-    sent_on: Mapped[date | None] = mapped_column(Date)
     credited_on: Mapped[date | None] = mapped_column(Date)  # interest starts this day
     due_date: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)

@@ -99,7 +99,7 @@ class OrderFacts:
     ref: str
     funder: str
     amount: int
-    status: str  # requested | sent (live) | funded | credited | overdue | repaid | expired ...
+    status: str  # requested (live) | funded | credited | overdue | repaid | expired ...
     fund_by: date
     paid_in_parts: int = 0  # what partial lines have brought so far
 

@@ -1,11 +1,11 @@
 """A drawdown's life as data: its states, what moves it from one to the next, and the
 refusal for a move its state does not allow. Pure: no I/O, no clock.
 
-    requested --sent--> sent
-    requested | sent --credited--> credited      (the money reached the wallet)
-    requested | sent --funded----> funded        (the money came; the wallet could not
-                                                   take it: it waits with the funder)
-    requested | sent --cancelled | rejected | expired--> (closed, no money ever moved)
+    requested --credited--> credited      (the money reached the wallet)
+    requested --funded----> funded --returned--> returned
+                            (the money came; the wallet could not take it: it waits
+                            with the funder, and its payout that evening returns it)
+    requested --cancelled | rejected | expired--> (closed, no money ever moved)
     credited --fell_overdue--> overdue --cured--> credited
     credited | overdue --repaid--> repaid --reopened--> credited | overdue
 
@@ -24,7 +24,6 @@ from yirong.errors import YirongError
 
 class DrawdownStatus(StrEnum):
     REQUESTED = "requested"  # ordered from the funder, no money yet
-    SENT = "sent"  # the order reached the funder
     FUNDED = "funded"  # money arrived but waits with the funder (wallet blocked)
     CREDITED = "credited"  # lent and current
     OVERDUE = "overdue"  # lent, and something fell due unpaid past its grace
@@ -32,10 +31,10 @@ class DrawdownStatus(StrEnum):
     EXPIRED = "expired"  # no money by the order's deadline
     REJECTED = "rejected"  # the funder declined the order
     CANCELLED = "cancelled"  # the agent withdrew the order
+    RETURNED = "returned"  # its money went back to the funder (the wallet could not take it)
 
 
 class Event(StrEnum):
-    SENT = "sent"
     FUNDED = "funded"
     CREDITED = "credited"
     CANCELLED = "cancelled"
@@ -46,20 +45,20 @@ class Event(StrEnum):
     REPAID = "repaid"
     REOPENED = "reopened"  # its last repayment reversed: owed again, current
     REOPENED_OVERDUE = "reopened_overdue"  # ... owed again, and past due
+    RETURNED = "returned"  # the funder's payout took the money that waited back
 
 
 S = DrawdownStatus  # short, for the tables below
 
-ORDER = frozenset({S.REQUESTED, S.SENT})  # an order no money has come for
+ORDER = frozenset({S.REQUESTED})  # an order no money has come for
 LENT = frozenset({S.CREDITED, S.OVERDUE})  # a loan that runs: owes, accrues
 OUTSTANDING = frozenset({*LENT, S.FUNDED})  # lent money not paid back
 OPEN = frozenset({*ORDER, *OUTSTANDING})  # holds some of its line
-CLOSED = frozenset({S.REPAID, S.EXPIRED, S.REJECTED, S.CANCELLED})
+CLOSED = frozenset({S.REPAID, S.EXPIRED, S.REJECTED, S.CANCELLED, S.RETURNED})
 _OWED_AGAIN = frozenset({*LENT, S.REPAID})
 
 # event -> (the states it may happen in, the state it leads to, the refusal otherwise)
 TRANSITIONS: Mapping[Event, tuple[frozenset[DrawdownStatus], DrawdownStatus, str]] = {
-    Event.SENT: (ORDER, S.SENT, "drawdown_not_pending"),
     Event.FUNDED: (ORDER, S.FUNDED, "drawdown_not_pending"),
     Event.CREDITED: (ORDER, S.CREDITED, "drawdown_not_pending"),
     Event.CANCELLED: (ORDER, S.CANCELLED, "drawdown_not_pending"),
@@ -70,6 +69,7 @@ TRANSITIONS: Mapping[Event, tuple[frozenset[DrawdownStatus], DrawdownStatus, str
     Event.REPAID: (LENT, S.REPAID, "drawdown_not_lent"),
     Event.REOPENED: (_OWED_AGAIN, S.CREDITED, "drawdown_not_lent"),
     Event.REOPENED_OVERDUE: (_OWED_AGAIN, S.OVERDUE, "drawdown_not_lent"),
+    Event.RETURNED: (frozenset({S.FUNDED}), S.RETURNED, "drawdown_not_funded"),
 }
 
 
@@ -85,7 +85,8 @@ def target(event: Event) -> DrawdownStatus:
 def after(status: str, event: Event, **context: object) -> DrawdownStatus:
     """The state a drawdown in ``status`` is in once ``event`` happened; or the named
     refusal (``drawdown_not_pending`` for an order that is no longer one,
-    ``drawdown_not_lent`` for a loan move on what is not a running loan), carrying
+    ``drawdown_not_lent`` for a loan move on what is not a running loan,
+    ``drawdown_not_funded`` for returning money that is not waiting), carrying
     ``context`` (the drawdown's id or reference) for the one who reads it."""
     allowed, to, refusal = TRANSITIONS[event]
     if status not in allowed:

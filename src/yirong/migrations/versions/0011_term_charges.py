@@ -2,7 +2,8 @@
 and compound interest to the day), written by the loans from the model so that the
 end of day's set-based SQL reads the model's very figures; and an index to find the
 open term loans among a million bullet ones; whether a loan's overdue interest
-compounds, fixed when it was asked for as its other terms are.
+compounds, fixed when it was asked for as its other terms are; ``sent_on`` dropped
+(nothing marks an order sent: the state left the lifecycle).
 
 Revision ID: 0011
 Revises: 0010
@@ -32,10 +33,13 @@ def upgrade() -> None:
             sa.Column("compounds", sa.Boolean(), nullable=False, server_default=sa.true())
         )
         batch.create_index("ix_drawdowns_method_status", ["method", "status"])
+        # Nothing marks an order sent (the state is gone from the lifecycle).
+        batch.drop_column("sent_on")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("drawdowns") as batch:
+        batch.add_column(sa.Column("sent_on", sa.Date(), nullable=True))
         batch.drop_index("ix_drawdowns_method_status")
         batch.drop_column("compounds")
         batch.drop_column("penalty_charged")
