@@ -7,7 +7,7 @@ PG_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 export YIRONG_TEST_POSTGRES_URL ?= $(PG_URL)
 YIRONG_BENCH_DATABASE_URL ?= $(PG_URL)
 
-.PHONY: install lock demo test bench lint postgres clean
+.PHONY: install lock demo test bench lint postgres clean messages
 
 SWAGGER := src/yirong/api/static/swagger
 
@@ -67,3 +67,11 @@ postgres:
 
 clean:
 	rm -rf $(VENV) node_modules $(SWAGGER) .pytest_cache .mypy_cache .ruff_cache .hypothesis yirong-demo.db*
+
+# The console's strings: extracted from its code and templates, merged into each
+# language's catalogue (then translate what is new; a test refuses an untranslated one).
+CONSOLE := src/yirong/console
+messages: install
+	cd $(CONSOLE) && ../../../$(BIN)/pybabel extract -F babel.cfg -k _ -k tr:2 -k N_ \
+		-o locale/messages.pot --no-location --omit-header --no-wrap .
+	$(BIN)/pybabel update -i $(CONSOLE)/locale/messages.pot -d $(CONSOLE)/locale --no-wrap

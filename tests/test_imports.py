@@ -9,7 +9,7 @@ The layers, bottom up:
   the outbox, outbound HTTP...): they know no capability;
 * capabilities: ``ledger``, ``wallets``, ``loans``... (each one's pure model,
   services and tables);
-* edges: ``api``, the command line, the demo, the benchmarks, each capability's
+* edges: ``api``, the ``console``, the command line, the demo, the benchmarks, each capability's
   ``views``/``cli`` modules, and the composition roots that know them all
   (``schema`` for the migrations, ``wiring``, ``migrations``)."""
 
@@ -23,7 +23,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "yirong"
 GROUND = {"money", "errors", "config", "roles", "infra"}
-EDGE_PACKAGES = {"api", "demo", "bench", "cli", "cli_support", "__main__"}
+EDGE_PACKAGES = {"api", "console", "demo", "bench", "cli", "cli_support", "__main__"}
 ROOTS = {"schema", "wiring", "migrations"}
 LEDGER_PRIVATE = ("yirong.ledger.tables", "yirong.ledger.store", "yirong.ledger.rules")
 

@@ -24,6 +24,8 @@ from yirong.api.security import Access, Operator
 from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
 from yirong.config import settings
+from yirong.console.routes import ASSETS as CONSOLE_ASSETS
+from yirong.console.routes import router as console_router
 from yirong.errors import CATALOGUE, YirongError
 from yirong.infra.db import Database
 from yirong.infra.migrate import current_revision, head_revision
@@ -127,6 +129,8 @@ def create_app(db: Database) -> FastAPI:
         routes.extend(r for r in router.routes if isinstance(r, APIRoute))
         app.include_router(router)
     app.state.api_routes = routes  # the route table (the authorization matrix reads it)
+    app.mount("/static/console", StaticFiles(directory=CONSOLE_ASSETS), name="console-assets")
+    app.include_router(console_router)
     return app
 
 

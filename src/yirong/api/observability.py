@@ -60,6 +60,20 @@ _DOCS_CSP = (
     " img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+# The console's pages load their own styles and scripts, from this site only, and
+# post their forms only here.
+_CONSOLE_CSP = (
+    "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none';"
+    " base-uri 'none'"
+)
+_SERVICE_PATHS = ("/api/", "/docs", "/static/", "/healthz", "/readyz", "/metrics", "/openapi")
+FORM = "application/x-www-form-urlencoded"
+CONSOLE_FORM_BYTES = 64 * 1024
+
+
+def is_console(path: str) -> bool:
+    """Whether ``path`` is a console page (everything the API and docs are not)."""
+    return not path.startswith(_SERVICE_PATHS)
 
 
 def security_headers(path: str, *, https: bool) -> list[tuple[bytes, bytes]]:
@@ -67,9 +81,10 @@ def security_headers(path: str, *, https: bool) -> list[tuple[bytes, bytes]]:
     policy, never framed, no referrer; nothing the API answers is cached (balances,
     personal data, tokens); HSTS when served over https."""
     docs = path == "/docs" or path.startswith("/static/")
+    policy = _DOCS_CSP if docs else _CONSOLE_CSP if is_console(path) else _API_CSP
     found = [
         (b"x-content-type-options", b"nosniff"),
-        (b"content-security-policy", (_DOCS_CSP if docs else _API_CSP).encode()),
+        (b"content-security-policy", policy.encode()),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"no-referrer"),
     ]
@@ -85,6 +100,8 @@ def _body_rule(path: str) -> tuple[tuple[str, ...], int]:
     found = RAW_BODIES.get(path)
     if found is not None:
         return found
+    if is_console(path):  # the console's forms
+        return (FORM,), CONSOLE_FORM_BYTES
     for pattern, types, limit in RAW_BODY_ROUTES:
         if pattern.match(path):
             return types, limit

@@ -112,7 +112,11 @@ def secret_key(key: str) -> Iterator[None]:
 
 def _signins(made: list[SignIn], base: str) -> None:
     """One line each, never cut: the passwords and keys are there to be copied."""
-    console.print(f"\n[bold]Sign in to the API[/] ({base}/docs): POST /api/v1/auth/token")
+    console.print(
+        f"\n[bold]Open the console[/] at {base}/ and sign in with a username and password"
+        " below (the agent's wallet, the funder's book, the operations' day; 中文 or English);"
+    )
+    console.print(f"[bold]or sign in to the API[/] ({base}/docs): POST /api/v1/auth/token")
     for s in made:
         who = f"{s.role} {s.acts_for}"
         how = f"username {s.username}  password {s.secret}" if s.username else f"API key {s.secret}"

@@ -1,0 +1,63 @@
+"""The console's languages: Chinese (zh-CN) by default, English on request. Every
+string a page shows is a gettext message; the catalogues are the ``.po`` files under
+``locale/`` (Babel reads and compiles them when the process starts: nothing binary
+is kept in the repository). Money is yuan with thousands separators (¥12,345.67),
+dates as people of each language write them."""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+DEFAULT = "zh_CN"
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalogues where it is written; translated where shown."""
+    return message
+
+
+def language_of(value: str | None) -> str:
+    """A language this console speaks (anything else: the default)."""
+    return value if value in LANGUAGES else DEFAULT
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The language's catalogue, compiled from its ``.po`` file once per process."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def yuan(fen: int) -> str:
+    """Fen as yuan for a page: ¥12,345.67 (−¥5.00 for a negative amount)."""
+    value = Decimal(abs(fen)) / 100
+    return f"{'-' if fen < 0 else ''}¥{value:,.2f}"
+
+
+def day(value: date | None, language: str) -> str:
+    """A date as people of ``language`` write it (2026年1月5日; Jan 5, 2026)."""
+    if value is None:
+        return "—"
+    return format_date(value, format="medium" if language == "en" else "long", locale=language)
+
+
+def rate(value: Decimal) -> str:
+    """An annual rate as a percentage with two decimals (0.108 -> 10.80%)."""
+    return f"{value * 100:.2f}%"

@@ -1,0 +1,65 @@
+"""Rendering a console page: the templates in the reader's language (its cookie; the
+default Chinese), the money, date and rate filters, every form's CSRF token, and the
+session kept alive. A refusal is a page in the reader's language, never a trace."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from yirong.console import i18n
+from yirong.console.session import LANGUAGE_COOKIE, csrf_token, keep_session
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["yuan"] = i18n.yuan
+    env.filters["day"] = lambda value: i18n.day(value, language)
+    env.filters["rate"] = i18n.rate
+    return env
+
+
+def language(request: Request) -> str:
+    return i18n.language_of(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = language(request)
+    response = HTMLResponse("", status_code=status)
+    page = (
+        environment(lang)
+        .get_template(template)
+        .render(
+            request=request,
+            lang=lang,
+            html_lang=i18n.HTML_LANG[lang],
+            languages=i18n.LANGUAGES,
+            csrf=csrf_token(request, response),
+            path=request.url.path,
+            **context,
+        )
+    )
+    response.body = response.render(page)
+    response.headers["content-length"] = str(len(response.body))
+    keep_session(request, response)
+    return response
+
+
+def refused(request: Request, message: str, status: int, **context: Any) -> HTMLResponse:
+    """A page that says, in the reader's language, why it was refused."""
+    return render(request, "refused.html", status=status, message=message, **context)

@@ -1,0 +1,135 @@
+"""The console's ground: one sign-in form for every role at ``/``, in Chinese by
+default with an English switch; the session in an HttpOnly, SameSite cookie that an
+idle half hour ends and sign-out revokes; every form refused without its CSRF
+token; a refusal a page in the reader's language; money as yuan with thousands
+separators; each role on its own home page and on no one else's."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from yirong.access.service import create_user
+from yirong.agents.service import onboard_agent
+from yirong.api.app import create_app
+from yirong.demo.identities import firm
+from yirong.infra.db import Database
+from yirong.wallets import service as wallets
+
+PASSWORD = "a-long-enough-password-1"
+
+
+@pytest.fixture
+def console(db: Database) -> Iterator[TestClient]:
+    agent = onboard_agent(db, replace(firm(1), code="A1"))
+    create_user(db, "agent-1", PASSWORD, "agent", agent.code)
+    create_user(db, "ops", PASSWORD, "operator", "ops")
+    # 123,456,789 fen in the agent's wallet: ¥1,234,567.89 on its page.
+    wallets.credit_from_bank(db, "agent:A1", 123_456_789, "top-up")
+    with TestClient(create_app(db)) as client:
+        yield client
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "every form carries its CSRF token"
+    return found.group(1)
+
+
+def _sign_in(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = _token(client.get("/").text)
+    return client.post(
+        "/signin",
+        data={"username": username, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+def test_the_sign_in_page_is_one_form_in_chinese(console: TestClient) -> None:
+    page = console.get("/")
+    assert page.status_code == 200 and '<html lang="zh-CN">' in page.text
+    assert 'name="username"' in page.text and 'name="password"' in page.text
+    assert "登录易融" in page.text and '<label for="username">用户名</label>' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_a_form_without_its_token_is_refused_and_signs_no_one_in(console: TestClient) -> None:
+    console.get("/")  # the browser has its nonce; the form below does not carry it
+    refused = console.post("/signin", data={"username": "ops", "password": PASSWORD})
+    assert refused.status_code == 403
+    assert "此表单已过期，或并非来自本站。请重试。" in refused.text
+    assert "yirong_session" not in refused.headers.get("set-cookie", "")
+    forged = console.post(
+        "/signin", data={"username": "ops", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403
+
+
+def test_a_wrong_password_is_a_plain_page(console: TestClient) -> None:
+    page = _sign_in(console, "agent-1", "not-the-password")
+    assert page.status_code == 401
+    assert "用户名或密码不正确。" in page.text and "Traceback" not in page.text
+    assert 'value="agent-1"' in page.text  # the username is kept, the password is not
+    assert "not-the-password" not in page.text
+
+
+def test_an_agent_lands_on_its_wallet_in_yuan(console: TestClient) -> None:
+    signed = _sign_in(console, "agent-1")
+    assert (signed.status_code, signed.headers["location"]) == (303, "/agent")
+    cookie = signed.headers["set-cookie"]
+    assert cookie.startswith("yirong_session=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Max-Age=1800" in cookie
+    assert "Secure" not in cookie  # served over http here; over https it is Secure
+    home = console.get("/agent")
+    assert home.status_code == 200
+    assert "我的钱包" in home.text and "¥1,234,567.89" in home.text
+    assert "您没有欠款。" in home.text
+    again = console.get("/", follow_redirects=False)
+    assert again.headers["location"] == "/agent"  # signed in: home again
+
+
+def test_a_frozen_wallet_says_so(console: TestClient, db: Database) -> None:
+    wallets.freeze(db, "agent:A1", "risk", note="checking", actor="ops")
+    _sign_in(console, "agent-1")
+    assert "您的钱包已冻结：资金可以转入，不能转出。" in console.get("/agent").text
+
+
+def test_english_on_request_and_back(console: TestClient) -> None:
+    _sign_in(console, "agent-1")
+    switched = console.get("/language?to=en&next=/agent", follow_redirects=False)
+    assert (switched.status_code, switched.headers["location"]) == (303, "/agent")
+    home = console.get("/agent")
+    assert '<html lang="en">' in home.text and "My wallet" in home.text
+    assert "¥1,234,567.89" in home.text and "我的钱包" not in home.text
+    console.get("/language?to=zh_CN&next=/agent")
+    assert "我的钱包" in console.get("/agent").text
+    # Back only to a path of this site; an unknown language is the default.
+    elsewhere = console.get("/language?to=xx&next=not-a-path", follow_redirects=False)
+    assert elsewhere.headers["location"] == "/"
+
+
+def test_each_role_on_its_own_pages_only(console: TestClient) -> None:
+    assert console.get("/agent", follow_redirects=False).headers["location"] == "/"
+    _sign_in(console, "agent-1")
+    refused = console.get("/operator")
+    assert refused.status_code == 403 and "此页面不适用于您的角色。" in refused.text
+    console.cookies.clear()
+    assert _sign_in(console, "ops").headers["location"] == "/operator"
+    assert "营业日" in console.get("/operator").text
+
+
+def test_signing_out_ends_the_session_for_good(console: TestClient) -> None:
+    _sign_in(console, "agent-1")
+    session = console.cookies["yirong_session"]
+    home = console.get("/agent")
+    out = console.post("/signout", data={"csrf_token": _token(home.text)}, follow_redirects=False)
+    assert (out.status_code, out.headers["location"]) == (303, "/")
+    # The token is revoked, not only forgotten by this browser.
+    console.cookies.set("yirong_session", session)
+    assert console.get("/agent", follow_redirects=False).headers["location"] == "/"
