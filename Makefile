@@ -20,9 +20,18 @@ $(SWAGGER)/.installed: package.json package-lock.json
 		node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(SWAGGER)/
 	touch $@
 
+# The console's scripts (ECharts, htmx), from the same npm install, shipped likewise.
+VENDOR := src/yirong/console/static/vendor
+$(VENDOR)/.installed: $(SWAGGER)/.installed
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/echarts/LICENSE $(VENDOR)/LICENSE.echarts
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/LICENSE.htmx
+	touch $@
+
 # Exactly the versions in requirements.lock, each checked against its hash (pip too,
 # and the build backend: the project itself is built with what the lock installed).
-$(VENV)/.installed: pyproject.toml requirements.lock $(SWAGGER)/.installed
+$(VENV)/.installed: pyproject.toml requirements.lock $(SWAGGER)/.installed $(VENDOR)/.installed
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .

@@ -58,6 +58,13 @@ def day(value: date | None, language: str) -> str:
     return format_date(value, format="medium" if language == "en" else "long", locale=language)
 
 
+def month(value: date, language: str) -> str:
+    """A month as people of ``language`` write it (2026年1月; Jan 2026)."""
+    return format_date(
+        value, format="yyyy年M月" if language == DEFAULT else "MMM yyyy", locale=language
+    )
+
+
 def rate(value: Decimal) -> str:
     """An annual rate as a percentage with two decimals (0.108 -> 10.80%)."""
     return f"{value * 100:.2f}%"

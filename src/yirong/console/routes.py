@@ -15,7 +15,7 @@ from yirong.access.principals import Principal
 from yirong.api.client_address import client_of
 from yirong.api.security import DB
 from yirong.books.service import current_business_date
-from yirong.console import i18n
+from yirong.console import charts, i18n
 from yirong.console.i18n import N_
 from yirong.console.pages import language, refused, render
 from yirong.console.session import (
@@ -33,6 +33,7 @@ from yirong.infra.db import Database
 from yirong.loans.standing import agent_standing, funder_portfolio
 from yirong.roles import Role
 from yirong.wallets import service as wallets
+from yirong.wallets.history import monthly_flows
 
 router = APIRouter(include_in_schema=False)
 ASSETS = Path(__file__).parent / "static"  # served at /static/console
@@ -131,7 +132,20 @@ def agent_home(request: Request, db: DB) -> Response:
     wallet = wallets.wallet(db, who.handle)
     _application, line = current_credit(db, who.subject)
     standing = agent_standing(db, who.subject)
-    return render(request, "agent_home.html", who=who, wallet=wallet, line=line, standing=standing)
+    flows = monthly_flows(db, who.handle)
+    chart = charts.months_chart(
+        flows, tr(request, "Commissions"), tr(request, "Paid for stock"), language(request)
+    )
+    return render(
+        request,
+        "agent_home.html",
+        who=who,
+        wallet=wallet,
+        line=line,
+        standing=standing,
+        flows=flows,
+        chart=chart,
+    )
 
 
 @router.get("/funder")

@@ -35,6 +35,7 @@ from yirong.ledger.tables import (
     LedgerBalance,
     LedgerBook,
     LedgerEntry,
+    LedgerPosting,
     LedgerStateChange,
 )
 
@@ -280,6 +281,31 @@ def posted_entry_ids(tx: Tx, keys: Sequence[str]) -> dict[str, int]:
         )
     )
     return {key: entry_id for key, entry_id in rows}
+
+
+def moved_by_month(
+    tx: Tx, account: Account, codes: Sequence[str], since: date
+) -> dict[tuple[date, str], int]:
+    """What posted entries of ``codes`` moved on ``account`` from ``since`` on, by
+    month (its first day) and code: the postings' amounts (a reversal's too, as the
+    opposite side's), credits positive and debits negative."""
+    rows = tx.session.execute(
+        select(
+            LedgerEntry.business_date, LedgerEntry.code, LedgerPosting.side, LedgerPosting.amount
+        )
+        .join(LedgerEntry, LedgerEntry.id == LedgerPosting.entry_id)
+        .where(
+            LedgerPosting.account_id == account.id,
+            LedgerEntry.code.in_(codes),
+            LedgerEntry.phase == Phase.POSTED.value,
+            LedgerEntry.business_date >= since,
+        )
+    )
+    moved: dict[tuple[date, str], int] = {}
+    for day, code, side, amount in rows:
+        key = (day.replace(day=1), code)
+        moved[key] = moved.get(key, 0) + (amount if side == Side.CREDIT.value else -amount)
+    return moved
 
 
 def balance_rows() -> Subquery:

@@ -42,6 +42,9 @@ OWNER_TYPES = ("agent", "funder")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+CARRIER_PREPAYMENT = "wallet.carrier_prepayment"  # the entry that pays the carrier for stock
+
+
 class FreezeReason(StrEnum):
     OVERDUE = "overdue"  # contractual: a loan is past due (set and lifted by the loans)
     FUNDER_REQUEST = "funder_request"  # contractual: the funder asked, an operator applied it
@@ -270,7 +273,7 @@ def pay_carrier(tx: Tx, handle: str, amount: int, key: str) -> Movement:
             tx,
             NewEntry(
                 key,
-                "wallet.carrier_prepayment",
+                CARRIER_PREPAYMENT,
                 (Leg(wallet.id, Side.DEBIT, amount), Leg(carrier.id, Side.CREDIT, amount)),
             ),
             final=True,
