@@ -1,5 +1,6 @@
 """The agent's side of the console in Debian's Chromium: signing in (Chinese), the
-wallet's page on a desktop and on a phone (375 px), English and back, signing out;
+wallet's page on a desktop and on a phone (375 px), the offers' consent, English and
+back, signing out;
 each page free of console errors and of serious or critical axe-core violations."""
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def test_an_agent_signs_in_and_sees_its_wallet(db: Database) -> None:
         page.wait_for_function(f"document.documentElement.scrollWidth <= {PHONE['width']}")
         watched.check(f"agent-home-phone-{backend}")
         page.set_viewport_size(DESKTOP)
+        # Offers: first the consent, saying what would be shared; agreed, it says so.
+        page.get_by_role("link", name="借款报价").click()
+        expect(page.get_by_text("近12个月佣金")).to_be_visible()
+        watched.check(f"offers-consent-zh-{backend}")
+        page.get_by_role("button", name="我同意，查看报价").click()
+        expect(page.get_by_text("您已同意资金方查看您的经营数据", exact=False)).to_be_visible()
+        watched.check(f"offers-zh-{backend}")
+        page.get_by_role("link", name="我的钱包").click()
         page.get_by_role("link", name="English").click()
         expect(page.get_by_role("heading", name="My wallet")).to_be_visible()
         watched.check(f"agent-home-en-{backend}")

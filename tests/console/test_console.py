@@ -9,13 +9,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.credit.market import TEXT, build_market
+from tests.databases import BACKENDS
 from yirong.access.service import create_user
 from yirong.agents.service import onboard_agent
 from yirong.api.app import create_app
+from yirong.credit.consents import consents_of
+from yirong.credit.preapproval import run_preapproval
 from yirong.demo.identities import firm
 from yirong.infra.db import Database
 from yirong.wallets import service as wallets
@@ -133,3 +139,51 @@ def test_signing_out_ends_the_session_for_good(console: TestClient) -> None:
     # The token is revoked, not only forgotten by this browser.
     console.cookies.set("yirong_session", session)
     assert console.get("/agent", follow_redirects=False).headers["location"] == "/"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_offers_side_by_side_after_opting_in(tmp_path: Path, backend: str) -> None:
+    market = build_market(backend, tmp_path, agents=3, opted_in=1)
+    db = market.db
+    for n in range(2):
+        create_user(db, f"agent-{n}", PASSWORD, "agent", market.code(n))
+    run_preapproval(db)
+    with TestClient(create_app(db)) as client:
+        # Opted in: offers, cheapest APR first (simple, then compound, as shown).
+        _sign_in(client, "agent-0")
+        page = client.get("/agent/offers").text
+        assert "借款报价" in page and "随借随还" in page
+        shown = [Decimal(x) for x in re.findall(r'<td class="num">(\d+\.\d\d)%</td>', page)]
+        aprs = shown[2::3]  # rate, simple APR, compound APR: each offer's compound
+        assert len(aprs) == 2 and aprs == sorted(aprs)  # T1 and T2 offered
+        assert "我同意，查看报价" not in page
+        # Not opted in: what would be shared, and the form that agrees to it.
+        client.cookies.clear()
+        _sign_in(client, "agent-1")
+        page = client.get("/agent/offers").text
+        assert "近12个月佣金" in page and "我同意，查看报价" in page
+        assert "<tbody>" not in page  # no offer before consent
+        stale = client.post(
+            "/agent/preapproval", data={"csrf_token": _token(page), "text_version": "2025-01"}
+        )
+        assert stale.status_code == 409 and "同意书的文本已更新，请重新阅读。" in stale.text
+        assert consents_of(db, market.code(1)) == []
+        done = client.post(
+            "/agent/preapproval",
+            data={"csrf_token": _token(page), "text_version": TEXT},
+            follow_redirects=False,
+        )
+        assert (done.status_code, done.headers["location"]) == (303, "/agent/offers")
+        [consent] = consents_of(db, market.code(1))
+        assert (consent.purpose, consent.withdrawn_on) == ("preapproval", None)
+        assert "您已同意资金方查看您的经营数据" in client.get("/agent/offers").text
+
+
+def test_a_page_that_is_not_there_is_a_page_the_api_a_problem(console: TestClient) -> None:
+    missing = console.get("/no-such-page")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "没有这个页面。" in missing.text and '"code"' not in missing.text
+    console.get("/language?to=en&next=/")
+    assert "There is no such page." in console.get("/no-such-page").text
+    api = console.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json()["code"] == "route_not_found"

@@ -24,6 +24,7 @@ from yirong.api.security import Access, Operator
 from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
 from yirong.config import settings
+from yirong.console.pages import problem_page
 from yirong.console.routes import ASSETS as CONSOLE_ASSETS
 from yirong.console.routes import router as console_router
 from yirong.errors import CATALOGUE, YirongError
@@ -117,7 +118,7 @@ def create_app(db: Database) -> FastAPI:
     app.state.db = db
     # Read once: a wrong entry stops the server at start, not at the first sign-in.
     app.state.trusted_proxies = trusted_networks(settings().trusted_proxies)
-    problems.install(app)
+    problems.install(app, pages=problem_page)
     metrics = Metrics()
     app.add_middleware(RequestMiddleware, db=db, metrics=metrics)
     app.include_router(_service_router(db, metrics))

@@ -6,15 +6,17 @@ extension members."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yirong.api.observability import is_console
 from yirong.errors import CATALOGUE, YirongError
 
 MEDIA_TYPE = "application/problem+json"
@@ -76,32 +78,44 @@ def _jsonable(details: Any) -> dict[str, Any]:
     return encoded
 
 
-def install(app: FastAPI) -> None:
+# A console page's renderer of a refusal (request, code, HTTP status): a page in the
+# reader's language where the API answers a problem document.
+PageRenderer = Callable[[Request, str, int], Response]
+
+
+def install(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
+    def answer(request: Request, code: str, response: Callable[[], Response]) -> Response:
+        if pages is not None and is_console(request.url.path):
+            return pages(request, code, CATALOGUE[code].status)
+        return response()
+
     @app.exception_handler(YirongError)
-    async def _refused(request: Request, exc: YirongError) -> JSONResponse:
-        return refusal_response(request, exc)
+    async def _refused(request: Request, exc: YirongError) -> Response:
+        return answer(request, exc.code, lambda: refusal_response(request, exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         # The offending input is not echoed back: it may be personal data.
         errors = [
             {"loc": [str(part) for part in e.get("loc", ())], "message": e.get("msg", "")}
             for e in exc.errors()
         ]
-        return problem_response(request, "request_invalid", errors=errors)
+        invalid = "request_invalid"
+        return answer(request, invalid, lambda: problem_response(request, invalid, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code)
-        if code is None:
-            code = "request_invalid" if exc.status_code < 500 else "internal_error"
-        return problem_response(request, code)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        found = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        code = found or ("request_invalid" if exc.status_code < 500 else "internal_error")
+        return answer(request, code, lambda: problem_response(request, code))
 
     @app.exception_handler(Exception)
-    async def _crashed(request: Request, exc: Exception) -> JSONResponse:
+    async def _crashed(request: Request, exc: Exception) -> Response:
         log.error(
             "unhandled error",
             exc_info=exc,
             extra={"request_id": request_id_of(request), "path": request.url.path},
         )
-        return problem_response(request, "internal_error")
+        return answer(
+            request, "internal_error", lambda: problem_response(request, "internal_error")
+        )

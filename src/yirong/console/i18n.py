@@ -68,3 +68,25 @@ def month(value: date, language: str) -> str:
 def rate(value: Decimal) -> str:
     """An annual rate as a percentage with two decimals (0.108 -> 10.80%)."""
     return f"{value * 100:.2f}%"
+
+
+# What each method of repaying is called on a page.
+METHODS = {
+    "revolving": N_("Borrow and repay any day"),
+    "bullet": N_("All at the end of the term"),
+    "equal-installment": N_("Equal monthly instalments"),
+    "equal-principal": N_("Equal monthly principal"),
+    "interest-only": N_("Interest monthly, principal at the end"),
+}
+# What each pre-approval feature is, as the consent screen names it.
+FEATURES = {
+    "income_3m": N_("Commissions of the last 3 months"),
+    "income_6m": N_("Commissions of the last 6 months"),
+    "income_12m": N_("Commissions of the last 12 months"),
+    "prepay_12m": N_("Pre-payments to the carrier, last 12 months"),
+    "months_without_income": N_("Months without commissions"),
+    "trend_ppm": N_("The trend of commissions"),
+    "volatility_ppm": N_("How much commissions vary"),
+    "tenure_months": N_("Months with the carrier"),
+    "overdue_days": N_("Days overdue on earlier loans"),
+}

@@ -10,9 +10,10 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from yirong.console import i18n
+from yirong.console.i18n import N_
 from yirong.console.session import LANGUAGE_COOKIE, csrf_token, keep_session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -23,6 +24,7 @@ def environment(language: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,  # a name a page does not have is an error, not blank
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
@@ -42,6 +44,7 @@ def language(request: Request) -> str:
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = language(request)
     response = HTMLResponse("", status_code=status)
+    context = {"who": None, "error": None, **context}  # what every page may ask for
     page = (
         environment(lang)
         .get_template(template)
@@ -64,3 +67,21 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 def refused(request: Request, message: str, status: int, **context: Any) -> HTMLResponse:
     """A page that says, in the reader's language, why it was refused."""
     return render(request, "refused.html", status=status, message=message, **context)
+
+
+# What a refused page says, by the refusal's code; any other code says the last.
+PROBLEMS = {
+    "route_not_found": N_("There is no such page."),
+    "method_not_allowed": N_("That cannot be done on this page."),
+    "request_invalid": N_("That request could not be understood."),
+    "internal_error": N_("Something went wrong on our side; it was logged. Nothing was half done."),
+}
+OTHER = N_("That is not possible (%(code)s).")
+
+
+def problem_page(request: Request, code: str, status: int) -> HTMLResponse:
+    """A refusal on a console page: a page in the reader's language, never a trace
+    or a problem document (the API's own answer to the same)."""
+    text = i18n.translations(language(request)).gettext
+    message = text(PROBLEMS[code]) if code in PROBLEMS else text(OTHER) % {"code": code}
+    return refused(request, message, status)

@@ -27,6 +27,9 @@ from yirong.console.session import (
     signed_in,
 )
 from yirong.credit.applications import current_credit
+from yirong.credit.consents import consents_of, opt_in_preapproval
+from yirong.credit.offers import compare_offers
+from yirong.credit.queries import consent_text
 from yirong.eod.service import eod_status
 from yirong.errors import YirongError
 from yirong.infra.db import Database
@@ -146,6 +149,61 @@ def agent_home(request: Request, db: DB) -> Response:
         flows=flows,
         chart=chart,
     )
+
+
+@router.get("/agent/offers")
+def agent_offers(request: Request, db: DB) -> Response:
+    who = _as(request, db, Role.AGENT)
+    if isinstance(who, Response):
+        return who
+    return _offers_page(request, db, who)
+
+
+def _offers_page(
+    request: Request, db: Database, who: Principal, status: int = 200, error: str | None = None
+) -> Response:
+    today = current_business_date(db)
+    opted = next(
+        (
+            c
+            for c in consents_of(db, who.subject)
+            if c.purpose == "preapproval" and c.withdrawn_on is None and c.valid_until >= today
+        ),
+        None,
+    )
+    return render(
+        request,
+        "offers.html",
+        status,
+        who=who,
+        opted=opted,
+        text=consent_text(db),
+        offers=compare_offers(db, who.subject),
+        methods=i18n.METHODS,
+        features=i18n.FEATURES,
+        error=error,
+    )
+
+
+@router.post("/agent/preapproval")
+async def agent_opt_in(request: Request, db: DB) -> Response:
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    who = _as(request, db, Role.AGENT)
+    if isinstance(who, Response):
+        return who
+    try:
+        await run_in_threadpool(
+            opt_in_preapproval, db, who.subject, text_version=form.get("text_version", "")
+        )
+    except YirongError as exc:
+        if exc.code != "consent_invalid":
+            raise
+        # The text changed while the page was open: shown again, to be read again.
+        message = tr(request, "The consent's text has changed: please read it again.")
+        return _offers_page(request, db, who, 409, message)
+    return _see_other("/agent/offers")
 
 
 @router.get("/funder")
