@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.bank import fund
 from tests.credit.market import TEXT, build_market
 from tests.databases import BACKENDS
+from tests.loans.story import market_with_line
 from yirong.access.service import create_user
 from yirong.agents.service import onboard_agent
 from yirong.api.app import create_app
@@ -24,6 +26,7 @@ from yirong.credit.consents import consents_of
 from yirong.credit.preapproval import run_preapproval
 from yirong.demo.identities import firm
 from yirong.infra.db import Database
+from yirong.loans.drawdowns import drawdowns_of, request_drawdown
 from yirong.wallets import service as wallets
 
 PASSWORD = "a-long-enough-password-1"
@@ -187,3 +190,36 @@ def test_a_page_that_is_not_there_is_a_page_the_api_a_problem(console: TestClien
     assert "There is no such page." in console.get("/no-such-page").text
     api = console.get("/api/v1/no-such-route")
     assert api.status_code == 404 and api.json()["code"] == "route_not_found"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_repaying_shows_the_split_first_and_moves_money_once(tmp_path: Path, backend: str) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, code = market.db, market.code(0)
+    create_user(db, "agent-0", PASSWORD, "agent", code)
+    order = request_drawdown(db, code, 300_000, 30, "loan")
+    fund(db, "T1", order.order_ref, 300_000)
+    before = wallets.wallet(db, f"agent:{code}").balance
+    with TestClient(create_app(db)) as client:
+        _sign_in(client, "agent-0")
+        page = client.get("/agent/repay").text
+        assert "您今天的欠款合计 ¥3,000.00。" in page  # credited today: no interest yet
+        # A bad amount is said plainly, and nothing moves.
+        bad = client.post(
+            "/agent/repay/preview", data={"csrf_token": _token(page), "amount": "12.345"}
+        )
+        assert bad.status_code == 422 and "最多两位小数" in bad.text
+        shown = client.post(
+            "/agent/repay/preview", data={"csrf_token": _token(page), "amount": "1,000"}
+        )
+        assert "从您的钱包支付 ¥1,000.00" in shown.text and "确认还款 ¥1,000.00" in shown.text
+        key = re.search(r'name="key" value="([^"]+)"', shown.text)
+        assert key is not None
+        confirm = {"csrf_token": _token(shown.text), "amount": "1,000", "key": key.group(1)}
+        first = client.post("/agent/repay", data=confirm)
+        again = client.post("/agent/repay", data=confirm)  # a double click, or a reload
+        assert first.status_code == again.status_code == 200
+        assert "本金 ¥1,000.00" in first.text and "本金 ¥1,000.00" in again.text
+    assert wallets.wallet(db, f"agent:{code}").balance == before - 100_000
+    [loan] = drawdowns_of(db, code)
+    assert loan.principal == 200_000

@@ -24,6 +24,7 @@ from yirong.api.security import Access, Operator
 from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
 from yirong.config import settings
+from yirong.console.money_pages import router as console_money_router
 from yirong.console.pages import problem_page
 from yirong.console.routes import ASSETS as CONSOLE_ASSETS
 from yirong.console.routes import router as console_router
@@ -132,6 +133,7 @@ def create_app(db: Database) -> FastAPI:
     app.state.api_routes = routes  # the route table (the authorization matrix reads it)
     app.mount("/static/console", StaticFiles(directory=CONSOLE_ASSETS), name="console-assets")
     app.include_router(console_router)
+    app.include_router(console_money_router)
     return app
 
 

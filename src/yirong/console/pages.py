@@ -72,6 +72,21 @@ def refused(request: Request, message: str, status: int, **context: Any) -> HTML
 # What a refused page says, by the refusal's code; any other code says the last.
 PROBLEMS = {
     "route_not_found": N_("There is no such page."),
+    "amount_not_yuan": N_("Write an amount in yuan, with at most two decimals (fen)."),
+    "amount_zero": N_("The amount must be more than nothing."),
+    "amount_negative": N_("The amount cannot be negative."),
+    "amount_too_large": N_("That amount is too large."),
+    "nothing_owed": N_("You owe nothing: there is nothing to repay."),
+    "exceeds_owed": N_("That is more than you owe; repay at most what you owe."),
+    "exceeds_credits": N_("Your wallet does not hold that much."),
+    "term_prepayment_partial": N_(
+        "A loan paid by instalments is repaid by what has fallen due, or all at once."
+    ),
+    "exceeds_available_limit": N_("That is more than your line has available."),
+    "term_invalid": N_("Your line does not lend for that many days."),
+    "line_not_active": N_("You have no active credit line."),
+    "line_expired": N_("Your credit line has expired."),
+    "account_frozen": N_("Your wallet is frozen: no money may leave it but repayments."),
     "method_not_allowed": N_("That cannot be done on this page."),
     "request_invalid": N_("That request could not be understood."),
     "internal_error": N_("Something went wrong on our side; it was logged. Nothing was half done."),
@@ -79,9 +94,13 @@ PROBLEMS = {
 OTHER = N_("That is not possible (%(code)s).")
 
 
+def refusal_text(request: Request, code: str) -> str:
+    """What a refusal says to the reader, in its language."""
+    text = i18n.translations(language(request)).gettext
+    return text(PROBLEMS[code]) if code in PROBLEMS else text(OTHER) % {"code": code}
+
+
 def problem_page(request: Request, code: str, status: int) -> HTMLResponse:
     """A refusal on a console page: a page in the reader's language, never a trace
     or a problem document (the API's own answer to the same)."""
-    text = i18n.translations(language(request)).gettext
-    message = text(PROBLEMS[code]) if code in PROBLEMS else text(OTHER) % {"code": code}
-    return refused(request, message, status)
+    return refused(request, refusal_text(request, code), status)

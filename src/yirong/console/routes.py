@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from yirong.access import service as access
 from yirong.access.principals import Principal
@@ -16,12 +16,11 @@ from yirong.api.client_address import client_of
 from yirong.api.security import DB
 from yirong.books.service import current_business_date
 from yirong.console import charts, i18n
+from yirong.console.forms import agent_form, csrf_refused, posted, see_other, signed_in_as, tr
 from yirong.console.i18n import N_
-from yirong.console.pages import language, refused, render
+from yirong.console.pages import language, render
 from yirong.console.session import (
-    CSRF_FIELD,
     LANGUAGE_COOKIE,
-    csrf_ok,
     end_session,
     keep_session,
     signed_in,
@@ -43,42 +42,19 @@ ASSETS = Path(__file__).parent / "static"  # served at /static/console
 HOME = {Role.AGENT: "/agent", Role.FUNDER: "/funder", Role.OPERATOR: "/operator"}
 
 
-def tr(request: Request, message: str) -> str:
-    return i18n.translations(language(request)).gettext(message)
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """The posted form, or None when its CSRF token is not this browser's."""
-    form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    return fields if csrf_ok(request, fields.get(CSRF_FIELD)) else None
-
-
-def _csrf_refused(request: Request) -> Response:
-    return refused(
-        request,
-        tr(request, "This form has expired or did not come from this site. Please try again."),
-        403,
-    )
-
-
 @router.get("/")
 def sign_in_page(request: Request, db: DB) -> Response:
     who = signed_in(request, db)
     if who is not None:
-        return _see_other(HOME[who.role])
+        return see_other(HOME[who.role])
     return render(request, "signin.html")
 
 
 @router.post("/signin")
 async def sign_in(request: Request, db: DB) -> Response:
-    form = await _form(request)
+    form = await posted(request)
     if form is None:
-        return _csrf_refused(request)
+        return csrf_refused(request)
     username, password = form.get("username", "").strip(), form.get("password", "")
     try:
         issued = await run_in_threadpool(access.sign_in, db, username, password, client_of(request))
@@ -89,20 +65,20 @@ async def sign_in(request: Request, db: DB) -> Response:
         }.get(exc.code, N_("You could not be signed in."))
         status = 429 if exc.code == "login_throttled" else 401
         return render(request, "signin.html", status, error=tr(request, message), username=username)
-    response = _see_other(HOME[issued.role])
+    response = see_other(HOME[issued.role])
     keep_session(request, response, issued.access_token)
     return response
 
 
 @router.post("/signout")
 async def sign_out(request: Request, db: DB) -> Response:
-    form = await _form(request)
+    form = await posted(request)
     if form is None:
-        return _csrf_refused(request)
+        return csrf_refused(request)
     token = request.cookies.get("yirong_session")
     if token:
         await run_in_threadpool(access.sign_out, db, token)
-    response = _see_other("/")
+    response = see_other("/")
     end_session(response)
     return response
 
@@ -111,25 +87,15 @@ async def sign_out(request: Request, db: DB) -> Response:
 def switch_language(request: Request, to: str, next: str = "/") -> Response:
     # Only a path on this site: never a redirect elsewhere.
     target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = _see_other(target)
+    response = see_other(target)
     response.set_cookie(LANGUAGE_COOKIE, i18n.language_of(to), max_age=365 * 86400, samesite="lax")
     keep_session(request, response)
     return response
 
 
-def _as(request: Request, db: Database, role: Role) -> Principal | Response:
-    """The signed-in principal of ``role``; else the sign-in page or a refusal."""
-    who = signed_in(request, db)
-    if who is None:
-        return _see_other("/")
-    if who.role is not role:
-        return refused(request, tr(request, "This page is not for your role."), 403, who=who)
-    return who
-
-
 @router.get("/agent")
 def agent_home(request: Request, db: DB) -> Response:
-    who = _as(request, db, Role.AGENT)
+    who = signed_in_as(request, db, Role.AGENT)
     if isinstance(who, Response):
         return who
     wallet = wallets.wallet(db, who.handle)
@@ -153,7 +119,7 @@ def agent_home(request: Request, db: DB) -> Response:
 
 @router.get("/agent/offers")
 def agent_offers(request: Request, db: DB) -> Response:
-    who = _as(request, db, Role.AGENT)
+    who = signed_in_as(request, db, Role.AGENT)
     if isinstance(who, Response):
         return who
     return _offers_page(request, db, who)
@@ -187,12 +153,10 @@ def _offers_page(
 
 @router.post("/agent/preapproval")
 async def agent_opt_in(request: Request, db: DB) -> Response:
-    form = await _form(request)
-    if form is None:
-        return _csrf_refused(request)
-    who = _as(request, db, Role.AGENT)
-    if isinstance(who, Response):
-        return who
+    taken = await agent_form(request, db)
+    if isinstance(taken, Response):
+        return taken
+    who, form = taken
     try:
         await run_in_threadpool(
             opt_in_preapproval, db, who.subject, text_version=form.get("text_version", "")
@@ -203,12 +167,12 @@ async def agent_opt_in(request: Request, db: DB) -> Response:
         # The text changed while the page was open: shown again, to be read again.
         message = tr(request, "The consent's text has changed: please read it again.")
         return _offers_page(request, db, who, 409, message)
-    return _see_other("/agent/offers")
+    return see_other("/agent/offers")
 
 
 @router.get("/funder")
 def funder_home(request: Request, db: DB) -> Response:
-    who = _as(request, db, Role.FUNDER)
+    who = signed_in_as(request, db, Role.FUNDER)
     if isinstance(who, Response):
         return who
     return render(request, "funder_home.html", who=who, book=funder_portfolio(db, who.subject))
@@ -216,7 +180,7 @@ def funder_home(request: Request, db: DB) -> Response:
 
 @router.get("/operator")
 def operator_home(request: Request, db: DB) -> Response:
-    who = _as(request, db, Role.OPERATOR)
+    who = signed_in_as(request, db, Role.OPERATOR)
     if isinstance(who, Response):
         return who
     today = current_business_date(db)

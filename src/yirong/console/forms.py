@@ -1,0 +1,61 @@
+"""What every console route does first: the posted form taken only with its CSRF
+token, the page kept for the role it is for, the reader's own words."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from yirong.access.principals import Principal
+from yirong.console import i18n
+from yirong.console.pages import language, refused
+from yirong.console.session import CSRF_FIELD, csrf_ok, signed_in
+from yirong.infra.db import Database
+from yirong.roles import Role
+
+
+def tr(request: Request, message: str) -> str:
+    """``message`` in the reader's language."""
+    return i18n.translations(language(request)).gettext(message)
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def posted(request: Request) -> dict[str, str] | None:
+    """The posted form, or None when its CSRF token is not this browser's."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    return fields if csrf_ok(request, fields.get(CSRF_FIELD)) else None
+
+
+def csrf_refused(request: Request) -> Response:
+    return refused(
+        request,
+        tr(request, "This form has expired or did not come from this site. Please try again."),
+        403,
+    )
+
+
+def signed_in_as(request: Request, db: Database, role: Role) -> Principal | Response:
+    """The signed-in principal of ``role``; else the sign-in page or a refusal."""
+    who = signed_in(request, db)
+    if who is None:
+        return see_other("/")
+    if who.role is not role:
+        return refused(request, tr(request, "This page is not for your role."), 403, who=who)
+    return who
+
+
+def agent_or_page(request: Request, db: Database) -> Principal | Response:
+    return signed_in_as(request, db, Role.AGENT)
+
+
+async def agent_form(request: Request, db: Database) -> tuple[Principal, dict[str, str]] | Response:
+    """A form an agent posted: its CSRF token checked first, then who posted it."""
+    form = await posted(request)
+    if form is None:
+        return csrf_refused(request)
+    who = agent_or_page(request, db)
+    return who if isinstance(who, Response) else (who, form)
