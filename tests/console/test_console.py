@@ -223,3 +223,39 @@ def test_repaying_shows_the_split_first_and_moves_money_once(tmp_path: Path, bac
     assert wallets.wallet(db, f"agent:{code}").balance == before - 100_000
     [loan] = drawdowns_of(db, code)
     assert loan.principal == 200_000
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_borrowing_shows_the_schedule_first_and_orders_once(tmp_path: Path, backend: str) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, code = market.db, market.code(0)
+    create_user(db, "agent-0", PASSWORD, "agent", code)
+    with TestClient(create_app(db)) as client:
+        _sign_in(client, "agent-0")
+        page = client.get("/agent/borrow").text
+        too_long = client.post(
+            "/agent/borrow/preview",
+            data={"csrf_token": _token(page), "amount": "3000", "term_days": "400"},
+        )
+        assert too_long.status_code == 422 and "您的授信不支持该借款期限。" in too_long.text
+        shown = client.post(
+            "/agent/borrow/preview",
+            data={"csrf_token": _token(page), "amount": "3,000", "term_days": "30"},
+        )
+        # T1's line: 12% on a 360-day basis; 300,000 fen for 30 days is 3,000 fen of
+        # interest, due 2026-02-04, 30 days from 2026-01-05.
+        assert "利息 ¥30.00" in shown.text and "2026年2月4日" in shown.text
+        assert "¥3,030.00" in shown.text  # to repay at the end
+        key = re.search(r'name="key" value="([^"]+)"', shown.text)
+        assert key is not None
+        confirm = {
+            "csrf_token": _token(shown.text),
+            "amount": "3,000",
+            "term_days": "30",
+            "key": key.group(1),
+        }
+        first = client.post("/agent/borrow", data=confirm)
+        again = client.post("/agent/borrow", data=confirm)  # a double click, or a reload
+        assert first.status_code == again.status_code == 200 and "已提交借款" in again.text
+    [order] = drawdowns_of(db, code)
+    assert (order.amount, order.term_days, order.status) == (300_000, 30, "requested")

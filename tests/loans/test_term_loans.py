@@ -23,7 +23,7 @@ from yirong.errors import YirongError
 from yirong.funders.service import ProductInput
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
-from yirong.loans.drawdowns import drawdowns_of, request_drawdown
+from yirong.loans.drawdowns import drawdowns_of, preview_drawdown, request_drawdown
 from yirong.loans.repayments import owed_now, repay
 from yirong.loans.reversals import reverse_repayment
 from yirong.loans.standing import agent_standing
@@ -52,6 +52,7 @@ def test_a_term_drawdown_keeps_the_schedule_it_was_shown(backend: str, tmp_path:
     market = build_market(backend, tmp_path, agents=2, opted_in=2, t1_product=SIX_MONTHS)
     open_lines(market, 1)
     db, agent = market.db, market.code(0)
+    before = preview_drawdown(db, agent, 333_333, 60)  # what the borrower is shown
     order = request_drawdown(db, agent, 333_333, 60, "six")
     assert order.method == "equal-installment" and order.instalments == ()
     credited_on = current_business_date(db)
@@ -67,6 +68,9 @@ def test_a_term_drawdown_keeps_the_schedule_it_was_shown(backend: str, tmp_path:
     ]
     # Monthly from the day it was credited (2026-01-05), the last due the loan's end.
     assert [k.due_date for k in loan.instalments] == [date(2026, m, 5) for m in range(2, 8)]
+    assert [(k.n, k.due_date, k.principal, k.interest) for k in loan.instalments] == [
+        (r.n, r.due_date, r.principal, r.interest) for r in before.installments
+    ]
     assert loan.due_date == date(2026, 2, 5)  # measured by its oldest unpaid instalment
     assert sum(k.principal for k in loan.instalments) == 333_333
 
@@ -75,6 +79,9 @@ def test_a_term_drawdown_keeps_the_schedule_it_was_shown(backend: str, tmp_path:
 def test_a_lines_drawdown_is_a_bullet(backend: str, tmp_path: Path) -> None:
     market = build_market(backend, tmp_path, agents=2, opted_in=2)
     open_lines(market, 1)
+    # Shown before: one repayment in 30 days, 100,000 × 12% × 30 / 360 = 1,000 fen.
+    [row] = preview_drawdown(market.db, market.code(0), 100_000, 30).installments
+    assert (row.due_date, row.principal, row.interest) == (date(2026, 2, 4), 100_000, 1_000)
     order = request_drawdown(market.db, market.code(0), 100_000, 30, "bullet")
     fund(market.db, "T1", order.order_ref, 100_000)
     [loan] = drawdowns_of(market.db, market.code(0))

@@ -1,5 +1,6 @@
-"""The agent's money pages: repaying, with the allocation shown before it is
-confirmed. Every confirming form carries the key the page was given, so a double
+"""The agent's money pages: borrowing, with the schedule (interest, fee, what falls
+due when) shown before it is confirmed; repaying, with the allocation shown before it
+is confirmed. Every confirming form carries the key the page was given, so a double
 click or a reload moves money once (the repayment's own idempotency)."""
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from yirong.access.principals import Principal
 from yirong.api.security import DB
 from yirong.console.forms import agent_form, agent_or_page
 from yirong.console.pages import refusal_text, render
+from yirong.credit.applications import current_credit
 from yirong.errors import YirongError
 from yirong.infra.db import Database
+from yirong.loans.drawdowns import preview_drawdown, request_drawdown
 from yirong.loans.queries import preview_repayment
 from yirong.loans.repayments import repay
 from yirong.loans.standing import agent_standing
@@ -80,3 +83,64 @@ async def repay_confirmed(request: Request, db: DB) -> Response:
     except YirongError as exc:
         return _asked_again(request, db, who, exc.code, text)
     return render(request, "repaid.html", who=who, made=made)
+
+
+# ---------------------------------------------------------------- borrowing
+
+
+def _borrow_again(
+    request: Request, db: Database, who: Principal, code: str, form: dict[str, str]
+) -> Response:
+    """The drawdown's form again, saying why it was refused; nothing was asked for."""
+    _application, line = current_credit(db, who.subject)
+    error = refusal_text(request, code)
+    return render(request, "borrow.html", 422, who=who, line=line, error=error, form=form)
+
+
+def _term(form: dict[str, str]) -> int:
+    text = form.get("term_days", "").strip()
+    if not text.isdigit():
+        raise YirongError("term_invalid", term_days=text)
+    return int(text)
+
+
+@router.get("/agent/borrow")
+def borrow_page(request: Request, db: DB) -> Response:
+    who = agent_or_page(request, db)
+    if isinstance(who, Response):
+        return who
+    _application, line = current_credit(db, who.subject)
+    return render(request, "borrow.html", who=who, line=line, form={})
+
+
+@router.post("/agent/borrow/preview")
+async def borrow_preview(request: Request, db: DB) -> Response:
+    taken = await agent_form(request, db)
+    if isinstance(taken, Response):
+        return taken
+    who, form = taken
+    try:
+        amount, term = parse_yuan(form.get("amount", "")), _term(form)
+        schedule = preview_drawdown(db, who.subject, amount, term)
+    except YirongError as exc:
+        return _borrow_again(request, db, who, exc.code, form)
+    _application, line = current_credit(db, who.subject)
+    key = secrets.token_urlsafe(16)  # this confirmation's, whatever happens to the page
+    return render(request, "borrow.html", who=who, line=line, form=form, schedule=schedule, key=key)
+
+
+@router.post("/agent/borrow")
+async def borrow_confirmed(request: Request, db: DB) -> Response:
+    taken = await agent_form(request, db)
+    if isinstance(taken, Response):
+        return taken
+    who, form = taken
+    try:
+        if not form.get("key"):
+            raise YirongError("idempotency_key_required")
+        amount, term = parse_yuan(form.get("amount", "")), _term(form)
+        key = f"console:{form['key']}"
+        order = await run_in_threadpool(request_drawdown, db, who.subject, amount, term, key)
+    except YirongError as exc:
+        return _borrow_again(request, db, who, exc.code, form)
+    return render(request, "borrowed.html", who=who, order=order)

@@ -22,8 +22,8 @@ from yirong.infra.outbox import tell
 from yirong.loans import model
 from yirong.loans.interest import penalty_rate_ppm
 from yirong.loans.tables import Drawdown, DrawdownInstalment
-from yirong.money import check_amount, ppm_of
-from yirong.pricing.schedule import Method
+from yirong.money import check_amount, ppm_of, ppm_to_rate
+from yirong.pricing.schedule import Method, Schedule, build_schedule
 from yirong.wallets.service import frozen_by_order_in
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
@@ -145,30 +145,8 @@ def request_drawdown(
                 drawdown=earlier.id,
             )
         return view(tx, earlier, "exists")
-    line = active_line(tx, agent.id, lock=True)  # one drawdown at a time per line
-    if line is None:
-        raise YirongError("line_not_active", agent=agent_code)
-    if line.valid_until < today:
-        raise YirongError(
-            "line_expired", line=CREDIT_LINE.of(line.id), valid_until=str(line.valid_until)
-        )
-    overdue = tx.session.scalar(
-        select(func.count()).where(Drawdown.agent_id == agent.id, Drawdown.status == "overdue")
-    )
-    if overdue:
-        raise YirongError("loan_overdue", agent=agent_code)
-    if frozen_by_order_in(tx, f"agent:{agent_code}"):
-        raise YirongError("frozen_by_legal_order", agent=agent_code)
-    product = tx.session.get(FunderProduct, line.product_id)
-    assert product is not None
-    longest = min(product.max_term_days, line.max_term_days)
-    if not product.min_term_days <= term_days <= longest:
-        raise YirongError(
-            "term_invalid", term_days=term_days, shortest=product.min_term_days, longest=longest
-        )
-    available = line.credit_limit - used_on_line(tx, line.id)
-    if amount > available:
-        raise YirongError("exceeds_available_limit", amount=amount, available=available)
+    # One drawdown at a time per line: the line is locked until this one is written.
+    line, product = _lendable(tx, agent.id, agent_code, amount, term_days, lock=True)
     drawdown = Drawdown(
         order_ref="",
         request_key=key,
@@ -216,6 +194,61 @@ def request_drawdown(
         fund_by=drawdown.fund_by,
     )
     return view(tx, drawdown)
+
+
+def _lendable(
+    tx: Tx, agent_id: int, agent_code: str, amount: int, term_days: int, *, lock: bool
+) -> tuple[CreditLine, FunderProduct]:
+    """The agent's line and its product, if they lend ``amount`` for ``term_days``
+    today; else the refusal a drawdown would meet."""
+    today = business_date_of(tx)
+    line = active_line(tx, agent_id, lock=lock)
+    if line is None:
+        raise YirongError("line_not_active", agent=agent_code)
+    if line.valid_until < today:
+        raise YirongError(
+            "line_expired", line=CREDIT_LINE.of(line.id), valid_until=str(line.valid_until)
+        )
+    overdue = tx.session.scalar(
+        select(func.count()).where(Drawdown.agent_id == agent_id, Drawdown.status == "overdue")
+    )
+    if overdue:
+        raise YirongError("loan_overdue", agent=agent_code)
+    if frozen_by_order_in(tx, f"agent:{agent_code}"):
+        raise YirongError("frozen_by_legal_order", agent=agent_code)
+    product = tx.session.get(FunderProduct, line.product_id)
+    assert product is not None
+    longest = min(product.max_term_days, line.max_term_days)
+    if not product.min_term_days <= term_days <= longest:
+        raise YirongError(
+            "term_invalid", term_days=term_days, shortest=product.min_term_days, longest=longest
+        )
+    available = line.credit_limit - used_on_line(tx, line.id)
+    if amount > available:
+        raise YirongError("exceeds_available_limit", amount=amount, available=available)
+    return line, product
+
+
+@read_only
+def preview_drawdown(tx: Tx, agent_code: str, amount: int, term_days: int) -> Schedule:
+    """The schedule a drawdown of ``amount`` fen for ``term_days`` days would follow
+    if its money came today, fee and interest included, refused as the drawdown would
+    be: a term product's instalments are the very ones its loan will keep
+    (``funding``), a line's drawdown is one repayment at the end of its days."""
+    amount = check_amount(amount)
+    agent = agent_row(tx, agent_code)
+    line, product = _lendable(tx, agent.id, agent_code, amount, term_days, lock=False)
+    method = Method.BULLET if product.kind == REVOLVING else Method(product.method)
+    return build_schedule(
+        amount,
+        ppm_to_rate(line.annual_rate_ppm),
+        method,
+        business_date_of(tx),
+        periods=product.periods or 1,
+        day_basis=product.day_basis,
+        days=term_days if method is Method.BULLET else None,
+        fee=ppm_of(amount, product.fee_ppm),
+    )
 
 
 def _locked(tx: Tx, drawdown_id: int) -> Drawdown:
