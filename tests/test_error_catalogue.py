@@ -71,6 +71,9 @@ def _strings(node: ast.AST) -> Iterator[str]:
     elif isinstance(node, ast.IfExp):
         yield from _strings(node.body)
         yield from _strings(node.orelse)
+    elif isinstance(node, ast.BoolOp):  # found or "..."
+        for value in node.values:
+            yield from _strings(value)
     elif (  # {404: "...", 405: "..."}.get(status)
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -201,7 +204,7 @@ def test_the_parse_finds_each_way_a_code_is_given() -> None:
         "funder_code_invalid": "funders/service.py",  # _check_code(..., "...")
         "line_not_found": "credit/tables.py",  # PublicRef(..., "...")
         "body_too_large": "api/observability.py",  # returned by _check_body
-        "method_not_allowed": "api/problems.py",  # code = {...}.get(...)
+        "method_not_allowed": "api/problems.py",  # code = {...}.get(...) or (...)
         "drawdown_not_lent": "loans/model/lifecycle.py",  # TRANSITIONS
     }
     assert {c: m for c, m in expected.items() if m not in given.get(c, set())} == {}

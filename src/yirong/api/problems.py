@@ -100,13 +100,14 @@ def install(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
             {"loc": [str(part) for part in e.get("loc", ())], "message": e.get("msg", "")}
             for e in exc.errors()
         ]
-        invalid = "request_invalid"
-        return answer(request, invalid, lambda: problem_response(request, invalid, errors=errors))
+        code = "request_invalid"
+        return answer(request, code, lambda: problem_response(request, code, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        found = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code)
-        code = found or ("request_invalid" if exc.status_code < 500 else "internal_error")
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code) or (
+            "request_invalid" if exc.status_code < 500 else "internal_error"
+        )
         return answer(request, code, lambda: problem_response(request, code))
 
     @app.exception_handler(Exception)
