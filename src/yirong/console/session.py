@@ -71,7 +71,7 @@ def end_session(response: Response) -> None:
 
 def csrf_token(request: Request, response: Response) -> str:
     """The token this page's forms carry (the browser's nonce, made on first sight)."""
-    nonce = request.cookies.get(CSRF_COOKIE) or request.state.__dict__.get("csrf_nonce")
+    nonce = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf_nonce", None)
     if not nonce:
         nonce = secrets.token_urlsafe(24)
         request.state.csrf_nonce = nonce
