@@ -17,6 +17,8 @@ from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from yirong.money import format_fen
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
@@ -46,9 +48,8 @@ def translations(language: str) -> gettext.NullTranslations:
 
 
 def yuan(fen: int) -> str:
-    """Fen as yuan for a page: ¥12,345.67 (−¥5.00 for a negative amount)."""
-    value = Decimal(abs(fen)) / 100
-    return f"{'-' if fen < 0 else ''}¥{value:,.2f}"
+    """Fen as yuan for a page: ¥12,345.67 (-¥5.00 for a negative amount)."""
+    return f"{'-' if fen < 0 else ''}¥{format_fen(abs(fen))}"
 
 
 def day(value: date | None, language: str) -> str:

@@ -20,7 +20,7 @@ from yirong.loans.allocation import Owed
 from yirong.loans.interest import Clock, charged
 from yirong.loans.model.term import TermLoan
 from yirong.loans.tables import Drawdown
-from yirong.loans.term_loans import due_now, payoff, term_loans
+from yirong.loans.term_loans import owed_on, term_loans
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def debts_of(tx: Tx, drawdowns: Sequence[Drawdown], today: date) -> list[Debt]:
             owed = owed_by(d, today)
             debts.append(Debt(d, owed, owed, None))
         else:
-            debts.append(Debt(d, due_now(loan, d.id, today), payoff(loan, d.id, today), loan))
+            debts.append(Debt(d, *owed_on(loan, d.id, today), loan))
     return debts
 
 

@@ -84,26 +84,19 @@ def term_loans(
     return loans
 
 
-def due_now(loan: TermLoan, drawdown_id: int, today: date) -> Owed:
-    """What may be repaid today without settling the loan: what has fallen due."""
-    owing = loan.position(today).owing
-    return Owed(
-        drawdown_id,
-        sum(o.penalty + o.compound for o in owing),
-        sum(o.interest for o in owing),
-        sum(o.principal for o in owing),
-    )
-
-
-def payoff(loan: TermLoan, drawdown_id: int, today: date) -> Owed:
-    """Everything, settled today (提前还款): what is due, the principal not yet due and
-    the running period's interest to the day."""
+def owed_on(loan: TermLoan, drawdown_id: int, today: date) -> tuple[Owed, Owed]:
+    """What the loan owes today: what has fallen due (repayable in any part), and its
+    payoff (提前还款: that, the principal not yet due and the running period's interest
+    to the day)."""
     position = loan.position(today)
-    due = due_now(loan, drawdown_id, today)
-    principal = sum(k.principal for k in loan.schedule) - sum(
-        led.principal_paid for led in loan.ledgers
+    owing = position.owing
+    penalty = sum(o.penalty + o.compound for o in owing)
+    interest = sum(o.interest for o in owing)
+    due = Owed(drawdown_id, penalty, interest, sum(o.principal for o in owing))
+    everything = Owed(
+        drawdown_id, penalty, interest + position.running_interest, loan.principal_left
     )
-    return Owed(drawdown_id, due.penalty, due.interest + position.running_interest, principal)
+    return due, everything
 
 
 def sync(tx: Tx, d: Drawdown, loan: TermLoan, today: date, overdue_on: date | None = None) -> None:
@@ -118,7 +111,7 @@ def sync(tx: Tx, d: Drawdown, loan: TermLoan, today: date, overdue_on: date | No
     d.principal_paid = sum(led.principal_paid for led in loan.ledgers)
     d.interest_paid = sum(led.interest_paid for led in loan.ledgers)
     d.penalty_paid = sum(led.penalty_paid + led.compound_paid for led in loan.ledgers)
-    d.principal = sum(k.principal for k in loan.schedule) - d.principal_paid
+    d.principal = loan.principal_left
     d.interest_charged, d.penalty_charged = loan.earned(today + timedelta(days=1))
     late = loan.late_day(today)
     if late is None:

@@ -175,6 +175,13 @@ class TermLoan:
             loan, _ = loan.repay(day, amount)
         return loan
 
+    @property
+    def principal_left(self) -> int:
+        """The principal not yet repaid, fallen due or not."""
+        return sum(k.principal for k in self.schedule) - sum(
+            led.principal_paid for led in self.ledgers
+        )
+
     # ------------------------------------------------------------ accrual
 
     def _late_from(self, k: Instalment) -> int:
