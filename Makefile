@@ -84,4 +84,4 @@ messages: install
 	cd $(CONSOLE) && ../../../$(BIN)/pybabel extract -F babel.cfg -k _ -k tr:2 -k N_ \
 		-o locale/messages.pot --no-location --omit-header --no-wrap .
 	$(BIN)/pybabel update -i $(CONSOLE)/locale/messages.pot -d $(CONSOLE)/locale --no-wrap \
-		--no-fuzzy-matching
+		--no-fuzzy-matching --ignore-obsolete

@@ -119,6 +119,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "wallet_not_frozen": ErrorSpec(409, "The wallet has no active freeze for that reason."),
     "wallet_freeze_reason_invalid": ErrorSpec(422, "Unknown freeze reason."),
     "withdrawal_not_found": ErrorSpec(404, "No such withdrawal."),
+    "movement_kind_invalid": ErrorSpec(422, "Unknown kind of movement."),
+    "direction_invalid": ErrorSpec(422, "A direction is 'in' or 'out'."),
+    "date_range_invalid": ErrorSpec(422, "The first date is after the last."),
     # commission files
     "commission_file_invalid": ErrorSpec(
         422, "The commission file has errors; nothing was applied. Each error names its line."

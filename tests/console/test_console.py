@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.bank import fund
+from tests.console.signing import PASSWORD, form_key, sign_in, token
 from tests.credit.market import TEXT, build_market
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_line
@@ -29,8 +30,6 @@ from yirong.infra.db import Database
 from yirong.loans.drawdowns import drawdowns_of, request_drawdown
 from yirong.wallets import service as wallets
 
-PASSWORD = "a-long-enough-password-1"
-
 
 @pytest.fixture
 def console(db: Database) -> Iterator[TestClient]:
@@ -41,21 +40,6 @@ def console(db: Database) -> Iterator[TestClient]:
     wallets.credit_from_bank(db, "agent:A1", 123_456_789, "top-up")
     with TestClient(create_app(db)) as client:
         yield client
-
-
-def _token(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "every form carries its CSRF token"
-    return found.group(1)
-
-
-def _sign_in(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    token = _token(client.get("/").text)
-    return client.post(
-        "/signin",
-        data={"username": username, "password": password, "csrf_token": token},
-        follow_redirects=False,
-    )
 
 
 def test_the_sign_in_page_is_one_form_in_chinese(console: TestClient) -> None:
@@ -81,7 +65,7 @@ def test_a_form_without_its_token_is_refused_and_signs_no_one_in(console: TestCl
 
 
 def test_a_wrong_password_is_a_plain_page(console: TestClient) -> None:
-    page = _sign_in(console, "agent-1", "not-the-password")
+    page = sign_in(console, "agent-1", "not-the-password")
     assert page.status_code == 401
     assert "用户名或密码不正确。" in page.text and "Traceback" not in page.text
     assert 'value="agent-1"' in page.text  # the username is kept, the password is not
@@ -89,7 +73,7 @@ def test_a_wrong_password_is_a_plain_page(console: TestClient) -> None:
 
 
 def test_an_agent_lands_on_its_wallet_in_yuan(console: TestClient) -> None:
-    signed = _sign_in(console, "agent-1")
+    signed = sign_in(console, "agent-1")
     assert (signed.status_code, signed.headers["location"]) == (303, "/agent")
     cookie = signed.headers["set-cookie"]
     assert cookie.startswith("yirong_session=")
@@ -103,14 +87,8 @@ def test_an_agent_lands_on_its_wallet_in_yuan(console: TestClient) -> None:
     assert again.headers["location"] == "/agent"  # signed in: home again
 
 
-def test_a_frozen_wallet_says_so(console: TestClient, db: Database) -> None:
-    wallets.freeze(db, "agent:A1", "risk", note="checking", actor="ops")
-    _sign_in(console, "agent-1")
-    assert "您的钱包已冻结：资金可以转入，不能转出。" in console.get("/agent").text
-
-
 def test_english_on_request_and_back(console: TestClient) -> None:
-    _sign_in(console, "agent-1")
+    sign_in(console, "agent-1")
     switched = console.get("/language?to=en&next=/agent", follow_redirects=False)
     assert (switched.status_code, switched.headers["location"]) == (303, "/agent")
     home = console.get("/agent")
@@ -125,19 +103,19 @@ def test_english_on_request_and_back(console: TestClient) -> None:
 
 def test_each_role_on_its_own_pages_only(console: TestClient) -> None:
     assert console.get("/agent", follow_redirects=False).headers["location"] == "/"
-    _sign_in(console, "agent-1")
+    sign_in(console, "agent-1")
     refused = console.get("/operator")
     assert refused.status_code == 403 and "此页面不适用于您的角色。" in refused.text
     console.cookies.clear()
-    assert _sign_in(console, "ops").headers["location"] == "/operator"
+    assert sign_in(console, "ops").headers["location"] == "/operator"
     assert "营业日" in console.get("/operator").text
 
 
 def test_signing_out_ends_the_session_for_good(console: TestClient) -> None:
-    _sign_in(console, "agent-1")
+    sign_in(console, "agent-1")
     session = console.cookies["yirong_session"]
     home = console.get("/agent")
-    out = console.post("/signout", data={"csrf_token": _token(home.text)}, follow_redirects=False)
+    out = console.post("/signout", data={"csrf_token": token(home.text)}, follow_redirects=False)
     assert (out.status_code, out.headers["location"]) == (303, "/")
     # The token is revoked, not only forgotten by this browser.
     console.cookies.set("yirong_session", session)
@@ -153,7 +131,7 @@ def test_offers_side_by_side_after_opting_in(tmp_path: Path, backend: str) -> No
     run_preapproval(db)
     with TestClient(create_app(db)) as client:
         # Opted in: offers, cheapest APR first (simple, then compound, as shown).
-        _sign_in(client, "agent-0")
+        sign_in(client, "agent-0")
         page = client.get("/agent/offers").text
         assert "借款报价" in page and "随借随还" in page
         shown = [Decimal(x) for x in re.findall(r'<td class="num">(\d+\.\d\d)%</td>', page)]
@@ -162,18 +140,18 @@ def test_offers_side_by_side_after_opting_in(tmp_path: Path, backend: str) -> No
         assert "我同意，查看报价" not in page
         # Not opted in: what would be shared, and the form that agrees to it.
         client.cookies.clear()
-        _sign_in(client, "agent-1")
+        sign_in(client, "agent-1")
         page = client.get("/agent/offers").text
         assert "近12个月佣金" in page and "我同意，查看报价" in page
         assert "<tbody>" not in page  # no offer before consent
         stale = client.post(
-            "/agent/preapproval", data={"csrf_token": _token(page), "text_version": "2025-01"}
+            "/agent/preapproval", data={"csrf_token": token(page), "text_version": "2025-01"}
         )
         assert stale.status_code == 409 and "同意书的文本已更新，请重新阅读。" in stale.text
         assert consents_of(db, market.code(1)) == []
         done = client.post(
             "/agent/preapproval",
-            data={"csrf_token": _token(page), "text_version": TEXT},
+            data={"csrf_token": token(page), "text_version": TEXT},
             follow_redirects=False,
         )
         assert (done.status_code, done.headers["location"]) == (303, "/agent/offers")
@@ -201,21 +179,19 @@ def test_repaying_shows_the_split_first_and_moves_money_once(tmp_path: Path, bac
     fund(db, "T1", order.order_ref, 300_000)
     before = wallets.wallet(db, f"agent:{code}").balance
     with TestClient(create_app(db)) as client:
-        _sign_in(client, "agent-0")
+        sign_in(client, "agent-0")
         page = client.get("/agent/repay").text
         assert "您今天的欠款合计 ¥3,000.00。" in page  # credited today: no interest yet
         # A bad amount is said plainly, and nothing moves.
         bad = client.post(
-            "/agent/repay/preview", data={"csrf_token": _token(page), "amount": "12.345"}
+            "/agent/repay/preview", data={"csrf_token": token(page), "amount": "12.345"}
         )
         assert bad.status_code == 422 and "最多两位小数" in bad.text
         shown = client.post(
-            "/agent/repay/preview", data={"csrf_token": _token(page), "amount": "1,000"}
+            "/agent/repay/preview", data={"csrf_token": token(page), "amount": "1,000"}
         )
         assert "从您的钱包支付 ¥1,000.00" in shown.text and "确认还款 ¥1,000.00" in shown.text
-        key = re.search(r'name="key" value="([^"]+)"', shown.text)
-        assert key is not None
-        confirm = {"csrf_token": _token(shown.text), "amount": "1,000", "key": key.group(1)}
+        confirm = {"csrf_token": token(shown.text), "amount": "1,000", "key": form_key(shown.text)}
         first = client.post("/agent/repay", data=confirm)
         again = client.post("/agent/repay", data=confirm)  # a double click, or a reload
         assert first.status_code == again.status_code == 200
@@ -231,28 +207,26 @@ def test_borrowing_shows_the_schedule_first_and_orders_once(tmp_path: Path, back
     db, code = market.db, market.code(0)
     create_user(db, "agent-0", PASSWORD, "agent", code)
     with TestClient(create_app(db)) as client:
-        _sign_in(client, "agent-0")
+        sign_in(client, "agent-0")
         page = client.get("/agent/borrow").text
         too_long = client.post(
             "/agent/borrow/preview",
-            data={"csrf_token": _token(page), "amount": "3000", "term_days": "400"},
+            data={"csrf_token": token(page), "amount": "3000", "term_days": "400"},
         )
         assert too_long.status_code == 422 and "您的授信不支持该借款期限。" in too_long.text
         shown = client.post(
             "/agent/borrow/preview",
-            data={"csrf_token": _token(page), "amount": "3,000", "term_days": "30"},
+            data={"csrf_token": token(page), "amount": "3,000", "term_days": "30"},
         )
         # T1's line: 12% on a 360-day basis; 300,000 fen for 30 days is 3,000 fen of
         # interest, due 2026-02-04, 30 days from 2026-01-05.
         assert "利息 ¥30.00" in shown.text and "2026年2月4日" in shown.text
         assert "¥3,030.00" in shown.text  # to repay at the end
-        key = re.search(r'name="key" value="([^"]+)"', shown.text)
-        assert key is not None
         confirm = {
-            "csrf_token": _token(shown.text),
+            "csrf_token": token(shown.text),
             "amount": "3,000",
             "term_days": "30",
-            "key": key.group(1),
+            "key": form_key(shown.text),
         }
         first = client.post("/agent/borrow", data=confirm)
         again = client.post("/agent/borrow", data=confirm)  # a double click, or a reload

@@ -1,14 +1,20 @@
 """A wallet's months for the agent's chart: commissions in and pre-payments out, by
-the month the money moved, twelve months with the current one last."""
+the month the money moved, twelve months with the current one last; and what a filter
+of its movements asks for (its pages are tests/ledger/test_movements.py's)."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from tests.bank import credit_commissions
+from yirong.errors import YirongError
 from yirong.infra.db import Database
+from yirong.ledger.model import Side
+from yirong.ledger.statement import MovementFilter
 from yirong.wallets import service as wallets
-from yirong.wallets.history import MonthFlow, monthly_flows, months_back
+from yirong.wallets.history import MonthFlow, MovementsAsked, monthly_flows, months_back
 
 
 def test_months_back_cross_the_year() -> None:
@@ -38,3 +44,28 @@ def test_a_wallets_months(db: Database) -> None:
     assert flows[-1] == MonthFlow(date(2026, 1, 1), 150_000 + 50_000, 120_000 + 30_000)
     assert all((f.commissions, f.prepayments) == (0, 0) for f in flows[:-1])
     assert monthly_flows(db, "agent:A002")[-1] == MonthFlow(date(2026, 1, 1), 98_000, 0)
+
+
+@pytest.mark.parametrize(
+    ("asked", "code"),
+    [
+        (MovementsAsked(kind="gifts"), "movement_kind_invalid"),
+        (MovementsAsked(direction="sideways"), "direction_invalid"),
+        (MovementsAsked(since=date(2026, 2, 1), until=date(2026, 1, 31)), "date_range_invalid"),
+    ],
+)
+def test_a_filter_that_is_not_one_is_refused(asked: MovementsAsked, code: str) -> None:
+    with pytest.raises(YirongError) as refused:
+        asked.filter()
+    assert refused.value.code == code
+
+
+def test_a_filter_names_the_codes_and_side_of_its_kind() -> None:
+    shown = MovementsAsked("repayment", "out", date(2026, 1, 1), date(2026, 1, 31)).filter()
+    assert shown.codes == ("loan.repayment", "loan.repayment_reversed")
+    assert (shown.side, shown.since, shown.until) == (
+        Side.DEBIT,
+        date(2026, 1, 1),
+        date(2026, 1, 31),
+    )
+    assert MovementsAsked().filter() == MovementFilter()  # nothing asked: everything

@@ -24,10 +24,8 @@ from yirong.api.security import Access, Operator
 from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
 from yirong.config import settings
-from yirong.console.money_pages import router as console_money_router
+from yirong.console import site as console
 from yirong.console.pages import problem_page
-from yirong.console.routes import ASSETS as CONSOLE_ASSETS
-from yirong.console.routes import router as console_router
 from yirong.errors import CATALOGUE, YirongError
 from yirong.infra.db import Database
 from yirong.infra.migrate import current_revision, head_revision
@@ -131,9 +129,9 @@ def create_app(db: Database) -> FastAPI:
         routes.extend(r for r in router.routes if isinstance(r, APIRoute))
         app.include_router(router)
     app.state.api_routes = routes  # the route table (the authorization matrix reads it)
-    app.mount("/static/console", StaticFiles(directory=CONSOLE_ASSETS), name="console-assets")
-    app.include_router(console_router)
-    app.include_router(console_money_router)
+    app.mount("/static/console", StaticFiles(directory=console.ASSETS), name="console-assets")
+    for pages in console.ROUTERS:
+        app.include_router(pages)
     return app
 
 

@@ -3,6 +3,8 @@ token, the page kept for the role it is for, the reader's own words."""
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -10,6 +12,7 @@ from yirong.access.principals import Principal
 from yirong.console import i18n
 from yirong.console.pages import language, refused
 from yirong.console.session import CSRF_FIELD, csrf_ok, signed_in
+from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.roles import Role
 
@@ -59,3 +62,17 @@ async def agent_form(request: Request, db: Database) -> tuple[Principal, dict[st
         return csrf_refused(request)
     who = agent_or_page(request, db)
     return who if isinstance(who, Response) else (who, form)
+
+
+def new_key() -> str:
+    """The key a confirming form is given when it is shown: whatever happens to the
+    page (a double click, a reload), every post of it carries the same key."""
+    return secrets.token_urlsafe(16)
+
+
+def key_of(form: dict[str, str]) -> str:
+    """The idempotency key a confirming form carries, as the service records it."""
+    key = form.get("key", "")
+    if not key:
+        raise YirongError("idempotency_key_required")
+    return f"console:{key}"

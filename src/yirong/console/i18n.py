@@ -91,3 +91,73 @@ FEATURES = {
     "tenure_months": N_("Months with the carrier"),
     "overdue_days": N_("Days overdue on earlier loans"),
 }
+# The firm's details an application sends, as the consent screen names them.
+FIRM_FIELDS = {
+    "name": N_("The firm's name"),
+    "uscc": N_("Unified social credit code"),
+    "legal_rep_name": N_("Legal representative's name"),
+    "legal_rep_id": N_("Legal representative's ID card number"),
+    "mobile": N_("Mobile number"),
+    "bank_card": N_("Bank card number"),
+    "features": N_("The figures of your business that pre-approval uses"),
+}
+APPLICATION_STATUSES = {
+    "submitted": N_("Waiting for the funder"),
+    "approved": N_("Approved"),
+    "rejected": N_("Declined"),
+    "withdrawn": N_("Withdrawn"),
+}
+REJECTIONS = {
+    "insufficient_income": N_("Commissions too low for the amount"),
+    "income_volatility": N_("Commissions vary too much"),
+    "overdue_history": N_("Earlier loans were repaid late"),
+    "identity_mismatch": N_("The identity could not be confirmed"),
+    "policy": N_("The funder's policy"),
+    "other": N_("Another reason"),
+}
+# Each reason a wallet may be frozen: why, and what lifts it.
+FREEZES = {
+    "overdue": (
+        N_("A loan is overdue."),
+        N_(
+            "Money that comes in repays the overdue loan first; the wallet unfreezes by itself"
+            " once nothing overdue is left. You may also repay now."
+        ),
+    ),
+    "funder_request": (
+        N_("Your funder asked for it under your loan contract."),
+        N_("It is lifted when the funder withdraws its request; ask your funder."),
+    ),
+    "legal_order": (
+        N_("A court or an authority ordered it."),
+        N_("Only the order's end lifts it; the operator can tell you which order it is."),
+    ),
+    "risk": (
+        N_("The platform's risk control is checking your account."),
+        N_("The operator lifts it once the check is done; call the operator's desk."),
+    ),
+}
+# The kinds of movement a wallet's page filters by (wallets.history.KINDS).
+MOVEMENT_KINDS = {
+    "commission": N_("Commissions"),
+    "stock": N_("Paid for stock"),
+    "loan": N_("Loans received"),
+    "repayment": N_("Repayments"),
+    "top_up": N_("Top-ups"),
+    "withdrawal": N_("Withdrawals"),
+    "transfer": N_("Transfers"),
+}
+# What each ledger entry a wallet shows is called.
+ENTRY_CODES = {
+    "wallet.commission": N_("Commission"),
+    "wallet.carrier_prepayment": N_("Paid for stock"),
+    "loan.drawdown": N_("Loan received"),
+    "loan.repayment": N_("Repayment"),
+    "loan.repayment_reversed": N_("Repayment reversed"),
+    "wallet.top_up": N_("Top-up"),
+    "wallet.withdrawal": N_("Withdrawal"),
+    "wallet.withdrawal.confirm": N_("Withdrawal paid by the bank"),
+    "wallet.withdrawal.fail": N_("Withdrawal refused by the bank"),
+    "bank.payment_returned": N_("Returned by the bank"),
+    "wallet.transfer": N_("Transfer"),
+}

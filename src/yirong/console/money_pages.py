@@ -5,15 +5,13 @@ click or a reload moves money once (the repayment's own idempotency)."""
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from yirong.access.principals import Principal
 from yirong.api.security import DB
-from yirong.console.forms import agent_form, agent_or_page
+from yirong.console.forms import agent_form, agent_or_page, key_of, new_key
 from yirong.console.pages import refusal_text, render
 from yirong.credit.applications import current_credit
 from yirong.errors import YirongError
@@ -63,7 +61,7 @@ async def repay_preview(request: Request, db: DB) -> Response:
         preview = preview_repayment(db, who.subject, _amount(text))
     except YirongError as exc:
         return _asked_again(request, db, who, exc.code, text)
-    key = secrets.token_urlsafe(16)  # this confirmation's, whatever happens to the page
+    key = new_key()
     return render(
         request, "repay.html", who=who, standing=standing, preview=preview, amount=text, key=key
     )
@@ -75,11 +73,10 @@ async def repay_confirmed(request: Request, db: DB) -> Response:
     if isinstance(taken, Response):
         return taken
     who, form = taken
-    text, key = form.get("amount", ""), form.get("key", "")
+    text = form.get("amount", "")
     try:
-        if not key:
-            raise YirongError("idempotency_key_required")
-        made = await run_in_threadpool(repay, db, who.subject, _amount(text), f"console:{key}")
+        key = key_of(form)
+        made = await run_in_threadpool(repay, db, who.subject, _amount(text), key)
     except YirongError as exc:
         return _asked_again(request, db, who, exc.code, text)
     return render(request, "repaid.html", who=who, made=made)
@@ -125,7 +122,7 @@ async def borrow_preview(request: Request, db: DB) -> Response:
     except YirongError as exc:
         return _borrow_again(request, db, who, exc.code, form)
     _application, line = current_credit(db, who.subject)
-    key = secrets.token_urlsafe(16)  # this confirmation's, whatever happens to the page
+    key = new_key()
     return render(request, "borrow.html", who=who, line=line, form=form, schedule=schedule, key=key)
 
 
@@ -136,10 +133,8 @@ async def borrow_confirmed(request: Request, db: DB) -> Response:
         return taken
     who, form = taken
     try:
-        if not form.get("key"):
-            raise YirongError("idempotency_key_required")
+        key = key_of(form)
         amount, term = parse_yuan(form.get("amount", "")), _term(form)
-        key = f"console:{form['key']}"
         order = await run_in_threadpool(request_drawdown, db, who.subject, amount, term, key)
     except YirongError as exc:
         return _borrow_again(request, db, who, exc.code, form)

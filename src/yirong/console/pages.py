@@ -87,6 +87,29 @@ PROBLEMS = {
     "line_not_active": N_("You have no active credit line."),
     "line_expired": N_("Your credit line has expired."),
     "account_frozen": N_("Your wallet is frozen: no money may leave it but repayments."),
+    "loan_overdue": N_("A loan is overdue: repay it before you borrow again."),
+    "frozen_by_legal_order": N_("A court's or an authority's order stops new loans."),
+    "idempotency_key_required": N_("This form has lost its key: open the page again."),
+    "offer_not_found": N_("This offer is no longer open."),
+    "offer_not_yours": N_("This offer is no longer open."),
+    "offer_not_live": N_("This offer is no longer open."),
+    "offer_expired": N_("This offer has expired."),
+    "consent_required": N_(
+        "Tick the consent box: the funder may not read your details without it."
+    ),
+    "consent_invalid": N_("The consent's text has changed: please read it again."),
+    "firm_details_mismatch": N_(
+        "These details differ from those you registered with: check them, or ask the operator"
+        " to correct your registration."
+    ),
+    "credit_already_engaged": N_(
+        "You already have an application in progress or a credit line: see your credit page."
+    ),
+    "consent_not_found": N_("There is no such consent of yours."),
+    "business_date_invalid": N_("Write a date as the date field offers it."),
+    "movement_kind_invalid": N_("There is no such kind of movement."),
+    "direction_invalid": N_("Choose money in, money out, or both."),
+    "date_range_invalid": N_("The first date is after the last."),
     "method_not_allowed": N_("That cannot be done on this page."),
     "request_invalid": N_("That request could not be understood."),
     "internal_error": N_("Something went wrong on our side; it was logged. Nothing was half done."),

@@ -4,8 +4,6 @@ functions as the API; every form is checked for its CSRF token first."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -39,7 +37,6 @@ from yirong.wallets import service as wallets
 from yirong.wallets.history import monthly_flows
 
 router = APIRouter(include_in_schema=False)
-ASSETS = Path(__file__).parent / "static"  # served at /static/console
 HOME = {Role.AGENT: "/agent", Role.FUNDER: "/funder", Role.OPERATOR: "/operator"}
 
 
@@ -103,6 +100,7 @@ def agent_home(request: Request, db: DB) -> Response:
     _application, line = current_credit(db, who.subject)
     standing = agent_standing(db, who.subject)
     flows = monthly_flows(db, who.handle)
+    freezes = wallets.freezes_of(db, who.handle)
     chart = charts.months_chart(
         flows, tr(request, "Commissions"), tr(request, "Paid for stock"), language(request)
     )
@@ -115,6 +113,8 @@ def agent_home(request: Request, db: DB) -> Response:
         standing=standing,
         flows=flows,
         chart=chart,
+        freezes=freezes,
+        why=i18n.FREEZES,
     )
 
 
@@ -146,6 +146,7 @@ def _offers_page(
         opted=opted,
         text=consent_text(db),
         offers=compare_offers(db, who.subject),
+        engaged=any(current_credit(db, who.subject)),
         methods=i18n.METHODS,
         features=i18n.FEATURES,
         error=error,

@@ -107,6 +107,12 @@ def details_of(agent: Agent) -> FirmDetails:
     )
 
 
+@read_only
+def firm_details(tx: Tx, agent_code: str) -> FirmDetails:
+    """The details the agent registered with: what it confirms when it applies."""
+    return details_of(agent_row(tx, agent_code))
+
+
 # ---------------------------------------------------------------- the agent applies
 
 
@@ -405,8 +411,7 @@ def close_line_in(tx: Tx, line: CreditLine, *, reason: str) -> LineView:
     return _line_view(tx, line)
 
 
-@read_only
-def current_credit(tx: Tx, agent_code: str) -> tuple[ApplicationView | None, LineView | None]:
+def current_credit_in(tx: Tx, agent_code: str) -> tuple[ApplicationView | None, LineView | None]:
     """The agent's application in progress or active line, if any."""
     agent = agent_row(tx, agent_code)
     engagement = tx.session.get(AgentEngagement, agent.id)
@@ -416,6 +421,9 @@ def current_credit(tx: Tx, agent_code: str) -> tuple[ApplicationView | None, Lin
     app_view = _application_view(application, agent.code, _funder_code(tx, application.funder_id))
     line = tx.session.get(CreditLine, engagement.line_id) if engagement.line_id else None
     return app_view, (_line_view(tx, line) if line else None)
+
+
+current_credit = read_only(current_credit_in)
 
 
 @read_only

@@ -1,15 +1,17 @@
-"""An account's statement: its latest movements with a running balance."""
+"""An account's statement: its latest movements with a running balance; and a page of
+its movements, filtered, for a reader who looks for some of them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import text
+from sqlalchemy import case, func, select, text, tuple_
 
 from yirong.infra.db import Tx, read_only
 from yirong.ledger.model import Account, AccountKind, Phase, Side
 from yirong.ledger.service import AccountBalance, account_by_code, account_by_id, balance_of
+from yirong.ledger.tables import LedgerEntry, LedgerPosting
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +93,123 @@ def _signed(account: Account, side: Side, amount: int) -> int:
     """The posting's effect on the balance as seen from the account's normal side."""
     debit_normal = account.kind in (AccountKind.ASSET, AccountKind.EXPENSE)
     return amount if (side is Side.DEBIT) == debit_normal else -amount
+
+
+@dataclass(frozen=True, slots=True)
+class MovementFilter:
+    """Which of an account's lines to show: empty fields leave lines in."""
+
+    codes: tuple[str, ...] = ()  # entry codes
+    side: Side | None = None
+    since: date | None = None  # business dates, both ends included
+    until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A line's place: its entry, and its leg within the entry (an entry may post
+    more than once to one account, so the entry alone could split a page)."""
+
+    entry_id: int
+    leg: int
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}-{self.leg}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        """The cursor a page link carries; None for none or one that is not a cursor
+        (the first page is shown, never an error: it is only a link's position)."""
+        entry, _, leg = (text or "").partition("-")
+        return cls(int(entry), int(leg)) if entry.isdigit() and leg.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class MovementPage:
+    lines: list[StatementLine]  # newest first
+    total: int  # lines the filter lets through, on every page
+    older: Cursor | None  # ask ``before`` it for the next page back in time
+    newer: Cursor | None  # ask ``after`` it for the page before this one
+
+
+def movements(
+    tx: Tx,
+    account: Account,
+    shown: MovementFilter,
+    *,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    limit: int = 25,
+) -> MovementPage:
+    """One page of the account's lines that ``shown`` lets through, newest first,
+    each with the posted balance after it. The balance runs over every line of the
+    account (a window sum in SQL), so it stays right whatever the filter hides."""
+    p, e = LedgerPosting, LedgerEntry
+    up = Side.DEBIT if account.kind in (AccountKind.ASSET, AccountKind.EXPENSE) else Side.CREDIT
+    signed = case((p.side == up.value, p.amount), else_=-p.amount)
+    moved = case((e.phase == Phase.POSTED.value, signed), else_=0)
+    lines = (
+        select(
+            e.id.label("entry_id"),
+            p.leg.label("leg"),
+            e.business_date.label("business_date"),
+            e.code.label("code"),
+            e.phase.label("phase"),
+            p.side.label("side"),
+            p.amount.label("amount"),
+            e.memo.label("memo"),
+            func.sum(moved).over(order_by=(e.id, p.leg), rows=(None, 0)).label("running"),
+        )
+        .join(e, e.id == p.entry_id)
+        .where(p.account_id == account.id)
+        .subquery("lines")
+    )
+    c = lines.c
+    kept = [
+        condition
+        for condition in (
+            c.code.in_(shown.codes) if shown.codes else None,
+            c.side == shown.side.value if shown.side else None,
+            c.business_date >= shown.since if shown.since else None,
+            c.business_date <= shown.until if shown.until else None,
+        )
+        if condition is not None
+    ]
+    total = tx.conn.scalar(select(func.count()).select_from(lines).where(*kept))
+    place = tuple_(c.entry_id, c.leg)
+    query = select(lines).where(*kept)
+    if after is not None:  # the page before this one: the oldest lines above ``after``
+        query = query.where(place > tuple_(after.entry_id, after.leg))
+        rows = tx.conn.execute(query.order_by(c.entry_id, c.leg).limit(limit + 1)).all()
+        more_newer, rows = len(rows) > limit, rows[:limit][::-1]
+        more_older = True
+    else:
+        if before is not None:
+            query = query.where(place < tuple_(before.entry_id, before.leg))
+        rows = tx.conn.execute(
+            query.order_by(c.entry_id.desc(), c.leg.desc()).limit(limit + 1)
+        ).all()
+        more_older, rows = len(rows) > limit, rows[:limit]
+        more_newer = before is not None
+    found = [
+        StatementLine(
+            r.entry_id,
+            r.business_date
+            if isinstance(r.business_date, date)
+            else date.fromisoformat(r.business_date),
+            r.code,
+            Phase(r.phase),
+            Side(r.side),
+            int(r.amount),
+            int(r.running) if r.phase == Phase.POSTED.value else None,
+            r.memo,
+        )
+        for r in rows
+    ]
+    ends = [Cursor(r.entry_id, r.leg) for r in rows]
+    return MovementPage(
+        found,
+        int(total or 0),
+        ends[-1] if ends and more_older else None,
+        ends[0] if ends and more_newer else None,
+    )

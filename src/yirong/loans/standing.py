@@ -1,7 +1,7 @@
 """How loans stand, by days past due and bucket (see ``loans.buckets``): each drawdown
 and an agent as of the business date (an agent is as late as its latest loan), and a
 funder's book as of its last closed day (the end of day's snapshot) with the loans
-past due, latest first."""
+past due, latest first; and an agent's line, what it carries and what is left."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from sqlalchemy import and_, or_, select
 from yirong.agents.service import agent_row
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
+from yirong.credit.applications import LineView, current_credit_in
+from yirong.credit.tables import CREDIT_LINE
 from yirong.funders.service import funder_row
 from yirong.infra.db import Tx, read_only
 from yirong.loans.allocation import Owed
 from yirong.loans.buckets import NAMES, bucket, days_past_due
 from yirong.loans.debts import debts_of
+from yirong.loans.drawdowns import used_on_line
 from yirong.loans.repayments import OUTSTANDING
 from yirong.loans.tables import Drawdown, PortfolioSnapshot
 
@@ -104,6 +107,25 @@ def agent_standing_in(tx: Tx, agent_code: str) -> AgentStanding:
 
 
 agent_standing = read_only(agent_standing_in)
+
+
+@dataclass(frozen=True, slots=True)
+class LineUse:
+    """The agent's line as it can borrow on it today."""
+
+    line: LineView
+    used: int  # orders waiting for money and principal outstanding
+    available: int  # what a drawdown may ask for now (never below zero)
+
+
+@read_only
+def line_use(tx: Tx, agent_code: str) -> LineUse | None:
+    """The agent's active line, what it carries and what is left; None without one."""
+    _application, line = current_credit_in(tx, agent_code)
+    if line is None:
+        return None
+    used = used_on_line(tx, CREDIT_LINE.number_of(line.id))
+    return LineUse(line, used, max(line.credit_limit - used, 0))
 
 
 @read_only

@@ -474,6 +474,27 @@ def wallet(tx: Tx, handle: str) -> WalletView:
     return _view(tx, handle)
 
 
+@dataclass(frozen=True, slots=True)
+class FreezeView:
+    """One active reason the wallet is frozen, and since when: what its owner is shown
+    (the operator's note is not: it may name a court's file or a risk signal)."""
+
+    reason: str
+    since: date
+
+
+@read_only
+def freezes_of(tx: Tx, handle: str) -> tuple[FreezeView, ...]:
+    """The wallet's active freezes, oldest first."""
+    rows = tx.session.execute(
+        select(WalletFreeze.reason, WalletFreeze.frozen_on)
+        .where(WalletFreeze.wallet_id == _wallet_row(tx, handle).id)
+        .where(WalletFreeze.lifted_on.is_(None))
+        .order_by(WalletFreeze.frozen_on, WalletFreeze.id)
+    )
+    return tuple(FreezeView(reason, since) for reason, since in rows)
+
+
 def handles_of(tx: Tx, wallet_ids: Sequence[int]) -> dict[int, str]:
     """The handle of each wallet id that exists (a pay-in code names a wallet by id)."""
     if not wallet_ids:

@@ -1,0 +1,17 @@
+"""The console as the app mounts it: its pages' routers and its static assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from yirong.console import credit_pages, money_pages, routes, wallet_pages
+
+ASSETS = Path(__file__).parent / "static"  # served at /static/console
+ROUTERS: tuple[APIRouter, ...] = (
+    routes.router,
+    wallet_pages.router,
+    credit_pages.router,
+    money_pages.router,
+)
