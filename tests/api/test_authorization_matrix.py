@@ -368,6 +368,9 @@ TARGETS: dict[tuple[str, str], T] = {
     ("GET", "/api/v1/agents/{code}/repayments/preview"): get(
         "/api/v1/agents/{w.agent}/repayments/preview", AGENT_ONLY
     ),
+    ("GET", "/api/v1/agents/{code}/drawdowns/preview"): get(
+        "/api/v1/agents/{w.agent}/drawdowns/preview?amount=1000&term_days=30", AGENT_ONLY
+    ),
     ("POST", "/api/v1/agents/{code}/repayments"): post(
         "/api/v1/agents/{w.agent}/repayments", AGENT_ONLY, {"amount": 100}
     ),
@@ -419,6 +422,7 @@ WRITTEN_ROLES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/agents/{code}/consents"): "AO",
     ("POST", "/api/v1/agents/{code}/consents/{consent_id}/withdraw"): "A",
     ("POST", "/api/v1/agents/{code}/drawdowns"): "A",
+    ("GET", "/api/v1/agents/{code}/drawdowns/preview"): "AO",
     ("GET", "/api/v1/agents/{code}/offers"): "AO",
     ("POST", "/api/v1/agents/{code}/preapproval-consent"): "A",
     ("POST", "/api/v1/agents/{code}/repayments"): "A",

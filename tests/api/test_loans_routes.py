@@ -86,6 +86,25 @@ def test_a_loan_through_http_draw_fund_preview_repay_and_reverse(
         api.sign_in("operator", "ops"),
     )
     url = f"{V1}/agents/{code}/drawdowns"
+    # The schedule first: 360,000 fen for 30 days at 12% on a 360-day basis is 30
+    # days of 120 fen, due on 2026-02-04, and asking for it asks for nothing.
+    shown = agent.get(
+        f"{V1}/agents/{code}/drawdowns/preview", params={"amount": 360_000, "term_days": 30}
+    )
+    assert shown.status_code == 200, shown.text
+    assert {k: shown.json()[k] for k in ("interest", "to_repay", "received")} == {
+        "interest": 30 * DAILY,
+        "to_repay": 360_000 + 30 * DAILY,
+        "received": 360_000 - shown.json()["fee"],
+    }
+    assert [(i["due_date"], i["total"]) for i in shown.json()["instalments"]] == [
+        ("2026-02-04", 360_000 + 30 * DAILY)
+    ]
+    too_long = agent.get(
+        f"{V1}/agents/{code}/drawdowns/preview", params={"amount": 360_000, "term_days": 400}
+    )
+    assert problem_code(too_long) == "term_invalid"
+
     order = draw(agent, code, 360_000, 30, key="draw-1")
     assert (order["status"], order["amount"], order["funder_code"]) == ("requested", 360_000, "T1")
 

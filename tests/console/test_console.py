@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from itsdangerous import TimestampSigner
 
 from tests.bank import fund
 from tests.console.signing import PASSWORD, form_key, sign_in, token
@@ -85,6 +86,23 @@ def test_an_agent_lands_on_its_wallet_in_yuan(console: TestClient) -> None:
     assert "您没有欠款。" in home.text
     again = console.get("/", follow_redirects=False)
     assert again.headers["location"] == "/agent"  # signed in: home again
+
+
+def test_half_an_hour_idle_ends_the_session_on_the_server(
+    console: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1_800_000_000]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now[0])
+    sign_in(console, "agent-1")
+    stale = console.cookies["yirong_session"]  # as set at sign-in
+    now[0] += 25 * 60
+    assert console.get("/agent").status_code == 200  # 25 minutes: still in, set again
+    now[0] += 25 * 60
+    assert console.get("/agent").status_code == 200  # 25 after the last page: in
+    # The cookie of the sign-in, replayed 50 minutes on, is refused: the server holds
+    # the idle time, not only the browser's cookie.
+    console.cookies.set("yirong_session", stale)
+    assert console.get("/agent", follow_redirects=False).headers["location"] == "/"
 
 
 def test_english_on_request_and_back(console: TestClient) -> None:

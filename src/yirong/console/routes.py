@@ -19,9 +19,9 @@ from yirong.console.i18n import N_
 from yirong.console.pages import language, render
 from yirong.console.session import (
     LANGUAGE_COOKIE,
-    SESSION_COOKIE,
     end_session,
     keep_session,
+    session_token,
     signed_in,
 )
 from yirong.credit.applications import current_credit
@@ -73,7 +73,7 @@ async def sign_out(request: Request, db: DB) -> Response:
     form = await posted(request)
     if form is None:
         return csrf_refused(request)
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         await run_in_threadpool(access.sign_out, db, token)
     response = see_other("/")

@@ -3,9 +3,11 @@ requests.
 
 * **The session** is the same session token the API's sign-in gives, held in an
   HttpOnly, SameSite=Lax cookie (Secure when served over https) and checked by the
-  same ``access.service.authenticate`` on every page. The cookie lives
-  ``IDLE_MINUTES`` and is set again on every page, so a session left idle ends there
-  (the token itself ends after its eight hours whatever happens).
+  same ``access.service.authenticate`` on every page. The cookie carries the token
+  signed with the time it was last set (itsdangerous), and is set again on every
+  page: a session left idle ``IDLE_MINUTES`` ends, on the server too (an old cookie
+  replayed is refused), and the token itself ends after its eight hours whatever
+  happens. The idle clock is the wall clock: it decides a sign-in, never money.
 * **CSRF**: signed double-submit. The browser holds a random nonce in an HttpOnly
   cookie; every form carries it signed with the server's secret key (itsdangerous,
   timed); a POST is taken only when the form's token opens, under that key, to the
@@ -36,13 +38,28 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings().secret_key, salt="yirong-console-csrf")
 
 
+def _sessions() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings().secret_key, salt="yirong-console-session")
+
+
+def session_token(request: Request) -> str | None:
+    """The session token the cookie carries, if it was set within the idle time."""
+    value = request.cookies.get(SESSION_COOKIE)
+    if not value:
+        return None
+    try:
+        return str(_sessions().loads(value, max_age=IDLE_MINUTES * 60))
+    except (BadSignature, SignatureExpired):
+        return None
+
+
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
 def signed_in(request: Request, db: Database) -> Principal | None:
     """The principal behind the session cookie, or None (none, ended or revoked)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if not token:
         return None
     try:
@@ -52,12 +69,13 @@ def signed_in(request: Request, db: Database) -> Principal | None:
 
 
 def keep_session(request: Request, response: Response, token: str | None = None) -> None:
-    """Set the session cookie (again): a new sign-in's token, or the one in use."""
-    value = token or request.cookies.get(SESSION_COOKIE)
+    """Set the session cookie (again, with the time now): a new sign-in's token, or
+    the one in use if it has not been idle too long."""
+    value = token or session_token(request)
     if value:
         response.set_cookie(
             SESSION_COOKIE,
-            value,
+            _sessions().dumps(value),
             max_age=IDLE_MINUTES * 60,
             httponly=True,
             samesite="lax",

@@ -33,7 +33,13 @@ from yirong.api.security import (
 )
 from yirong.errors import YirongError
 from yirong.loans import freeze_requests, queries
-from yirong.loans.drawdowns import DrawdownView, cancel_drawdown, reject_drawdown, request_drawdown
+from yirong.loans.drawdowns import (
+    DrawdownView,
+    cancel_drawdown,
+    preview_drawdown,
+    reject_drawdown,
+    request_drawdown,
+)
 from yirong.loans.freeze_requests import FreezeRequestView
 from yirong.loans.model import DrawdownStatus
 from yirong.loans.queries import DrawdownRecord, RepaymentPreview, RepaymentRecord, StandingView
@@ -125,6 +131,63 @@ class RevenueShareStatement(BaseModel):
 
 
 # ---------------------------------------------------------------- drawdowns
+
+
+class PreviewInstalment(BaseModel):
+    n: int
+    due_date: date
+    principal: int
+    interest: int
+    total: int
+    balance: int  # principal still owed after it
+
+
+class DrawdownPreview(BaseModel):
+    """What a drawdown asked for today would cost and when it would fall due."""
+
+    amount: int
+    term_days: int
+    fee: int  # kept from what reaches the wallet
+    received: int
+    interest: int
+    to_repay: int
+    instalments: list[PreviewInstalment]
+
+
+@router.get(
+    "/agents/{code}/drawdowns/preview",
+    response_model=DrawdownPreview,
+    summary="The schedule a drawdown would keep if its money came today (interest, fee, "
+    "each date and amount), refused as the drawdown would be; asks for nothing",
+)
+def preview_draw(
+    code: AgentCode,
+    who: AgentOrOperator,
+    db: DB,
+    amount: Annotated[int, Query(gt=0, le=MAX_AMOUNT_FEN, description="Fen")],
+    term_days: Annotated[int, Query(gt=0, le=3660, description="Days")],
+) -> DrawdownPreview:
+    own_agent(who, code)
+    schedule = preview_drawdown(db, code, amount, term_days)
+    return DrawdownPreview(
+        amount=schedule.principal,
+        term_days=term_days,
+        fee=schedule.fee,
+        received=schedule.principal - schedule.fee,
+        interest=schedule.total_interest,
+        to_repay=schedule.total_repaid,
+        instalments=[
+            PreviewInstalment(
+                n=i.n,
+                due_date=i.due_date,
+                principal=i.principal,
+                interest=i.interest,
+                total=i.total,
+                balance=i.balance,
+            )
+            for i in schedule.installments
+        ],
+    )
 
 
 @router.post(
