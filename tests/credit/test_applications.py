@@ -23,6 +23,7 @@ from yirong.credit.applications import (
 from yirong.credit.consents import APPLICATION_FIELDS, ConsentTerms, withdraw_consent
 from yirong.credit.offers import OfferView, compare_offers
 from yirong.credit.preapproval import run_preapproval
+from yirong.credit.queries import agents_to_apply
 from yirong.credit.tables import Consent, CreditApplication, DataShare
 from yirong.errors import YirongError
 from yirong.loans.lines import close_line
@@ -295,3 +296,13 @@ def test_the_slot_holds_even_when_both_pass_the_check(
     assert sorted(outcomes) == ["credit_already_engaged", "submitted"]
     assert rows(m, CreditApplication) == 1  # the loser's application rolled back with it
     m.db.dispose()
+
+
+def test_who_could_apply_today(priced: Market) -> None:
+    # Six agents, the first four opted in and offered; two of them apply.
+    db = priced.db
+    for n in (0, 2):
+        offer = next(iter(offers(priced, n).values()))
+        apply_for_credit(db, priced.code(n), offer.id, priced.details(n), consent())
+    assert agents_to_apply(db, limit=10) == [priced.code(1), priced.code(3)]
+    assert agents_to_apply(db) == [priced.code(1)]

@@ -13,13 +13,12 @@ from yirong.access.principals import Principal
 from yirong.api.security import DB
 from yirong.console.forms import agent_form, agent_or_page, key_of, new_key
 from yirong.console.pages import refusal_text, render
-from yirong.credit.applications import current_credit
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.loans.drawdowns import preview_drawdown, request_drawdown
 from yirong.loans.queries import preview_repayment
 from yirong.loans.repayments import repay
-from yirong.loans.standing import agent_standing
+from yirong.loans.standing import agent_standing, line_use
 from yirong.money import parse_yuan
 
 router = APIRouter(include_in_schema=False)
@@ -89,9 +88,9 @@ def _borrow_again(
     request: Request, db: Database, who: Principal, code: str, form: dict[str, str]
 ) -> Response:
     """The drawdown's form again, saying why it was refused; nothing was asked for."""
-    _application, line = current_credit(db, who.subject)
     error = refusal_text(request, code)
-    return render(request, "borrow.html", 422, who=who, line=line, error=error, form=form)
+    use = line_use(db, who.subject)
+    return render(request, "borrow.html", 422, who=who, use=use, error=error, form=form)
 
 
 def _term(form: dict[str, str]) -> int:
@@ -106,8 +105,7 @@ def borrow_page(request: Request, db: DB) -> Response:
     who = agent_or_page(request, db)
     if isinstance(who, Response):
         return who
-    _application, line = current_credit(db, who.subject)
-    return render(request, "borrow.html", who=who, line=line, form={})
+    return render(request, "borrow.html", who=who, use=line_use(db, who.subject), form={})
 
 
 @router.post("/agent/borrow/preview")
@@ -121,9 +119,8 @@ async def borrow_preview(request: Request, db: DB) -> Response:
         schedule = preview_drawdown(db, who.subject, amount, term)
     except YirongError as exc:
         return _borrow_again(request, db, who, exc.code, form)
-    _application, line = current_credit(db, who.subject)
-    key = new_key()
-    return render(request, "borrow.html", who=who, line=line, form=form, schedule=schedule, key=key)
+    use, key = line_use(db, who.subject), new_key()
+    return render(request, "borrow.html", who=who, use=use, form=form, schedule=schedule, key=key)
 
 
 @router.post("/agent/borrow")

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from yirong.agents.tables import Agent
+from yirong.books.service import business_date_of
 from yirong.credit.applications import ApplicationView, LineView
 from yirong.credit.consents import APPLICATION_FIELDS, PREAPPROVAL_FIELDS
-from yirong.credit.tables import CREDIT_LINE, CreditApplication, CreditLine
+from yirong.credit.tables import CREDIT_LINE, AgentEngagement, CreditApplication, CreditLine, Offer
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only
@@ -27,6 +28,24 @@ class ConsentText:
     text_version: str
     application_fields: tuple[str, ...]
     preapproval_fields: tuple[str, ...]
+
+
+@read_only
+def agents_to_apply(tx: Tx, limit: int = 1) -> list[str]:
+    """Agents with an open offer and no application in progress or line: those who
+    could apply today (the demo prints one, for a newcomer to walk that story)."""
+    engaged = select(AgentEngagement.agent_id)
+    return list(
+        tx.session.scalars(
+            select(Agent.code)
+            .join(Offer, Offer.agent_id == Agent.id)
+            .where(Offer.status == "live", Offer.expires_on >= business_date_of(tx))
+            .where(Agent.id.not_in(engaged))
+            .group_by(Agent.code)
+            .order_by(Agent.code)
+            .limit(limit)
+        )
+    )
 
 
 @read_only

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from yirong.access.service import create_user, issue_api_key
 from yirong.credit.applications import lines
+from yirong.credit.queries import agents_to_apply
 from yirong.demo.lending import FUNDER_CODES
 from yirong.infra.db import Database
 from yirong.loans.standing import agent_standing
@@ -32,6 +33,9 @@ def create_signins(db: Database) -> list[SignIn]:
         picked.append(overdue)
     for code in picked:
         note = "has an overdue loan; wallet frozen" if code == overdue else "has a credit line"
+        made.append(_person(db, f"agent-{code.lower()}", "agent", code, note))
+    for code in agents_to_apply(db):
+        note = "has offers and no line yet: apply in the console"
         made.append(_person(db, f"agent-{code.lower()}", "agent", code, note))
     for code in FUNDER_CODES:
         made.append(_person(db, f"funder-{code.lower()}", "funder", code, "the funder's staff"))
