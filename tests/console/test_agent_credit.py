@@ -75,8 +75,18 @@ def test_applying_with_the_firms_details_under_a_stated_consent(
         assert done.headers["location"] == again.headers["location"] == "/agent/credit"
         credit = client.get("/agent/credit").text
         assert "等待资金方审批" in credit and "提供给T2，含您的身份信息（授信申请）" in credit
+        assert "向Lender T1申请" not in client.get("/agent/offers").text  # one at a time
+        # Withdrawn before the funder decides: the agent may apply elsewhere.
+        [mine] = list_applications(db, agent_code=code)
+        url = f"/agent/applications/{mine.id}/withdraw"
+        out = client.post(url, data={"csrf_token": token(credit)})
+        again = client.post(url, data={"csrf_token": token(credit)}, follow_redirects=False)
+        assert out.status_code == 200 and "申请已撤回" in out.text
+        assert again.headers["location"] == "/agent/credit"  # a second click: how it stands
+        assert "向Lender T1申请" in client.get("/agent/offers").text
     [application] = list_applications(db, agent_code=code)  # the second post made none
     assert (application.funder_code, application.offer_id) == ("T2", offer.id)
+    assert application.status == "withdrawn"
     given = next(c for c in consents_of(db, code) if c.purpose == "credit_application")
     assert (given.funder_code, given.valid_until) == ("T2", date(2026, 9, 30))
     assert given.fields == APPLICATION_FIELDS and given.text_version == TEXT

@@ -134,9 +134,12 @@ def test_the_agents_whole_story(tmp_path: Path, backend: str) -> None:
         expect(page.get_by_role("alert")).to_have_count(0)
         assert wallets.wallet(db, wallet).freezes == ()
         page.get_by_role("link", name="流水").first.click()
+        page.evaluate("window.stayed = true")  # gone if the whole page were loaded again
         page.get_by_label("类型").select_option("repayment")
         page.get_by_role("button", name="查询").click()
+        expect(page).to_have_url(f"{base}/agent/movements?kind=repayment&direction=&since=&until=")
         expect(page.locator("tbody tr")).to_have_count(len(list_repayments(db, agent_code=code)))
+        assert page.evaluate("window.stayed === true")  # htmx swapped the table in place
         shot.check(f"story-movements-{backend}")
 
         # English, and back.

@@ -22,6 +22,7 @@ from yirong.credit.applications import (
     apply_for_credit,
     current_credit,
     firm_details,
+    withdraw_application,
 )
 from yirong.credit.consents import ConsentTerms, consents_of, withdraw_consent
 from yirong.credit.offers import OfferView, compare_offers
@@ -124,8 +125,10 @@ def credit_page(request: Request, db: DB) -> Response:
     if isinstance(who, Response):
         return who
     notice = None
-    if request.query_params.get("withdrawn"):
+    if request.query_params.get("withdrawn") == "consent":
         notice = tr(request, "The consent is withdrawn: nothing more is shared under it.")
+    elif request.query_params.get("withdrawn") == "application":
+        notice = tr(request, "The application is withdrawn; you may apply to another funder.")
     applications = list_applications(db, agent_code=who.subject, limit=100)
     return render(
         request,
@@ -153,4 +156,20 @@ async def withdraw(request: Request, db: DB, consent_id: int) -> Response:
         await run_in_threadpool(withdraw_consent, db, who.subject, consent_id)
     except YirongError as exc:
         return refused(request, refusal_text(request, exc.code), 404, who=who)
-    return see_other("/agent/credit?withdrawn=1")
+    return see_other("/agent/credit?withdrawn=consent")
+
+
+@router.post("/agent/applications/{application_id}/withdraw")
+async def withdraw_applied(request: Request, db: DB, application_id: int) -> Response:
+    taken = await agent_form(request, db)
+    if isinstance(taken, Response):
+        return taken
+    who, _form = taken
+    try:
+        await run_in_threadpool(withdraw_application, db, who.subject, application_id)
+    except YirongError as exc:
+        if exc.code != "application_already_decided":
+            return refused(request, refusal_text(request, exc.code), 404, who=who)
+        # Decided meanwhile (or withdrawn by a first click): the page says how it stands.
+        return see_other("/agent/credit")
+    return see_other("/agent/credit?withdrawn=application")

@@ -106,6 +106,7 @@ PROBLEMS = {
         "You already have an application in progress or a credit line: see your credit page."
     ),
     "consent_not_found": N_("There is no such consent of yours."),
+    "application_not_found": N_("There is no such application of yours."),
     "business_date_invalid": N_("Write a date as the date field offers it."),
     "movement_kind_invalid": N_("There is no such kind of movement."),
     "direction_invalid": N_("Choose money in, money out, or both."),
