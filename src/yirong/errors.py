@@ -309,6 +309,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "setting_invalid": ErrorSpec(422, "Invalid value for this setting."),
     # pre-approval, offers, consent, formal credit
     "offer_not_found": ErrorSpec(404, "No such offer."),
+    "valid_days_invalid": ErrorSpec(422, "A line is valid for 1 to 1,098 days."),
     "offer_not_yours": ErrorSpec(403, "This offer was made to another agent."),
     "offer_expired": ErrorSpec(409, "The offer has expired."),
     "offer_not_live": ErrorSpec(409, "The offer is no longer open."),

@@ -27,3 +27,10 @@ def form_key(page: str) -> str:
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> httpx.Response:
     form = {"username": username, "password": password, "csrf_token": token(client.get("/").text)}
     return client.post("/signin", data=form, follow_redirects=False)
+
+
+def figures(page: str) -> dict[str, str]:
+    """The page's key figures, by their label."""
+    return dict(
+        re.findall(r'<div class="label">([^<]+)</div><div class="value">([^<]+)</div>', page)
+    )

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.bank import fund
-from tests.console.signing import PASSWORD, sign_in, token
+from tests.console.signing import PASSWORD, figures, sign_in, token
 from tests.credit.market import TEXT, build_market
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_line
@@ -105,13 +105,11 @@ def test_the_line_shows_limit_used_and_available(tmp_path: Path, backend: str) -
     with TestClient(create_app(db)) as client:
         sign_in(client, "agent-0")
         page = client.get("/agent/credit").text
-    figures = dict(
-        re.findall(r'<div class="label">([^<]+)</div><div class="value">([^<]+)</div>', page)
-    )
-    assert figures["已用"] == "¥3,500.00"  # 1,000 asked for and 2,500 lent
+    shown = figures(page)
+    assert shown["已用"] == "¥3,500.00"  # 1,000 asked for and 2,500 lent
     left = line.credit_limit - 350_000
-    assert figures["可用额度"] == f"¥{left // 100:,}.{left % 100:02d}"
-    assert figures["额度"] == f"¥{line.credit_limit // 100:,}.{line.credit_limit % 100:02d}"
+    assert shown["可用额度"] == f"¥{left // 100:,}.{left % 100:02d}"
+    assert shown["额度"] == f"¥{line.credit_limit // 100:,}.{line.credit_limit % 100:02d}"
     assert waiting.status == "requested"
 
 

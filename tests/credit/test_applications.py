@@ -306,3 +306,22 @@ def test_who_could_apply_today(priced: Market) -> None:
         apply_for_credit(db, priced.code(n), offer.id, priced.details(n), consent())
     assert agents_to_apply(db, limit=10) == [priced.code(1), priced.code(3)]
     assert agents_to_apply(db) == [priced.code(1)]
+
+
+def test_a_line_is_granted_for_one_day_to_three_years(priced: Market) -> None:
+    db = priced.db
+    offer = next(iter(offers(priced, 0).values()))
+    made = apply_for_credit(db, priced.code(0), offer.id, priced.details(0), consent())
+    terms = {"funder_code": offer.funder_code, "credit_limit": 500_000}
+    for days in (0, 3 * 366 + 1):
+        refused_with = refused(
+            "valid_days_invalid",
+            lambda d=days: approve_application(
+                db, made.id, annual_rate=offer.annual_rate, valid_days=d, **terms
+            ),
+        )
+        assert refused_with.details["valid_days"] == days
+    line = approve_application(
+        db, made.id, annual_rate=offer.annual_rate, valid_days=3 * 366, **terms
+    )
+    assert (line.valid_until - line.opened_on).days == 3 * 366

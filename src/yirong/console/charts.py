@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from yirong.console import i18n
+from yirong.loans.standing import BucketLine
 from yirong.wallets.history import MonthFlow
 
 
@@ -30,6 +31,33 @@ def months_chart(
         "series": [
             {"name": commissions, "type": "bar", "data": [_yuan(f.commissions) for f in flows]},
             {"name": prepayments, "type": "bar", "data": [_yuan(f.prepayments) for f in flows]},
+        ],
+    }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def buckets_chart(buckets: Sequence[BucketLine], principal: str) -> str:
+    """Bars of the principal outstanding in each bucket, M0 to M3+ (M0 in the
+    brand's blue, the buckets past due in the alert's red)."""
+    option = {
+        "aria": {"enabled": True},
+        "animation": False,
+        "tooltip": {"trigger": "axis"},
+        "grid": {"top": 16, "left": 8, "right": 8, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": [b.bucket for b in buckets]},
+        "yAxis": {"type": "value"},
+        "series": [
+            {
+                "name": principal,
+                "type": "bar",
+                "data": [
+                    {
+                        "value": _yuan(b.principal),
+                        "itemStyle": {"color": "#0b5cad" if b.bucket == "M0" else "#b3261e"},
+                    }
+                    for b in buckets
+                ],
+            }
         ],
     }
     return json.dumps(option, ensure_ascii=False)

@@ -55,13 +55,20 @@ def agent_or_page(request: Request, db: Database) -> Principal | Response:
     return signed_in_as(request, db, Role.AGENT)
 
 
-async def agent_form(request: Request, db: Database) -> tuple[Principal, dict[str, str]] | Response:
-    """A form an agent posted: its CSRF token checked first, then who posted it."""
+async def role_form(
+    request: Request, db: Database, role: Role
+) -> tuple[Principal, dict[str, str]] | Response:
+    """A form posted by someone of ``role``: its CSRF token checked first, then who
+    posted it."""
     form = await posted(request)
     if form is None:
         return csrf_refused(request)
-    who = agent_or_page(request, db)
+    who = signed_in_as(request, db, role)
     return who if isinstance(who, Response) else (who, form)
+
+
+async def agent_form(request: Request, db: Database) -> tuple[Principal, dict[str, str]] | Response:
+    return await role_form(request, db, Role.AGENT)
 
 
 def new_key() -> str:

@@ -161,3 +161,9 @@ ENTRY_CODES = {
     "bank.payment_returned": N_("Returned by the bank"),
     "wallet.transfer": N_("Transfer"),
 }
+# A funder's freeze request, as it stands.
+FREEZE_REQUEST_STATUSES = {
+    "requested": N_("Waiting for an operator"),
+    "applied": N_("Applied"),
+    "declined": N_("Declined by the operator"),
+}

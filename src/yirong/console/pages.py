@@ -107,6 +107,18 @@ PROBLEMS = {
     ),
     "consent_not_found": N_("There is no such consent of yours."),
     "application_not_found": N_("There is no such application of yours."),
+    "application_already_decided": N_("This application has already been decided."),
+    "consent_withdrawn": N_(
+        "The applicant has withdrawn its consent: its details may not be shown."
+    ),
+    "line_terms_invalid": N_("The limit or the rate is outside your product's terms."),
+    "offer_above_rate_cap": N_("At that rate the loan's APR would be above the legal cap."),
+    "rate_invalid": N_("Write the rate as a percentage, such as 12.5."),
+    "rate_too_precise": N_("A rate has at most four decimals."),
+    "valid_days_invalid": N_("A line is valid for 1 to 1,098 days."),
+    "rejection_reason_invalid": N_("Choose one of the reasons given."),
+    "borrower_not_in_default": N_("This agent owes you nothing past due: no freeze may be asked."),
+    "reason_required": N_("Say why the freeze is asked for."),
     "business_date_invalid": N_("Write a date as the date field offers it."),
     "movement_kind_invalid": N_("There is no such kind of movement."),
     "direction_invalid": N_("Choose money in, money out, or both."),

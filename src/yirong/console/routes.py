@@ -31,7 +31,7 @@ from yirong.credit.queries import consent_text
 from yirong.eod.service import eod_status
 from yirong.errors import YirongError
 from yirong.infra.db import Database
-from yirong.loans.standing import agent_standing, funder_portfolio
+from yirong.loans.standing import agent_standing
 from yirong.roles import Role
 from yirong.wallets import service as wallets
 from yirong.wallets.history import monthly_flows
@@ -170,14 +170,6 @@ async def agent_opt_in(request: Request, db: DB) -> Response:
         message = tr(request, "The consent's text has changed: please read it again.")
         return _offers_page(request, db, who, 409, message)
     return see_other("/agent/offers")
-
-
-@router.get("/funder")
-def funder_home(request: Request, db: DB) -> Response:
-    who = signed_in_as(request, db, Role.FUNDER)
-    if isinstance(who, Response):
-        return who
-    return render(request, "funder_home.html", who=who, book=funder_portfolio(db, who.subject))
 
 
 @router.get("/operator")

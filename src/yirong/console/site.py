@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from yirong.console import credit_pages, money_pages, routes, wallet_pages
+from yirong.console import credit_pages, funder_pages, money_pages, routes, wallet_pages
 
 ASSETS = Path(__file__).parent / "static"  # served at /static/console
 ROUTERS: tuple[APIRouter, ...] = (
@@ -14,4 +14,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     wallet_pages.router,
     credit_pages.router,
     money_pages.router,
+    funder_pages.router,
 )

@@ -43,6 +43,7 @@ from yirong.infra.outbox import tell
 from yirong.money import check_amount, ppm_to_rate, rate_to_ppm
 from yirong.policy.service import apr_cap, setting
 
+MAX_VALID_DAYS = 3 * 366  # a line is granted for three years at most
 REJECTION_REASONS = (
     "insufficient_income",
     "income_volatility",
@@ -271,6 +272,8 @@ def approve_in(
     product = tx.session.get(FunderProduct, offer.product_id)
     assert product is not None
     check_amount(credit_limit)
+    if valid_days is not None and not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise YirongError("valid_days_invalid", valid_days=valid_days)
     rate_ppm = rate_to_ppm(annual_rate)
     if (
         not product.min_limit <= credit_limit <= product.max_limit

@@ -61,6 +61,21 @@ def compare_offers(tx: Tx, agent_code: str) -> list[OfferView]:
     return sorted(views, key=lambda v: (v.apr, v.sample_cost, -v.credit_limit, v.id))
 
 
+@read_only
+def offer_view(tx: Tx, offer_id: int) -> OfferView:
+    """One offer as its agent was shown it (the terms an application was made on)."""
+    found = tx.session.execute(
+        select(Offer, FunderProduct, Funder)
+        .join(FunderProduct, FunderProduct.id == Offer.product_id)
+        .join(Funder, Funder.id == Offer.funder_id)
+        .where(Offer.id == offer_id)
+    ).one_or_none()
+    if found is None:
+        raise YirongError("offer_not_found", offer=offer_id)
+    sample = int(setting(tx, "sample_drawdown_fen", business_date_of(tx)))
+    return view(*found, sample)
+
+
 def view(offer: Offer, product: FunderProduct, funder: Funder, sample: int) -> OfferView:
     terms = Terms.of(product)
     amount = min(terms.sample_amount(sample), offer.credit_limit)

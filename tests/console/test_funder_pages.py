@@ -1,0 +1,148 @@
+"""The funder's officer's pages: its book by bucket; its application queue and one
+application, the applicant shown under its consent (each look logged) and decided
+once; its loans past due, and a contractual freeze asked for. Another funder's
+officer sees none of it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.bank import fund
+from tests.console.signing import PASSWORD, figures, sign_in, token
+from tests.credit.market import Market, build_market, consent
+from tests.databases import BACKENDS
+from tests.loans.story import close_days_until, market_with_line
+from yirong.access.service import create_user
+from yirong.api.app import create_app
+from yirong.credit.applications import apply_for_credit, current_credit
+from yirong.credit.offers import compare_offers
+from yirong.credit.preapproval import run_preapproval
+from yirong.credit.queries import list_applications
+from yirong.credit.tables import DataShare
+from yirong.loans.drawdowns import request_drawdown
+from yirong.loans.freeze_requests import freeze_requests
+from yirong.wallets import service as wallets
+
+
+def _shares(market: Market) -> int:
+    return int(
+        market.db.run(lambda tx: tx.conn.scalar(select(func.count()).select_from(DataShare)))
+    )
+
+
+def _applied(market: Market, n: int, funder: str) -> int:
+    offer = next(o for o in compare_offers(market.db, market.code(n)) if o.funder_code == funder)
+    made = apply_for_credit(market.db, market.code(n), offer.id, market.details(n), consent())
+    return made.id
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_application_reviewed_under_consent_and_decided_once(
+    tmp_path: Path, backend: str
+) -> None:
+    market = build_market(backend, tmp_path, agents=3, opted_in=3)
+    db = market.db
+    run_preapproval(db)
+    first, second = _applied(market, 0, "T1"), _applied(market, 1, "T1")
+    create_user(db, "t1-officer", PASSWORD, "funder", "T1")
+    create_user(db, "t2-officer", PASSWORD, "funder", "T2")
+    with TestClient(create_app(db)) as client:
+        assert sign_in(client, "t1-officer").headers["location"] == "/funder"
+        assert "待审批申请：2" in client.get("/funder").text
+        queue = client.get("/funder/applications").text
+        assert f'href="/funder/applications/{first}"' in queue
+        assert f'href="/funder/applications/{second}"' in queue
+        before = _shares(market)
+        page = client.get(f"/funder/applications/{first}").text
+        assert market.details(0).uscc in page and "本次查看已记入该授权" in page
+        assert _shares(market) == before + 1  # the look, logged against the consent
+        # The offer's terms are proposed; a rate that is not one is refused plainly.
+        assert 'name="annual_rate" type="text" inputmode="decimal" required value="12.00"' in page
+        url = f"/funder/applications/{first}"
+        bad = client.post(
+            f"{url}/approve",
+            data={"csrf_token": token(page), "credit_limit": "5,000", "annual_rate": "twelve"},
+        )
+        assert bad.status_code == 422 and "请以百分比填写利率" in bad.text
+        outside = client.post(
+            f"{url}/approve",
+            data={"csrf_token": token(page), "credit_limit": "5,000", "annual_rate": "30"},
+        )
+        assert outside.status_code == 422 and "额度或利率超出您产品的范围。" in outside.text
+        forever = {"credit_limit": "5,000", "annual_rate": "12", "valid_days": "0"}
+        never = client.post(f"{url}/approve", data={"csrf_token": token(page), **forever})
+        assert (
+            never.status_code == 422 and "授信有效期为1至1098天。" in never.text
+        )  # valid_days_invalid
+        assert current_credit(db, market.code(0))[1] is None  # nothing decided yet
+        form = {"csrf_token": token(page), "credit_limit": "5,000", "annual_rate": "12.5"}
+        done = client.post(f"{url}/approve", data=form, follow_redirects=False)
+        again = client.post(f"{url}/approve", data=form, follow_redirects=False)
+        assert done.headers["location"] == f"{url}?done=approved"
+        assert again.headers["location"] == url  # decided already: the page as it stands
+        assert "已批准：该代理商的授信额度已开立。" in client.get(done.headers["location"]).text
+        declined = client.post(
+            f"/funder/applications/{second}/reject",
+            data={"csrf_token": token(page), "reason": "income_volatility"},
+            follow_redirects=False,
+        )
+        assert declined.headers["location"] == f"/funder/applications/{second}?done=rejected"
+        # Another funder's officer: none of it, not even that it exists.
+        client.cookies.clear()
+        sign_in(client, "t2-officer")
+        assert (
+            f"/funder/applications/{first}"
+            not in client.get("/funder/applications?status=all").text
+        )
+        hidden = client.get(f"/funder/applications/{first}")
+        assert hidden.status_code == 404 and "没有这份属于您的申请。" in hidden.text
+    _application, line = current_credit(db, market.code(0))
+    assert line is not None
+    assert (line.credit_limit, line.annual_rate, line.funder_code) == (
+        500_000,
+        Decimal("0.125"),
+        "T1",
+    )
+    [rejected] = list_applications(db, agent_code=market.code(1))
+    assert (rejected.status, rejected.reason_code) == ("rejected", "income_volatility")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loans_past_due_in_the_book_and_a_freeze_asked(tmp_path: Path, backend: str) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, code = market.db, market.code(0)
+    order = request_drawdown(db, code, 300_000, 7, "loan")
+    fund(db, "T1", order.order_ref, 300_000)
+    wallet = f"agent:{code}"
+    wallets.pay_carrier(db, wallet, wallets.wallet(db, wallet).available, "all-of-it")
+    close_days_until(market, date(2026, 1, 14))  # due 2026-01-12, unpaid
+    create_user(db, "t1-officer", PASSWORD, "funder", "T1")
+    create_user(db, "t2-officer", PASSWORD, "funder", "T2")
+    with TestClient(create_app(db)) as client:
+        sign_in(client, "t1-officer")
+        home = client.get("/funder").text
+        shown = figures(home)
+        assert shown["未还本金"] == "¥3,000.00" and shown["逾期借款"] == "1"
+        loans = client.get("/funder/loans").text
+        assert order.order_ref in loans and "2026年1月12日" in loans
+        asked = client.post(
+            "/funder/freeze-requests",
+            data={"csrf_token": token(loans), "agent": code},
+            follow_redirects=False,
+        )
+        assert asked.headers["location"] == "/funder/loans?done=asked"
+        after = client.get(asked.headers["location"]).text
+        assert "已提交：由平台运营执行冻结或予以拒绝。" in after and "申请冻结" not in after
+        assert "等待平台运营处理" in client.get("/funder/freeze-requests").text
+        client.cookies.clear()
+        sign_in(client, "t2-officer")
+        assert order.order_ref not in client.get("/funder/loans").text
+        assert "您尚未申请任何冻结。" in client.get("/funder/freeze-requests").text
+    [request] = freeze_requests(db, funder_code="T1")
+    assert (request.agent_code, request.status) == (code, "requested")
