@@ -21,7 +21,7 @@ from tests.console.signing import PASSWORD, form_key, sign_in, token
 from tests.credit.market import TEXT, build_market
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_line
-from yirong.access.service import create_user
+from yirong.access.service import audit_log, create_user
 from yirong.agents.service import onboard_agent
 from yirong.api.app import create_app
 from yirong.credit.consents import consents_of
@@ -127,6 +127,20 @@ def test_each_role_on_its_own_pages_only(console: TestClient) -> None:
     console.cookies.clear()
     assert sign_in(console, "ops").headers["location"] == "/operator"
     assert "营业日" in console.get("/operator").text
+
+
+def test_the_console_is_audited_as_the_api(console: TestClient, db: Database) -> None:
+    sign_in(console, "ops")
+    console.get("/operator")
+    console.cookies.clear()
+    sign_in(console, "agent-1")
+    console.get("/agent")  # an agent's read: not audited, as through the API
+    page = console.get("/agent/withdraw").text
+    console.post("/agent/withdraw", data={"csrf_token": token(page), "amount": "1", "key": "k"})
+    found = [(r.actor, r.action, r.status) for r in audit_log(db, limit=100)]
+    assert ("operator:ops", "GET /operator", 200) in found
+    assert ("agent:A1", "POST /agent/withdraw", 200) in found
+    assert not any(a == "agent:A1" and act.startswith("GET") for a, act, _ in found)
 
 
 def test_signing_out_ends_the_session_for_good(console: TestClient) -> None:
