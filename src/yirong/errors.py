@@ -118,6 +118,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "wallet_not_frozen": ErrorSpec(409, "The wallet has no active freeze for that reason."),
     "wallet_freeze_reason_invalid": ErrorSpec(422, "Unknown freeze reason."),
+    "freeze_not_liftable": ErrorSpec(
+        409, "An overdue loan's freeze is lifted when the loan is repaid, not by an operator."
+    ),
     "withdrawal_not_found": ErrorSpec(404, "No such withdrawal."),
     "movement_kind_invalid": ErrorSpec(422, "Unknown kind of movement."),
     "direction_invalid": ErrorSpec(422, "A direction is 'in' or 'out'."),

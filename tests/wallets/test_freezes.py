@@ -61,3 +61,19 @@ def test_many_wallets_frozen_at_once_as_one_by_one(db: Database) -> None:
         )
     assert missing.value.code == "wallet_not_found"
     assert wallets.wallet(db, SHOPS[3]).freezes == ()  # nothing of the refused call stays
+
+
+def test_an_operator_lifts_a_freeze_but_never_an_overdue_loans(db: Database) -> None:
+    wallets.open_wallets(db, [(SHOPS[0], "Shop")])
+    wallets.freeze(db, SHOPS[0], FreezeReason.OVERDUE, note="loan past due", actor="eod")
+    wallets.freeze(db, SHOPS[0], FreezeReason.RISK, note="check", actor="op1")
+    for reason, note, code in (
+        (FreezeReason.OVERDUE, "paid, they say", "freeze_not_liftable"),
+        (FreezeReason.RISK, "  ", "reason_required"),
+    ):
+        with pytest.raises(YirongError) as refused:
+            wallets.lift_freeze(db, SHOPS[0], reason, note=note, actor="op2")
+        assert refused.value.code == code
+    assert wallets.wallet(db, SHOPS[0]).freezes == ("overdue", "risk")  # nothing lifted
+    lifted = wallets.lift_freeze(db, SHOPS[0], FreezeReason.RISK, note="cleared", actor="op2")
+    assert lifted.freezes == ("overdue",) and lifted.state is AccountState.DEBIT_BLOCKED

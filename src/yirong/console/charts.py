@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 
 from yirong.console import i18n
 from yirong.loans.standing import BucketLine
+from yirong.reconciliation.kept_days import KeptDay
 from yirong.wallets.history import MonthFlow
 
 
@@ -58,6 +60,36 @@ def buckets_chart(buckets: Sequence[BucketLine], principal: str) -> str:
                     for b in buckets
                 ],
             }
+        ],
+    }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def recon_chart(days: Sequence[KeptDay], books: str, bank: str, language: str) -> str:
+    """Lines of the books' and the bank's closing balance of each day reconciled, all
+    bank accounts together, oldest day first (a day the bank said nothing of has no
+    bank point)."""
+    by_day: dict[date, list[int | None]] = {}
+    for kept in sorted(days, key=lambda k: k.figures.day):
+        f = kept.figures
+        point = by_day.setdefault(f.day, [0, 0])
+        point[0] = (point[0] or 0) + f.books
+        point[1] = None if f.bank is None or point[1] is None else point[1] + f.bank.closing
+    option = {
+        "aria": {"enabled": True},
+        "animation": False,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"data": [books, bank], "top": 0},
+        "grid": {"top": 40, "left": 8, "right": 8, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": [i18n.day(d, language) for d in by_day]},
+        "yAxis": {"type": "value", "scale": True},
+        "series": [
+            {"name": books, "type": "line", "data": [_yuan(p[0] or 0) for p in by_day.values()]},
+            {
+                "name": bank,
+                "type": "line",
+                "data": [None if p[1] is None else _yuan(p[1]) for p in by_day.values()],
+            },
         ],
     }
     return json.dumps(option, ensure_ascii=False)

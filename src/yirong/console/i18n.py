@@ -167,3 +167,39 @@ FREEZE_REQUEST_STATUSES = {
     "applied": N_("Applied"),
     "declined": N_("Declined by the operator"),
 }
+# The end of day's steps, in order, as the dashboard names them.
+EOD_STEPS = {
+    "expire": N_("Expire orders no money came for"),
+    "overdue": N_("Mark loans overdue, freeze and sweep"),
+    "accrue_and_snapshot": N_("Accrue interest and snapshot the book"),
+    "payouts": N_("Pay funders out"),
+    "payment_batches": N_("Write the bank's payment files"),
+    "reconciliation": N_("Age what is waiting for money"),
+    "reconcile": N_("Reconcile the day against the bank"),
+    "funder_files": N_("Compare the funders' files"),
+    "advance": N_("Open the next business day"),
+}
+# Why a bank line or a notice waits for a person.
+EXCEPTION_KINDS = {
+    "unknown": N_("Unknown sender or reference"),
+    "short": N_("Less than expected"),
+    "over": N_("More than expected"),
+    "duplicate": N_("Paid twice"),
+    "late": N_("For an order that is closed"),
+    "proposed": N_("A match to confirm"),
+    "unordered_debit": N_("Paid out without our order"),
+    "notice_unfunded": N_("Said to be paid, not on the statement"),
+    "payment_not_debited": N_("Our payment not on the statement"),
+    "account_closed": N_("For a wallet that cannot take money"),
+}
+# Why a day's books and bank differ, item by item.
+RECON_ITEMS = {
+    "in_transit": N_("A payment on its way (timing)"),
+    "missing_at_bank": N_("Instructed, not paid by the bank in time"),
+    "missing_in_books": N_("The bank moved money our books do not hold"),
+    "amount_differs": N_("An amount that differs"),
+    "suspense": N_("Held in suspense: not known yet what it is for"),
+    "statement_missing": N_("No statement yet for the day"),
+    "statement_gap": N_("A statement does not open where the last one closed"),
+    "unexplained": N_("A difference no item explains"),
+}

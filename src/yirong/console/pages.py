@@ -118,7 +118,16 @@ PROBLEMS = {
     "valid_days_invalid": N_("A line is valid for 1 to 1,098 days."),
     "rejection_reason_invalid": N_("Choose one of the reasons given."),
     "borrower_not_in_default": N_("This agent owes you nothing past due: no freeze may be asked."),
-    "reason_required": N_("Say why the freeze is asked for."),
+    "reason_required": N_("Say why: a reason is needed."),
+    "freeze_not_liftable": N_(
+        "An overdue loan's freeze is lifted when the loan is repaid, not by an operator."
+    ),
+    "exception_not_found": N_("There is no such exception."),
+    "match_target_invalid": N_("That match does not fit the line."),
+    "approval_pending": N_("Another action waits for approval on this exception."),
+    "approval_same_operator": N_("The one who asked may not approve: another operator decides."),
+    "exception_action_invalid": N_("This action does not apply to this exception."),
+    "freeze_request_decided": N_("This request was already decided."),
     "business_date_invalid": N_("Write a date as the date field offers it."),
     "movement_kind_invalid": N_("There is no such kind of movement."),
     "direction_invalid": N_("Choose money in, money out, or both."),

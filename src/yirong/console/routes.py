@@ -28,7 +28,6 @@ from yirong.credit.applications import current_credit
 from yirong.credit.consents import consents_of, opt_in_preapproval
 from yirong.credit.offers import compare_offers
 from yirong.credit.queries import consent_text
-from yirong.eod.service import eod_status
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.loans.standing import agent_standing
@@ -170,12 +169,3 @@ async def agent_opt_in(request: Request, db: DB) -> Response:
         message = tr(request, "The consent's text has changed: please read it again.")
         return _offers_page(request, db, who, 409, message)
     return see_other("/agent/offers")
-
-
-@router.get("/operator")
-def operator_home(request: Request, db: DB) -> Response:
-    who = signed_in_as(request, db, Role.OPERATOR)
-    if isinstance(who, Response):
-        return who
-    today = current_business_date(db)
-    return render(request, "operator_home.html", who=who, today=today, eod=eod_status(db))

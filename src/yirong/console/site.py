@@ -6,7 +6,14 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from yirong.console import credit_pages, funder_pages, money_pages, routes, wallet_pages
+from yirong.console import (
+    credit_pages,
+    funder_pages,
+    money_pages,
+    operator_pages,
+    routes,
+    wallet_pages,
+)
 
 ASSETS = Path(__file__).parent / "static"  # served at /static/console
 ROUTERS: tuple[APIRouter, ...] = (
@@ -15,4 +22,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     credit_pages.router,
     money_pages.router,
     funder_pages.router,
+    operator_pages.router,
 )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from yirong.agents.service import agent_row
 from yirong.agents.tables import Agent
@@ -126,6 +126,28 @@ def line_use(tx: Tx, agent_code: str) -> LineUse | None:
         return None
     used = used_on_line(tx, CREDIT_LINE.number_of(line.id))
     return LineUse(line, used, max(line.credit_limit - used, 0))
+
+
+@read_only
+def platform_book(tx: Tx) -> Portfolio:
+    """Every funder's book together, by bucket, at the end of the last closed day (the
+    end of day's snapshot: a few rows, however many loans)."""
+    as_of = tx.session.scalar(select(func.max(PortfolioSnapshot.business_date)))
+    rows = tx.conn.execute(
+        select(
+            PortfolioSnapshot.bucket,
+            func.sum(PortfolioSnapshot.loans),
+            func.sum(PortfolioSnapshot.principal),
+            func.sum(PortfolioSnapshot.interest_due),
+            func.sum(PortfolioSnapshot.penalty_due),
+        )
+        .where(PortfolioSnapshot.business_date == as_of)
+        .group_by(PortfolioSnapshot.bucket)
+    ).all()
+    totals = {name: (0, 0, 0, 0) for name in NAMES}
+    for name, *values in rows:
+        totals[name] = tuple(int(v or 0) for v in values)  # type: ignore[assignment]
+    return Portfolio("", as_of, tuple(BucketLine(name, *values) for name, values in totals.items()))
 
 
 @read_only

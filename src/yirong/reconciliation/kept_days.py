@@ -170,6 +170,31 @@ def unclean_days_in(tx: Tx, *, limit: int = 400) -> list[KeptDay]:
 unclean_days = read_only(unclean_days_in)
 
 
+@read_only
+def recent_days(tx: Tx, *, days: int = 10) -> list[KeptDay]:
+    """Every bank account's kept result for the last ``days`` days reconciled, newest
+    first: the operators' dashboard."""
+    last = list(
+        tx.session.scalars(
+            select(ReconDay.day)
+            .where(ReconDay.latest.is_(True))
+            .group_by(ReconDay.day)
+            .order_by(ReconDay.day.desc())
+            .limit(days)
+        )
+    )
+    if not last:
+        return []
+    rows = list(
+        tx.session.scalars(
+            select(ReconDay)
+            .where(ReconDay.latest.is_(True), ReconDay.day >= min(last))
+            .order_by(ReconDay.day.desc(), ReconDay.bank_account_id)
+        )
+    )
+    return _kept(tx, rows)
+
+
 @dataclass(frozen=True, slots=True)
 class DayCounts:
     clean: int

@@ -129,7 +129,7 @@ def unfreeze(
     actor: str = typer.Option("operator"),
 ) -> None:
     """Lift one reason's freeze."""
-    _show(run(lambda: service.unfreeze(database(ctx), handle, reason, note=note, actor=actor)))
+    _show(run(lambda: service.lift_freeze(database(ctx), handle, reason, note=note, actor=actor)))
 
 
 @app.command()

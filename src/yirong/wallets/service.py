@@ -454,6 +454,20 @@ unfreeze = transactional(unfreeze_in)
 
 
 @transactional
+def lift_freeze(
+    tx: Tx, handle: str, reason: FreezeReason | str, *, note: str, actor: str
+) -> WalletView:
+    """An operator lifts one reason's freeze, saying why. Not an overdue loan's: that
+    one lifts when the loan is repaid (the loans call ``unfreeze_in``), never by hand."""
+    reason = _reason(reason)
+    if reason is FreezeReason.OVERDUE:
+        raise YirongError("freeze_not_liftable", wallet=handle, reason=reason.value)
+    if not note.strip():
+        raise YirongError("reason_required")
+    return unfreeze_in(tx, handle, reason, note=note, actor=actor)
+
+
+@transactional
 def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
     """Close an empty wallet for good."""
     wallet = _wallet_row(tx, handle, lock=True)
@@ -472,6 +486,56 @@ def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
 @read_only
 def wallet(tx: Tx, handle: str) -> WalletView:
     return _view(tx, handle)
+
+
+@dataclass(frozen=True, slots=True)
+class WalletCounts:
+    open: int
+    frozen: int  # with at least one active freeze
+
+
+@read_only
+def wallet_counts(tx: Tx) -> WalletCounts:
+    """How many wallets there are, and how many are frozen: two counts in SQL."""
+    frozen = select(func.count(func.distinct(WalletFreeze.wallet_id))).where(
+        WalletFreeze.lifted_on.is_(None)
+    )
+    return WalletCounts(
+        int(tx.conn.scalar(select(func.count()).select_from(Wallet)) or 0),
+        int(tx.conn.scalar(frozen) or 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveFreeze:
+    """A wallet's active freeze, as the operators see it (the note included)."""
+
+    id: int
+    handle: str
+    reason: str
+    since: date
+    note: str
+    frozen_by: str
+
+
+@read_only
+def active_freezes(
+    tx: Tx, *, reason: str | None = None, after: int = 0, limit: int = 50
+) -> list[ActiveFreeze]:
+    """Active freezes in id order after ``after`` (one reason's, when given)."""
+    query = (
+        select(WalletFreeze, Wallet.owner_type, Wallet.owner_code)
+        .join(Wallet, Wallet.id == WalletFreeze.wallet_id)
+        .where(WalletFreeze.lifted_on.is_(None), WalletFreeze.id > after)
+        .order_by(WalletFreeze.id)
+        .limit(limit)
+    )
+    if reason is not None:
+        query = query.where(WalletFreeze.reason == _reason(reason).value)
+    return [
+        ActiveFreeze(f.id, f"{kind}:{code}", f.reason, f.frozen_on, f.note, f.frozen_by)
+        for f, kind, code in tx.session.execute(query)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

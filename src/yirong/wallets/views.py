@@ -126,7 +126,7 @@ def freeze(handle: str, data: FreezeChange, who: Operator, db: DB) -> WalletView
     "/wallets/{handle}/unfreeze", response_model=WalletView, summary="Lift one reason's freeze"
 )
 def unfreeze(handle: str, data: FreezeChange, who: Operator, db: DB) -> WalletView:
-    return service.unfreeze(db, handle, data.reason, note=data.note, actor=who.handle)
+    return service.lift_freeze(db, handle, data.reason, note=data.note, actor=who.handle)
 
 
 @upload_route(
