@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base, Id
@@ -89,10 +89,14 @@ class AuditRecord(Base):
     in the database itself."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_actor_id", "actor", "id"),  # one actor's, newest first
+        Index("ix_audit_log_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor: Mapped[str] = mapped_column(String(80), index=True)  # operator:ops1
+    actor: Mapped[str] = mapped_column(String(80))  # operator:ops1
     action: Mapped[str] = mapped_column(String(120))  # POST /api/v1/wallets/{handle}/freezes
     target: Mapped[str] = mapped_column(String(300))  # the path as asked
     status: Mapped[int] = mapped_column(Integer)

@@ -7,13 +7,13 @@ dates as people of each language write them."""
 from __future__ import annotations
 
 import gettext
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -57,6 +57,14 @@ def day(value: date | None, language: str) -> str:
     if value is None:
         return "—"
     return format_date(value, format="medium" if language == "en" else "long", locale=language)
+
+
+CHINA = timezone(timedelta(hours=8), "CST")  # no daylight saving: the offset is exact
+
+
+def moment(value: datetime) -> str:
+    """A recorded time as Beijing time, to the second (2026-01-05 09:30:00)."""
+    return format_datetime(value, format="yyyy-MM-dd HH:mm:ss", tzinfo=CHINA, locale="en")
 
 
 def month(value: date, language: str) -> str:

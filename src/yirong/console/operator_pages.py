@@ -8,17 +8,22 @@ service functions the API calls; the middleware audits every page, as the API's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from yirong.access import service as access
 from yirong.access.principals import Principal
+from yirong.access.service import AuditFilter
 from yirong.api.security import DB
 from yirong.console import charts, i18n
+from yirong.console.exports import csv_response
 from yirong.console.forms import role_form, see_other, signed_in_as, tr
+from yirong.console.i18n import N_
 from yirong.console.pages import language, refusal_text, refused, render
 from yirong.eod.service import eod_status, steps
 from yirong.errors import YirongError
@@ -272,3 +277,93 @@ async def lift(request: Request, db: DB) -> Response:
             return see_other("/operator/freezes")
         return refused(request, refusal_text(request, exc.code), 422, who=who)
     return see_other("/operator/freezes?done=1")
+
+
+# ---------------------------------------------------------------- the audit log
+
+
+def _audit_filter(request: Request) -> AuditFilter:
+    """The page's filters; a date that is not one is refused by name."""
+    q = request.query_params
+
+    def start(name: str, days: int = 0) -> datetime | None:
+        text = q.get(name, "")
+        if not text:
+            return None
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise YirongError("business_date_invalid", date=text) from exc
+        return datetime.combine(day + timedelta(days=days), time(), i18n.CHINA)
+
+    return AuditFilter(
+        actor=q.get("actor", "").strip() or None,
+        changes_only=q.get("changes") == "1",
+        since=start("since"),
+        until=start("until", days=1),  # the whole of the last day
+    )
+
+
+@router.get("/operator/audit")
+def audit_page(request: Request, db: DB, before: int | None = None) -> Response:
+    who = _operator(request, db)
+    if isinstance(who, Response):
+        return who
+    q = request.query_params
+    shown = {name: q.get(name, "") for name in ("actor", "changes", "since", "until")}
+    try:
+        found = access.audit_page(db, _audit_filter(request), before=before, limit=PAGE + 1)
+    except YirongError as exc:
+        return render(
+            request,
+            "operator_audit.html",
+            422,
+            who=who,
+            shown=shown,
+            found=[],
+            older=None,
+            error=refusal_text(request, exc.code),
+        )
+    return render(
+        request,
+        "operator_audit.html",
+        who=who,
+        shown=shown,
+        filters={k: v for k, v in shown.items() if v},
+        found=found[:PAGE],
+        older=found[PAGE - 1].id if len(found) > PAGE else None,
+    )
+
+
+@router.get("/operator/audit.csv")
+def audit_export(request: Request, db: DB) -> Response:
+    who = _operator(request, db)
+    if isinstance(who, Response):
+        return who
+    try:
+        shown = _audit_filter(request)
+    except YirongError as exc:
+        return refused(request, refusal_text(request, exc.code), 422, who=who)
+
+    def rows() -> Iterator[list[object]]:
+        before = None
+        while True:  # a page at a time, each its own short read
+            found = access.audit_page(db, shown, before=before, limit=5_000)
+            for r in found:
+                yield [i18n.moment(r.at), r.actor, r.username or "", r.action, r.target, r.status]
+            if len(found) < 5_000:
+                return
+            before = found[-1].id
+
+    header = [tr(request, name) for name in AUDIT_COLUMNS]
+    return csv_response("audit-log.csv", header, rows())
+
+
+AUDIT_COLUMNS = (
+    N_("Time"),
+    N_("Actor"),
+    N_("Signed in as"),
+    N_("Action"),
+    N_("Path"),
+    N_("Status"),
+)

@@ -33,6 +33,7 @@ def environment(language: str) -> Environment:
     env.filters["yuan"] = i18n.yuan
     env.filters["day"] = lambda value: i18n.day(value, language)
     env.filters["rate"] = i18n.rate
+    env.filters["moment"] = i18n.moment
     env.filters["month"] = lambda value: i18n.month(value, language)
     return env
 

@@ -74,6 +74,7 @@ async def sign_out(request: Request, db: DB) -> Response:
         return csrf_refused(request)
     token = session_token(request)
     if token:
+        signed_in(request, db)  # who signs out: the audit records it, as through the API
         await run_in_threadpool(access.sign_out, db, token)
     response = see_other("/")
     end_session(response)

@@ -1,0 +1,30 @@
+"""The audit log read a page at a time, newest first: by actor (its own index with
+the id, so one operator's latest records are read without sorting a year of them)
+and by time. Plain index statements, not a batch: on SQLite a batch would rebuild
+the table and lose its append-only triggers.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.drop_index("ix_audit_log_actor", table_name="audit_log")
+    op.create_index("ix_audit_log_actor_id", "audit_log", ["actor", "id"])
+    op.create_index("ix_audit_log_at", "audit_log", ["at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_audit_log_at", table_name="audit_log")
+    op.drop_index("ix_audit_log_actor_id", table_name="audit_log")
+    op.create_index("ix_audit_log_actor", "audit_log", ["actor"])
