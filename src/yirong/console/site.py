@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from yirong.console import (
+    agent_admin_pages,
     credit_pages,
     funder_pages,
     money_pages,
@@ -23,4 +24,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     money_pages.router,
     funder_pages.router,
     operator_pages.router,
+    agent_admin_pages.router,
 )
