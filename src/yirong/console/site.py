@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from yirong.console import (
     agent_admin_pages,
     credit_pages,
+    funder_admin_pages,
     funder_pages,
     money_pages,
     operator_pages,
@@ -25,4 +26,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     funder_pages.router,
     operator_pages.router,
     agent_admin_pages.router,
+    funder_admin_pages.router,
 )
