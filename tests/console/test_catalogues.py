@@ -47,3 +47,22 @@ def test_templates_hold_no_words_of_their_own(template: Path) -> None:
     text = re.sub(r"<[^>]*>", " ", text, flags=re.S)
     words = re.findall(r"[A-Za-z\u4e00-\u9fff]{2,}", text)
     assert words == [], words
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_every_translation_formats_as_its_message_does(language: str) -> None:
+    """A page formats every message with its named values (Jinja's newstyle gettext):
+    a translation must name the same values, and a lone % would break the page."""
+    path = CONSOLE / "locale" / language / "LC_MESSAGES" / "messages.po"
+    catalog = read_po(BytesIO(path.read_bytes()), locale=language)
+    named = re.compile(r"%\((\w+)\)s")
+    wrong = []
+    for m in catalog:
+        if not m.id or not isinstance(m.id, str):
+            continue
+        if sorted(named.findall(m.id)) != sorted(named.findall(m.string)):
+            wrong.append(m.id)
+        for text in (m.id, m.string):
+            if "%" in named.sub("", text).replace("%%", ""):
+                wrong.append(text)
+    assert wrong == []

@@ -211,3 +211,26 @@ RECON_ITEMS = {
     "statement_gap": N_("A statement does not open where the last one closed"),
     "unexplained": N_("A difference no item explains"),
 }
+# The operators' dated rules, and how each value is written.
+SETTINGS = {
+    "apr_cap": (
+        N_("The legal cap on the APR, fees included"),
+        N_("A fraction: 0.24 is 24%%."),
+    ),
+    "consent_text_version": (
+        N_("The version of the consent text agents accept"),
+        N_("A new version asks every agent to read and agree again."),
+    ),
+    "sample_drawdown_fen": (
+        N_("The drawdown whose cost every offer shows"),
+        N_("In fen: 1000000 is ¥10,000.00."),
+    ),
+    "preapproval_consent_days": (
+        N_("How long an opt-in to pre-approval lasts"),
+        N_("In days."),
+    ),
+    "recon_approval_threshold_fen": (
+        N_("From what amount a hand match or return needs a second operator"),
+        N_("In fen: 5000000 is ¥50,000.00."),
+    ),
+}

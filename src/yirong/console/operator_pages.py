@@ -20,6 +20,7 @@ from yirong.access import service as access
 from yirong.access.principals import Principal
 from yirong.access.service import AuditFilter
 from yirong.api.security import DB
+from yirong.books.service import current_business_date
 from yirong.console import charts, i18n
 from yirong.console.exports import csv_response
 from yirong.console.forms import role_form, see_other, signed_in_as, tr
@@ -34,6 +35,7 @@ from yirong.loans.freeze_requests import (
     freeze_requests,
 )
 from yirong.loans.standing import platform_book
+from yirong.policy import service as policy
 from yirong.reconciliation import exceptions
 from yirong.reconciliation.kept_days import recent_days
 from yirong.reconciliation.model import ExceptionKind
@@ -367,3 +369,63 @@ AUDIT_COLUMNS = (
     N_("Path"),
     N_("Status"),
 )
+
+
+# ---------------------------------------------------------------- policy
+
+
+def _policy_page(
+    request: Request,
+    db: Database,
+    who: Principal,
+    status: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "operator_policy.html",
+        status,
+        who=who,
+        current=policy.current_settings(db),
+        scheduled=policy.scheduled_settings(db),
+        today=current_business_date(db),
+        rules=i18n.SETTINGS,
+        form=form or {},
+        error=error,
+        notice=tr(request, "Done.") if request.query_params.get("done") else None,
+    )
+
+
+@router.get("/operator/policy")
+def policy_page(request: Request, db: DB) -> Response:
+    who = _operator(request, db)
+    if isinstance(who, Response):
+        return who
+    return _policy_page(request, db, who)
+
+
+@router.post("/operator/policy")
+async def set_policy(request: Request, db: DB) -> Response:
+    taken = await role_form(request, db, Role.OPERATOR)
+    if isinstance(taken, Response):
+        return taken
+    who, form = taken
+    try:
+        start = date.fromisoformat(form.get("effective_from", ""))
+    except ValueError:
+        error = refusal_text(request, "business_date_invalid")
+        return _policy_page(request, db, who, 422, error, form)
+    try:
+        await run_in_threadpool(
+            lambda: policy.set_setting(
+                db,
+                form.get("key", ""),
+                form.get("value", "").strip(),
+                effective_from=start,
+                set_by=who.handle,
+            )
+        )
+    except YirongError as exc:
+        return _policy_page(request, db, who, 422, refusal_text(request, exc.code), form)
+    return see_other("/operator/policy?done=1")

@@ -125,6 +125,10 @@ PROBLEMS = {
     ),
     "exception_not_found": N_("There is no such exception."),
     "agent_not_found": N_("There is no such agent."),
+    "setting_invalid": N_(
+        "That value does not fit the rule, or its date is in the past: a rule changes from"
+        " today at the earliest."
+    ),
     "decision_mode_invalid": N_("A funder decides by scorecard, http or manual."),
     "funder_code_taken": N_("A funder with this code already exists."),
     "funder_code_invalid": N_("A funder code is 1 to 32 letters, digits, '-' or '_'."),

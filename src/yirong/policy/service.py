@@ -104,3 +104,22 @@ def set_setting(tx: Tx, key: str, value: str, *, effective_from: date, set_by: s
 def current_settings(tx: Tx) -> dict[str, str]:
     """Every rule's value on the current business date."""
     return {key: setting(tx, key) for key in RULES}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledSetting:
+    key: str
+    value: str
+    effective_from: date
+    set_by: str
+
+
+@read_only
+def scheduled_settings(tx: Tx) -> list[ScheduledSetting]:
+    """Values set to take effect after the current business date, soonest first."""
+    rows = tx.session.scalars(
+        select(PolicySetting)
+        .where(PolicySetting.effective_from > business_date_of(tx))
+        .order_by(PolicySetting.effective_from, PolicySetting.key)
+    )
+    return [ScheduledSetting(r.key, r.value, r.effective_from, r.set_by) for r in rows]
