@@ -129,9 +129,7 @@ def create_app(db: Database) -> FastAPI:
         routes.extend(r for r in router.routes if isinstance(r, APIRoute))
         app.include_router(router)
     app.state.api_routes = routes  # the route table (the authorization matrix reads it)
-    app.mount("/static/console", StaticFiles(directory=console.ASSETS), name="console-assets")
-    for pages in console.ROUTERS:
-        app.include_router(pages)
+    console.install(app)
     return app
 
 

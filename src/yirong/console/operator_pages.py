@@ -21,7 +21,7 @@ from yirong.access.principals import Principal
 from yirong.access.service import AuditFilter
 from yirong.api.security import DB
 from yirong.books.service import current_business_date
-from yirong.console import charts, i18n
+from yirong.console import charts, day_close, i18n
 from yirong.console.exports import csv_response
 from yirong.console.forms import role_form, see_other, signed_in_as, tr
 from yirong.console.i18n import N_
@@ -68,6 +68,7 @@ def dashboard(request: Request, db: DB) -> Response:
         planned=planned,
         done=set(status["steps_done"]),
         step_names=i18n.EOD_STEPS,
+        run=_runs(request).state(),
         days=days,
         items=i18n.RECON_ITEMS,
         chart=charts.recon_chart(
@@ -429,3 +430,49 @@ async def set_policy(request: Request, db: DB) -> Response:
     except YirongError as exc:
         return _policy_page(request, db, who, 422, refusal_text(request, exc.code), form)
     return see_other("/operator/policy?done=1")
+
+
+# ---------------------------------------------------------------- closing the day
+
+
+def _runs(request: Request) -> day_close.DayClose:
+    runs: day_close.DayClose = request.app.state.day_close
+    return runs
+
+
+def _eod_card(request: Request, db: Database, who: Principal) -> Response:
+    status = eod_status(db)
+    return render(
+        request,
+        "operator_eod.html",
+        who=who,
+        today=status["business_date"],
+        planned=[name for name, _ in steps()],
+        done=set(status["steps_done"]),
+        step_names=i18n.EOD_STEPS,
+        run=_runs(request).state(),
+    )
+
+
+@router.get("/operator/eod")
+def eod_card(request: Request, db: DB) -> Response:
+    """The end of day's card alone: the dashboard polls it while a run goes on."""
+    who = _operator(request, db)
+    if isinstance(who, Response):
+        return who
+    return _eod_card(request, db, who)
+
+
+@router.post("/operator/eod")
+async def close_day(request: Request, db: DB) -> Response:
+    taken = await role_form(request, db, Role.OPERATOR)
+    if isinstance(taken, Response):
+        return taken
+    who, form = taken
+    try:
+        day = date.fromisoformat(form.get("business_date", ""))
+    except ValueError:
+        return refused(request, refusal_text(request, "business_date_invalid"), 422, who=who)
+    if day == current_business_date(db):  # else closed already: a second click
+        _runs(request).start(db, day)
+    return see_other("/operator")

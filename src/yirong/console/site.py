@@ -1,14 +1,17 @@
-"""The console as the app mounts it: its pages' routers and its static assets."""
+"""The console as the app mounts it: its pages' routers, its static assets, and what
+its pages keep while the app runs (the end of day's runs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from yirong.console import (
     agent_admin_pages,
     credit_pages,
+    day_close,
     funder_admin_pages,
     funder_pages,
     money_pages,
@@ -28,3 +31,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     agent_admin_pages.router,
     funder_admin_pages.router,
 )
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static/console", StaticFiles(directory=ASSETS), name="console-assets")
+    for pages in ROUTERS:
+        app.include_router(pages)
+    app.state.day_close = day_close.DayClose()  # this app's: one run at a time
