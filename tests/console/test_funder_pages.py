@@ -5,6 +5,8 @@ officer sees none of it."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +29,7 @@ from yirong.credit.queries import list_applications
 from yirong.credit.tables import DataShare
 from yirong.loans.drawdowns import request_drawdown
 from yirong.loans.freeze_requests import freeze_requests
+from yirong.loans.repayments import repay
 from yirong.wallets import service as wallets
 
 
@@ -146,3 +149,32 @@ def test_loans_past_due_in_the_book_and_a_freeze_asked(tmp_path: Path, backend: 
         assert "您尚未申请任何冻结。" in client.get("/funder/freeze-requests").text
     [request] = freeze_requests(db, funder_code="T1")
     assert (request.agent_code, request.status) == (code, "requested")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_months_revenue_share_statement_on_a_page_and_in_excel(
+    tmp_path: Path, backend: str
+) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, code = market.db, market.code(0)
+    order = request_drawdown(db, code, 300_000, 30, "loan")
+    fund(db, "T1", order.order_ref, 300_000)
+    close_days_until(market, date(2026, 1, 10))
+    # 300,000 fen at 12% on a 360-day basis: 100 fen a day, five days; T1 shares 20%.
+    repay(db, code, None, "all")
+    create_user(db, "t1-officer", PASSWORD, "funder", "T1")
+    with TestClient(create_app(db)) as client:
+        sign_in(client, "t1-officer")
+        page = client.get("/funder/statements?month=2026-01").text
+        shown = figures(page)
+        assert (shown["已收利息"], shown["平台分润（20.00%）"]) == ("¥5.00", "¥1.00")
+        assert "2026年1月10日" in page and code in page
+        assert "本月没有收款。" in client.get("/funder/statements?month=2025-12").text
+        bad = client.get("/funder/statements?month=2026-13")
+        assert bad.status_code == 422 and "请写作2026-01" in bad.text
+        exported = client.get("/funder/statements.csv?month=2026-01")
+    text = exported.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == ["日期", "还款", "代理商", "类型", "利息", "罚息", "平台分润"]
+    assert [row[2:] for row in rows[1:]] == [[code, "还款", "5.00", "0.00", "1.00"]]

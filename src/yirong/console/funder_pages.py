@@ -16,8 +16,11 @@ from fastapi.responses import Response
 from yirong.access.principals import Principal
 from yirong.agents.service import AgentView
 from yirong.api.security import DB
+from yirong.books.service import current_business_date
 from yirong.console import charts, i18n
+from yirong.console.exports import csv_response, yuan_number
 from yirong.console.forms import role_form, see_other, signed_in_as, tr
+from yirong.console.i18n import N_
 from yirong.console.pages import refusal_text, refused, render
 from yirong.credit.applications import (
     REJECTION_REASONS,
@@ -32,7 +35,8 @@ from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.loans.freeze_requests import freeze_requests, request_freeze
 from yirong.loans.standing import funder_portfolio, past_due_loans
-from yirong.money import parse_percent, parse_yuan
+from yirong.loans.statements import revenue_share_statement
+from yirong.money import PPM, parse_percent, parse_yuan
 from yirong.roles import Role
 
 router = APIRouter(include_in_schema=False)
@@ -298,3 +302,70 @@ def freeze_requests_page(request: Request, db: DB) -> Response:
         requests=found,
         freeze_statuses=i18n.FREEZE_REQUEST_STATUSES,
     )
+
+
+# ---------------------------------------------------------------- revenue-share statements
+
+
+def _month(request: Request, db: Database) -> str:
+    """The month asked for; by default the business date's."""
+    return request.query_params.get("month") or current_business_date(db).strftime("%Y-%m")
+
+
+@router.get("/funder/statements")
+def statement_page(request: Request, db: DB) -> Response:
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    month = _month(request, db)
+    try:
+        statement = revenue_share_statement(db, who.subject, month)
+    except YirongError as exc:
+        return refused(request, refusal_text(request, exc.code), 422, who=who)
+    return render(
+        request,
+        "statement.html",
+        who=who,
+        statement=statement,
+        month=month,
+        share_rate=Decimal(statement.revenue_share_ppm) / PPM,
+        kinds={"repayment": N_("Repayment"), "reversal": N_("Repayment reversed")},
+    )
+
+
+@router.get("/funder/statements.csv")
+def statement_export(request: Request, db: DB) -> Response:
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    month = _month(request, db)
+    try:
+        statement = revenue_share_statement(db, who.subject, month)
+    except YirongError as exc:
+        return refused(request, refusal_text(request, exc.code), 422, who=who)
+    kinds = {"repayment": tr(request, "Repayment"), "reversal": tr(request, "Repayment reversed")}
+    rows = (
+        [
+            line.business_date.isoformat(),
+            line.repayment_id,
+            line.agent_code,
+            kinds[line.kind],
+            yuan_number(line.interest),
+            yuan_number(line.penalty),
+            yuan_number(line.share),
+        ]
+        for line in statement.lines
+    )
+    header = [tr(request, name) for name in STATEMENT_COLUMNS]
+    return csv_response(f"revenue-share-{who.subject}-{month}.csv", header, rows)
+
+
+STATEMENT_COLUMNS = (
+    N_("Date"),
+    N_("Repayment"),
+    N_("Agent"),
+    N_("Kind"),
+    N_("Interest"),
+    N_("Penalty"),
+    N_("Platform's share"),
+)

@@ -125,6 +125,7 @@ PROBLEMS = {
     ),
     "exception_not_found": N_("There is no such exception."),
     "agent_not_found": N_("There is no such agent."),
+    "month_invalid": N_("That is not a month: write it as 2026-01."),
     "setting_invalid": N_(
         "That value does not fit the rule, or its date is in the past: a rule changes from"
         " today at the earliest."
