@@ -178,3 +178,26 @@ def test_a_months_revenue_share_statement_on_a_page_and_in_excel(
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0] == ["日期", "还款", "代理商", "类型", "利息", "罚息", "平台分润"]
     assert [row[2:] for row in rows[1:]] == [[code, "还款", "5.00", "0.00", "1.00"]]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_candidates_by_their_figures_only_with_the_offers_made(
+    tmp_path: Path, backend: str
+) -> None:
+    market = build_market(backend, tmp_path, agents=3, opted_in=2)
+    db = market.db
+    run_preapproval(db)
+    create_user(db, "t1-officer", PASSWORD, "funder", "T1")
+    before = _shares(market)
+    with TestClient(create_app(db)) as client:
+        sign_in(client, "t1-officer")
+        page = client.get("/funder/candidates").text
+    body = page.split("<tbody>")[1]
+    assert body.count("<tr>") == 2  # the two who opted in
+    for n in range(3):  # nothing that names them
+        agent = market.agents[n]
+        assert agent.code not in page and agent.name not in page and agent.uscc not in page
+    # November's commissions (1,000,000 and 1,100,000 fen) as their three months'.
+    assert "¥10,000.00" in body and "¥11,000.00" in body
+    assert body.count("1个：最高") == 2  # one T1 offer each
+    assert _shares(market) == before + 2  # each showing logged under its consent

@@ -29,6 +29,7 @@ from yirong.credit.applications import (
     approve_application,
     reject_application,
 )
+from yirong.credit.disclosure import candidates
 from yirong.credit.offers import offer_view
 from yirong.credit.queries import get_application, list_applications
 from yirong.errors import YirongError
@@ -369,3 +370,24 @@ STATEMENT_COLUMNS = (
     N_("Penalty"),
     N_("Platform's share"),
 )
+
+
+# ---------------------------------------------------------------- candidates
+
+
+@router.get("/funder/candidates")
+def candidates_page(request: Request, db: DB, after: int = 0) -> Response:
+    """Agents who opted in, by their token for this funder and their figures only,
+    with what the funder offers each today; every showing logged as a sharing."""
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    found, more = candidates(db, who.subject, after=max(after, 0), limit=PAGE)
+    return render(
+        request,
+        "funder_candidates.html",
+        who=who,
+        found=[c for _, c in found],
+        next_after=found[-1][0] if more and found else None,
+        features=i18n.FEATURES,
+    )

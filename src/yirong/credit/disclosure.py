@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -15,7 +16,7 @@ from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
 from yirong.credit.applications import applicant_data_in
 from yirong.credit.consents import PREAPPROVAL_FIELDS, Purpose, record_shares
-from yirong.credit.tables import AgentEngagement, Consent, CreditApplication
+from yirong.credit.tables import AgentEngagement, Consent, CreditApplication, Offer
 from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
 from yirong.features.service import FEATURE_NAMES, Features
@@ -23,16 +24,28 @@ from yirong.features.tables import AgentFeatures
 from yirong.funders.service import funder_row
 from yirong.funders.tables import Funder
 from yirong.infra.db import Tx, transactional
+from yirong.money import ppm_to_rate
+
+
+@dataclass(frozen=True, slots=True)
+class OffersMade:
+    """What this funder offers the candidate today (its live offers, summed up)."""
+
+    count: int
+    largest_limit: int  # fen
+    lowest_rate: Decimal
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """An agent as a funder sees it before any application: its token for this
-    funder and its latest features, nothing that names it."""
+    funder, its latest features and the funder's own live offers to it, nothing that
+    names it."""
 
     token: str
     features_as_of: date
     features: Features
+    offers: OffersMade | None = None
 
 
 @transactional
@@ -61,14 +74,29 @@ def candidates(
         .subquery()
     )
     engaged = select(AgentEngagement.agent_id).where(AgentEngagement.agent_id == Agent.id)
+    made = (
+        select(
+            Offer.agent_id,
+            func.count().label("count"),
+            func.max(Offer.credit_limit).label("largest"),
+            func.min(Offer.annual_rate_ppm).label("lowest"),
+        )
+        .where(Offer.funder_id == funder.id, Offer.status == "live", Offer.expires_on >= today)
+        .group_by(Offer.agent_id)
+        .subquery()
+    )
     rows = tx.session.execute(
         select(
             Agent.id,
             Agent.code,
             consents.c.consent_id,
+            made.c.count,
+            made.c.largest,
+            made.c.lowest,
             *(getattr(AgentFeatures, name) for name in FEATURE_NAMES),
         )
         .join(consents, consents.c.agent_id == Agent.id)
+        .outerjoin(made, made.c.agent_id == Agent.id)
         .join(AgentFeatures, (AgentFeatures.agent_id == Agent.id) & (AgentFeatures.as_of == as_of))
         .where(~engaged.exists(), consents.c.consent_id > after)
         .order_by(consents.c.consent_id)
@@ -91,8 +119,16 @@ def candidates(
         ],
     )
     return [
-        (consent_id, Candidate(funder_token(funder.code, code), as_of, Features(*values)))
-        for _, code, consent_id, *values in shown
+        (
+            consent_id,
+            Candidate(
+                funder_token(funder.code, code),
+                as_of,
+                Features(*values),
+                None if count is None else OffersMade(count, largest, ppm_to_rate(lowest)),
+            ),
+        )
+        for _, code, consent_id, count, largest, lowest, *values in shown
     ], len(rows) > limit
 
 
