@@ -201,3 +201,37 @@ def test_candidates_by_their_figures_only_with_the_offers_made(
     assert "¥10,000.00" in body and "¥11,000.00" in body
     assert body.count("1个：最高") == 2  # one T1 offer each
     assert _shares(market) == before + 2  # each showing logged under its consent
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vintages_every_loan_in_excel_and_the_watch_list(tmp_path: Path, backend: str) -> None:
+    market = market_with_line(backend, tmp_path)
+    db, code = market.db, market.code(0)
+    order = request_drawdown(db, code, 300_000, 30, "loan")
+    fund(db, "T1", order.order_ref, 300_000)
+    request_drawdown(db, code, 100_000, 30, "waiting")  # no money yet: no loan
+    create_user(db, "t1-officer", PASSWORD, "funder", "T1")
+    with TestClient(create_app(db)) as client:
+        sign_in(client, "t1-officer")
+        page = client.get("/funder/portfolio").text
+        assert '<td>2026年1月</td><td class="num">1</td><td class="num">¥3,000.00</td>' in page
+        exported = client.get("/funder/portfolio.csv")
+        watch = client.get("/funder/watch").text
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8").lstrip("\ufeff"))))
+    assert rows[0][:3] == ["借据", "代理商", "放款日期"]
+    assert rows[1:] == [
+        [
+            order.order_ref,
+            code,
+            "2026-01-05",
+            "2026-02-04",
+            "已放款",
+            "3000.00",
+            "3000.00",
+            "0",
+            "M0",
+            "0.00",
+            "0.00",
+        ]
+    ]
+    assert "您的借款人中没有出现这样的下降。" in watch

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from yirong.console import i18n
 from yirong.loans.standing import BucketLine
+from yirong.loans.vintage import Vintage
 from yirong.reconciliation.kept_days import KeptDay
 from yirong.wallets.history import MonthFlow
 
@@ -90,6 +91,54 @@ def recon_chart(days: Sequence[KeptDay], books: str, bank: str, language: str) -
                 "type": "line",
                 "data": [None if p[1] is None else _yuan(p[1]) for p in by_day.values()],
             },
+        ],
+    }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def vintage_chart(vintages: Sequence[Vintage], language: str) -> str:
+    """One line per month of lending: the share 30+ days past due by month on book,
+    in percent (a month not ended yet has no point)."""
+    horizon = len(vintages[0].past_due) if vintages else 0
+    option = {
+        "aria": {"enabled": True},
+        "animation": False,
+        "tooltip": {"trigger": "axis"},
+        "legend": {"type": "scroll", "top": 0},
+        "grid": {"top": 40, "left": 8, "right": 8, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": [str(n) for n in range(1, horizon + 1)]},
+        "yAxis": {"type": "value", "axisLabel": {"formatter": "{value}%"}},
+        "series": [
+            {
+                "name": i18n.month(v.cohort, language),
+                "type": "line",
+                "data": [
+                    None if s is None else str((s * 100).quantize(Decimal("0.01")))
+                    for s in v.past_due
+                ],
+            }
+            for v in vintages
+            if v.loans
+        ],
+    }
+    return json.dumps(option, ensure_ascii=False)
+
+
+def trend_chart(flows: Sequence[MonthFlow], language: str) -> str:
+    """A small line of an agent's monthly commissions, without axes (a sparkline)."""
+    option = {
+        "aria": {"enabled": True},
+        "animation": False,
+        "grid": {"top": 4, "left": 4, "right": 4, "bottom": 4},
+        "xAxis": {
+            "type": "category",
+            "show": False,
+            "data": [i18n.month(f.month, language) for f in flows],
+        },
+        "yAxis": {"type": "value", "show": False},
+        "tooltip": {"trigger": "axis"},
+        "series": [
+            {"type": "line", "symbol": "none", "data": [_yuan(f.commissions) for f in flows]}
         ],
     }
     return json.dumps(option, ensure_ascii=False)

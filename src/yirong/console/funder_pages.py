@@ -7,6 +7,7 @@ another funder's records answer as missing ones."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 from fastapi import APIRouter, Request
@@ -21,7 +22,7 @@ from yirong.console import charts, i18n
 from yirong.console.exports import csv_response, yuan_number
 from yirong.console.forms import role_form, see_other, signed_in_as, tr
 from yirong.console.i18n import N_
-from yirong.console.pages import refusal_text, refused, render
+from yirong.console.pages import language, refusal_text, refused, render
 from yirong.credit.applications import (
     REJECTION_REASONS,
     ApplicationView,
@@ -34,11 +35,15 @@ from yirong.credit.offers import offer_view
 from yirong.credit.queries import get_application, list_applications
 from yirong.errors import YirongError
 from yirong.infra.db import Database
+from yirong.loans.buckets import bucket, days_past_due
 from yirong.loans.freeze_requests import freeze_requests, request_freeze
+from yirong.loans.queries import list_drawdowns
 from yirong.loans.standing import funder_portfolio, past_due_loans
 from yirong.loans.statements import revenue_share_statement
+from yirong.loans.vintage import vintages, watch_list
 from yirong.money import PPM, parse_percent, parse_yuan
 from yirong.roles import Role
+from yirong.wallets.history import monthly_flows
 
 router = APIRouter(include_in_schema=False)
 PAGE = 25
@@ -390,4 +395,98 @@ def candidates_page(request: Request, db: DB, after: int = 0) -> Response:
         found=[c for _, c in found],
         next_after=found[-1][0] if more and found else None,
         features=i18n.FEATURES,
+    )
+
+
+# ---------------------------------------------------------------- vintages and the watch list
+
+
+@router.get("/funder/portfolio")
+def portfolio_page(request: Request, db: DB) -> Response:
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    found = vintages(db, who.subject)
+    return render(
+        request,
+        "funder_portfolio.html",
+        who=who,
+        vintages=found,
+        horizon=len(found[0].past_due) if found else 0,
+        chart=charts.vintage_chart(found, language(request)),
+    )
+
+
+@router.get("/funder/portfolio.csv")
+def portfolio_export(request: Request, db: DB) -> Response:
+    """Every loan of the funder's that money went out for, as it stands today."""
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    today = current_business_date(db)
+    statuses = {code: tr(request, text) for code, text in i18n.LOAN_STATUSES.items()}
+
+    def rows() -> Iterator[list[object]]:
+        after = 0
+        while True:  # a page at a time, each its own short read
+            found = list_drawdowns(db, funder_code=who.subject, after=after, limit=5_000)
+            for d in found:
+                if d.credited_on is None:
+                    continue  # an order no money came for is no loan
+                dpd = days_past_due(d.due_date, today) if d.closed_on is None else 0
+                yield [
+                    d.order_ref,
+                    d.agent_code,
+                    d.credited_on.isoformat(),
+                    d.due_date.isoformat() if d.due_date else "",
+                    statuses.get(d.status, d.status),
+                    yuan_number(d.amount),
+                    yuan_number(d.principal),
+                    dpd,
+                    bucket(dpd),
+                    yuan_number(d.interest_paid),
+                    yuan_number(d.penalty_paid),
+                ]
+            if len(found) < 5_000:
+                return
+            after = found[-1].id
+
+    header = [tr(request, name) for name in PORTFOLIO_COLUMNS]
+    return csv_response(f"portfolio-{who.subject}-{today.isoformat()}.csv", header, rows())
+
+
+PORTFOLIO_COLUMNS = (
+    N_("Loan"),
+    N_("Agent"),
+    N_("Lent on"),
+    N_("Due date"),
+    N_("Status"),
+    N_("Lent"),
+    N_("Principal outstanding"),
+    N_("Days past due"),
+    N_("Bucket"),
+    N_("Interest paid"),
+    N_("Penalty paid"),
+)
+
+
+@router.get("/funder/watch")
+def watch_page(request: Request, db: DB, after: int = 0) -> Response:
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    found = watch_list(db, who.subject, after=max(after, 0), limit=PAGE + 1)
+    shown = found[:PAGE]
+    lang = language(request)
+    trends = {
+        w.agent_code: charts.trend_chart(monthly_flows(db, f"agent:{w.agent_code}"), lang)
+        for _, w in shown
+    }
+    return render(
+        request,
+        "funder_watch.html",
+        who=who,
+        found=[w for _, w in shown],
+        trends=trends,
+        next_after=shown[-1][0] if len(found) > PAGE else None,
     )

@@ -234,3 +234,15 @@ SETTINGS = {
         N_("In fen: 5000000 is ¥50,000.00."),
     ),
 }
+# A drawdown's state, as a funder's export names it.
+LOAN_STATUSES = {
+    "requested": N_("Asked for"),
+    "credited": N_("Lent"),
+    "overdue": N_("Overdue"),
+    "repaid": N_("Repaid"),
+    "expired": N_("Expired"),
+    "rejected": N_("Declined"),
+    "cancelled": N_("Cancelled"),
+    "returned": N_("Returned"),
+    "funded": N_("Money waiting with the funder"),
+}

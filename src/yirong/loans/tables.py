@@ -41,6 +41,7 @@ class Drawdown(Base):
         Index("ix_drawdowns_status_overdue", "status", "overdue_day"),
         Index("ix_drawdowns_status_fund_by", "status", "fund_by"),
         Index("ix_drawdowns_method_status", "method", "status"),
+        Index("ix_drawdowns_funder_credited", "funder_id", "credited_on"),  # vintages
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -1,7 +1,8 @@
-"""The audit log read a page at a time, newest first: by actor (its own index with
-the id, so one operator's latest records are read without sorting a year of them)
-and by time. Plain index statements, not a batch: on SQLite a batch would rebuild
-the table and lose its append-only triggers.
+"""The console's pages read in SQL: the audit log a page at a time, newest first, by
+actor (its own index with the id, so one operator's latest records are read without
+sorting a year of them) and by time; a funder's loans by the month they were lent
+(its vintages). Plain index statements, not a batch: on SQLite a batch would rebuild
+the audit log's table and lose its append-only triggers.
 
 Revision ID: 0012
 Revises: 0011
@@ -22,9 +23,11 @@ def upgrade() -> None:
     op.drop_index("ix_audit_log_actor", table_name="audit_log")
     op.create_index("ix_audit_log_actor_id", "audit_log", ["actor", "id"])
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    op.create_index("ix_drawdowns_funder_credited", "drawdowns", ["funder_id", "credited_on"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_drawdowns_funder_credited", table_name="drawdowns")
     op.drop_index("ix_audit_log_at", table_name="audit_log")
     op.drop_index("ix_audit_log_actor_id", table_name="audit_log")
     op.create_index("ix_audit_log_actor", "audit_log", ["actor"])
