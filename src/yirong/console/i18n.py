@@ -246,3 +246,15 @@ LOAN_STATUSES = {
     "returned": N_("Returned"),
     "funded": N_("Money waiting with the funder"),
 }
+# The daily files made for a funder, and how its own file may differ from ours.
+FILE_KINDS = {
+    "LOANS": N_("Loan book"),
+    "REPAYMENTS": N_("Repayments"),
+    "PAYOUTS": N_("Payouts"),
+}
+FILE_DIFFERENCES = {
+    "missing_at_funder": N_("In our file, not in yours"),
+    "missing_at_platform": N_("In your file, not in ours"),
+    "amount_differs": N_("An amount differs"),
+    "status_differs": N_("A field differs"),
+}

@@ -125,6 +125,10 @@ PROBLEMS = {
     ),
     "exception_not_found": N_("There is no such exception."),
     "agent_not_found": N_("There is no such agent."),
+    "funder_file_not_found": N_("No such file was made."),
+    "funder_file_kind_unknown": N_("There is no such kind of file."),
+    "api_key_not_found": N_("There is no such key of yours."),
+    "events_url_invalid": N_("The endpoint must be an https address on the internet."),
     "month_invalid": N_("That is not a month: write it as 2026-01."),
     "setting_invalid": N_(
         "That value does not fit the rule, or its date is in the past: a rule changes from"

@@ -14,6 +14,7 @@ from yirong.console import (
     day_close,
     funder_admin_pages,
     funder_pages,
+    funder_system_pages,
     money_pages,
     operator_pages,
     routes,
@@ -30,6 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     operator_pages.router,
     agent_admin_pages.router,
     funder_admin_pages.router,
+    funder_system_pages.router,
 )
 
 
