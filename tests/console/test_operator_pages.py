@@ -5,6 +5,8 @@ funder's freeze request applied, and a freeze lifted where an operator may lift 
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +48,12 @@ def test_a_line_matched_by_hand_by_one_operator_and_approved_by_another(
         assert f'href="/operator/exceptions/{exc.id}"' in listed and "付款方或附言不明" in listed
         page = client.get(f"/operator/exceptions/{exc.id}").text
         assert "¥2,000.00" in page and "放款" in page
+        exported = client.get("/operator/exceptions.csv").content.decode("utf-8")
+        rows = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
+        assert rows[0][:4] == ["异常", "类型", "状态", "金额"]
+        assert [row[:4] + row[7:9] for row in rows[1:]] == [
+            [str(exc.id), "付款方或附言不明", "open", "2000.00", "Lender T1", "放款"]
+        ]
         unfit = client.post(
             f"/operator/exceptions/{exc.id}/match",
             data={"csrf_token": token(page), "target": "loan:1"},

@@ -22,7 +22,7 @@ from yirong.access.service import AuditFilter
 from yirong.api.security import DB
 from yirong.books.service import current_business_date
 from yirong.console import charts, day_close, i18n
-from yirong.console.exports import csv_response
+from yirong.console.exports import csv_response, yuan_number
 from yirong.console.forms import role_form, see_other, signed_in_as, tr
 from yirong.console.i18n import N_
 from yirong.console.pages import language, refusal_text, refused, render
@@ -476,3 +476,57 @@ async def close_day(request: Request, db: DB) -> Response:
     if day == current_business_date(db):  # else closed already: a second click
         _runs(request).start(db, day)
     return see_other("/operator")
+
+
+@router.get("/operator/exceptions.csv")
+def exceptions_export(request: Request, db: DB, status: str = "open", kind: str = "") -> Response:
+    """The queue as filtered, every page of it, for a finance person to take away."""
+    who = _operator(request, db)
+    if isinstance(who, Response):
+        return who
+    shown_status = status if status in ("open", "resolved") else None
+    shown_kind = kind if kind in set(ExceptionKind) else None
+    kinds = {code: tr(request, text) for code, text in i18n.EXCEPTION_KINDS.items()}
+
+    def rows() -> Iterator[list[object]]:
+        after = 0
+        while True:
+            found = exceptions.list_exceptions(
+                db, status=shown_status, kind=shown_kind, after=after, limit=2_000
+            )
+            for e in found:
+                line = e.line
+                yield [
+                    e.id,
+                    kinds.get(e.kind, e.kind),
+                    e.status,
+                    yuan_number(e.amount),
+                    e.opened_on.isoformat(),
+                    e.age_days,
+                    line.bank_serial if line else "",
+                    line.counterparty_name if line else "",
+                    line.memo if line else "",
+                    e.proposal or "",
+                    e.resolution or "",
+                ]
+            if len(found) < 2_000:
+                return
+            after = found[-1].id
+
+    header = [tr(request, name) for name in EXCEPTION_COLUMNS]
+    return csv_response("exceptions.csv", header, rows())
+
+
+EXCEPTION_COLUMNS = (
+    N_("Exception"),
+    N_("Kind"),
+    N_("Status"),
+    N_("Amount"),
+    N_("Opened on"),
+    N_("Age in days"),
+    N_("Bank serial"),
+    N_("Counterparty"),
+    N_("Memo"),
+    N_("Proposed match"),
+    N_("Resolution"),
+)
