@@ -45,7 +45,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from yirong.access.secrets import signing_secret
 from yirong.access.service import create_user, issue_api_key, sign_in
@@ -66,7 +66,7 @@ from yirong.bench.loadgen import (
     run_load,
 )
 from yirong.bench.process import figures_table
-from yirong.bench.workspace import bench_database, url_with_schema
+from yirong.bench.workspace import bench_database, drop_schema, url_with_schema
 from yirong.books.service import (
     add_bank_account,
     current_business_date,
@@ -580,7 +580,7 @@ def bench_api(
             server.stop()
         shutil.rmtree(directory, ignore_errors=True)
         if backend == "postgresql":
-            _drop_schema(url, schema)
+            drop_schema(url, schema)
     result = _result(seeded, measured, settings, backend)
     _print_table(console, result, measured)
     print(json.dumps(result))
@@ -668,13 +668,6 @@ def _result(seeded: Seeded, m: Measured, settings: Settings, backend: str) -> di
         "runs": settings.runs,
         "setup_seconds": round(seeded.seconds, 1),
     }
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    engine.dispose()
 
 
 def _print_table(console: Console, result: dict[str, Any], m: Measured) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from yirong.bench import api as api_bench
 from yirong.bench import eod as eod_bench
+from yirong.bench import pages as pages_bench
 from yirong.bench import recon as recon_bench
 from yirong.bench import recon_day as recon_day_bench
 from yirong.bench.ledger import bench_ledger
@@ -78,6 +79,21 @@ def eod(
     result = eod_bench.bench_eod(url, loans=loans, runs=runs, console=console, schema=pg_schema)
     if not all(r["verify_ok"] for r in result.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def pages(
+    ctx: typer.Context,
+    loans: int = typer.Option(1_000_000, min=1_000, help="How many live drawdowns."),
+    runs: int = typer.Option(5, min=1, help="Times each page is asked for (the median)."),
+    pg_schema: str = typer.Option(
+        "yirong_bench_pages", help="The PostgreSQL schema it builds in (dropped before)."
+    ),
+) -> None:
+    """Every console page of the three roles on the end-of-day bench's book, each
+    page's median against the same app's /healthz, on PostgreSQL and SQLite."""
+    url = _postgres_url(ctx)
+    pages_bench.bench_pages(url, loans=loans, runs=runs, console=console, schema=pg_schema)
 
 
 @app.command("recon-day")

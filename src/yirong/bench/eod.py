@@ -22,13 +22,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from yirong.bench import loanbook
 from yirong.bench.process import figures_table, in_fresh_process, peak_rss_mb
-from yirong.bench.workspace import bench_database
+from yirong.bench.workspace import bench_database, drop_schema
 from yirong.eod.service import run_eod, steps
-from yirong.infra.db import Database, Dialect, normalize_url
+from yirong.infra.db import Database, Dialect
 from yirong.ledger.verify import verify
 
 SCHEMA = "yirong_bench_eod"
@@ -120,14 +120,6 @@ def bench_backend(
     }
 
 
-def _drop_schema(url: str, schema: str) -> None:
-    """A million loans take a few GB: the book is not left behind."""
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    engine.dispose()
-
-
 def bench_eod(
     pg_url: str, *, loans: int, runs: int, console: Console, schema: str = SCHEMA
 ) -> dict[str, Any]:
@@ -142,7 +134,7 @@ def bench_eod(
             }
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-        _drop_schema(pg_url, schema)
+        drop_schema(pg_url, schema)
     _print_table(console, result, loans, runs)
     print(json.dumps(result))
     return result

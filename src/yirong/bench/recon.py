@@ -31,15 +31,15 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from yirong.bench import loanbook
 from yirong.bench.history import move_sequences
 from yirong.bench.process import figures_table, in_fresh_process, peak_rss_mb
 from yirong.bench.sql import padded, series
-from yirong.bench.workspace import bench_database
+from yirong.bench.workspace import bench_database, drop_schema
 from yirong.books.service import add_bank_account
-from yirong.infra.db import Database, Dialect, Tx, normalize_url
+from yirong.infra.db import Database, Dialect, Tx
 from yirong.ledger.verify import verify
 from yirong.reconciliation.statements import import_statement_file
 
@@ -238,13 +238,6 @@ def bench_backend(
     }
 
 
-def _drop_schema(url: str, schema: str) -> None:
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    engine.dispose()
-
-
 def bench_recon(
     pg_url: str,
     *,
@@ -274,7 +267,7 @@ def bench_recon(
                 )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-        _drop_schema(pg_url, schema)
+        drop_schema(pg_url, schema)
     table = figures_table(
         f"Import and match {lines:,} statement lines (medians of {runs})",
         ("database", "import s", "floor s", "ratio", "µs a line", "peak RSS MB", "verified"),

@@ -30,13 +30,13 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from yirong.bench import loanbook
 from yirong.bench.process import figures_table, in_fresh_process, peak_rss_mb
-from yirong.bench.workspace import bench_database
+from yirong.bench.workspace import bench_database, drop_schema
 from yirong.books.service import current_business_date
-from yirong.infra.db import Database, Dialect, Tx, normalize_url
+from yirong.infra.db import Database, Dialect, Tx
 from yirong.loans.book import charged_interest_sql
 from yirong.reconciliation.daily import run_day_in
 from yirong.reconciliation.funder_files import compare_funder_file, funder_file, make_files
@@ -199,13 +199,6 @@ def bench_backend(
     }
 
 
-def _drop_schema(url: str, schema: str) -> None:
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    engine.dispose()
-
-
 def bench_recon_day(
     pg_url: str,
     *,
@@ -234,7 +227,7 @@ def bench_recon_day(
                 )
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-        _drop_schema(pg_url, schema)
+        drop_schema(pg_url, schema)
     table = figures_table(
         f"The day's reconciliation over {loans:,} loans, median of {runs} runs",
         ("database", "ours s", "floor s", "ratio", "rows", "differences", "peak RSS MB"),

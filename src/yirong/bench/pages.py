@@ -1,0 +1,159 @@
+"""``yirong bench pages``: every page of the console, each role's, on the end-of-day
+bench's book (a million live loans, ``loanbook``), after one day closed. Each page is
+asked for through the whole app in this process (middleware, session, audit,
+templates), a few times after one warm-up; the median of each is set against the
+median of the same app's trivial ``/healthz`` measured in the same run. Reported: every
+page's median, and the slowest page's, alone and as a multiple of ``/healthz``."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from rich.console import Console
+from sqlalchemy import select, text
+
+from yirong.access.service import create_user
+from yirong.agents.tables import Agent
+from yirong.api.app import create_app
+from yirong.bench import eod as eod_bench
+from yirong.bench.process import figures_table
+from yirong.bench.workspace import drop_schema
+from yirong.eod.service import run_eod
+
+PASSWORD = "bench-pages-password"
+FUNDER = "F01"
+PAGES = {
+    "agent": (
+        "/agent",
+        "/agent/movements",
+        "/agent/offers",
+        "/agent/credit",
+        "/agent/borrow",
+        "/agent/repay",
+        "/agent/withdraw",
+    ),
+    "funder": (
+        "/funder",
+        "/funder/products",
+        "/funder/candidates",
+        "/funder/applications?status=all",
+        "/funder/portfolio",
+        "/funder/loans",
+        "/funder/loans?page=100",
+        "/funder/watch",
+        "/funder/freeze-requests",
+        "/funder/statements",
+        "/funder/files",
+        "/funder/keys",
+    ),
+    "operator": (
+        "/operator",
+        "/operator/exceptions?status=all",
+        "/operator/agents",
+        "/operator/agents?q=shop 12345",
+        "/operator/freezes",
+        "/operator/funders",
+        "/operator/policy",
+        "/operator/audit",
+        "/operator/audit?changes=1",
+    ),
+}
+
+
+def _signed_in(app: Any, username: str) -> TestClient:
+    client = TestClient(app)
+    page = client.get("/").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    answer = client.post(
+        "/signin",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    if answer.status_code != 303:
+        raise RuntimeError(f"{username} could not sign in: {answer.status_code}")
+    return client
+
+
+def _median_ms(client: TestClient, path: str, runs: int) -> float:
+    answer = client.get(path)  # warm-up (and the page must answer)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{path} answered {answer.status_code}")
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(path)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def bench_backend(url: str, loans: int, runs: int, schema: str) -> dict[str, Any]:
+    db, setup = eod_bench.prepare(url, loans, 1, schema)
+    run_eod(db)  # a day closed: its snapshot, reconciliation, files
+    agent = str(
+        db.run(lambda tx: tx.session.scalar(select(Agent.code).order_by(Agent.id).limit(1)))
+    )
+    for username, role, subject in (
+        ("bench-agent", "agent", agent),
+        ("bench-funder", "funder", FUNDER),
+        ("bench-operator", "operator", "bench"),
+    ):
+        create_user(db, username, PASSWORD, role, subject)
+    if db.dialect.value == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+    app = create_app(db)
+    baseline = _median_ms(TestClient(app), "/healthz", runs * 4)
+    medians: dict[str, float] = {}
+    for role, paths in PAGES.items():
+        client = _signed_in(app, f"bench-{role}")
+        for path in paths:
+            medians[path] = _median_ms(client, path, runs)
+    db.dispose()
+    slowest = max(medians, key=lambda p: medians[p])
+    return {
+        "loans": loans,
+        "healthz_ms": round(baseline, 2),
+        "pages_ms": {p: round(ms, 1) for p, ms in medians.items()},
+        "slowest_page": slowest,
+        "slowest_ms": round(medians[slowest], 1),
+        "slowest_ratio": round(medians[slowest] / baseline, 1),
+        "setup_seconds": round(setup, 1),
+    }
+
+
+def bench_pages(
+    url: str, *, loans: int, runs: int, console: Console, schema: str
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, target in (
+            ("PostgreSQL", url),
+            ("SQLite", f"sqlite+pysqlite:///{Path(scratch) / 'pages.db'}"),
+        ):
+            console.print(f"{name}: building {loans:,} loans and closing a day…")
+            try:
+                results[name] = bench_backend(target, loans, runs, schema)
+            finally:
+                if name == "PostgreSQL":
+                    drop_schema(url, schema)
+    table = figures_table(
+        f"Console pages on {loans:,} loans (medians of {runs} runs, ms)",
+        ("Page", *results),
+    )
+    for path in results["PostgreSQL"]["pages_ms"]:
+        table.add_row(path, *(f"{r['pages_ms'][path]:.1f}" for r in results.values()))
+    table.add_row("/healthz (baseline)", *(f"{r['healthz_ms']:.2f}" for r in results.values()))
+    console.print(table)
+    for name, r in results.items():
+        console.print(
+            f"{name}: slowest page {r['slowest_page']} {r['slowest_ms']} ms, "
+            f"{r['slowest_ratio']}× /healthz"
+        )
+    print(json.dumps(results))  # the last line: the figures, for BENCHMARKS.md and tests
+    return results
