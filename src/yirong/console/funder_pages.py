@@ -36,7 +36,7 @@ from yirong.credit.queries import get_application, list_applications
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.loans.buckets import bucket, days_past_due
-from yirong.loans.freeze_requests import freeze_requests, request_freeze
+from yirong.loans.freeze_requests import asked_for, latest_freeze_requests, request_freeze
 from yirong.loans.queries import list_drawdowns
 from yirong.loans.standing import funder_portfolio, past_due_loans
 from yirong.loans.statements import revenue_share_statement
@@ -263,10 +263,7 @@ def past_due_page(request: Request, db: DB, page: int = 0) -> Response:
         return who
     page = max(page, 0)
     loans = past_due_loans(db, who.subject, limit=PAGE + 1, offset=page * PAGE)
-    asked = {
-        r.agent_code
-        for r in freeze_requests(db, funder_code=who.subject, status="requested", limit=10_000)
-    }
+    asked = asked_for(db, who.subject, [loan.agent_code for loan in loans[:PAGE]])
     return render(
         request,
         "funder_loans.html",
@@ -296,16 +293,17 @@ async def ask_freeze(request: Request, db: DB) -> Response:
 
 
 @router.get("/funder/freeze-requests")
-def freeze_requests_page(request: Request, db: DB) -> Response:
+def freeze_requests_page(request: Request, db: DB, before: int | None = None) -> Response:
     who = _funder(request, db)
     if isinstance(who, Response):
         return who
-    found = freeze_requests(db, funder_code=who.subject, limit=10_000)[::-1][:100]
+    found = latest_freeze_requests(db, who.subject, before=before, limit=PAGE + 1)
     return render(
         request,
         "funder_freezes.html",
         who=who,
-        requests=found,
+        requests=found[:PAGE],
+        older=found[PAGE - 1].id if len(found) > PAGE else None,
         freeze_statuses=i18n.FREEZE_REQUEST_STATUSES,
     )
 

@@ -33,6 +33,7 @@ from yirong.loans.freeze_requests import (
     apply_freeze_request,
     decline_freeze_request,
     freeze_requests,
+    requested_count,
 )
 from yirong.loans.standing import platform_book
 from yirong.policy import service as policy
@@ -79,9 +80,9 @@ def dashboard(request: Request, db: DB) -> Response:
         loans=sum(b.loans for b in book.buckets),
         past_due=sum(b.loans for b in book.buckets if b.bucket != "M0"),
         counts=wallets.wallet_counts(db),
-        waiting=len(exceptions.list_exceptions(db, status="open", limit=1000)),
+        waiting=exceptions.open_count(db),
         approvals=len(exceptions.approvals(db)),
-        requests=len(freeze_requests(db, status="requested", limit=1000)),
+        requests=requested_count(db),
     )
 
 

@@ -6,6 +6,7 @@ owes it overdue debt, and an operator applies it only while that is still so."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -164,3 +165,38 @@ def freeze_requests(
     if status is not None:
         query = query.where(FreezeRequest.status == status)
     return [_view(r) for r in tx.session.scalars(query.order_by(FreezeRequest.id).limit(limit))]
+
+
+@read_only
+def latest_freeze_requests(
+    tx: Tx, funder_code: str, *, before: int | None = None, limit: int = 50
+) -> list[FreezeRequestView]:
+    """A funder's freeze requests, newest first, before id ``before`` (the next page)."""
+    query = select(FreezeRequest).where(FreezeRequest.funder_code == funder_code)
+    if before is not None:
+        query = query.where(FreezeRequest.id < before)
+    found = tx.session.scalars(query.order_by(FreezeRequest.id.desc()).limit(limit))
+    return [_view(r) for r in found]
+
+
+@read_only
+def asked_for(tx: Tx, funder_code: str, agent_codes: Sequence[str]) -> set[str]:
+    """Which of these agents the funder has an open freeze request for."""
+    return set(
+        tx.session.scalars(
+            select(FreezeRequest.agent_code).where(
+                FreezeRequest.funder_code == funder_code,
+                FreezeRequest.status == "requested",
+                FreezeRequest.agent_code.in_(list(agent_codes)),
+            )
+        )
+    )
+
+
+@read_only
+def requested_count(tx: Tx) -> int:
+    """How many freeze requests wait for an operator."""
+    found = tx.conn.scalar(
+        select(func.count()).select_from(FreezeRequest).where(FreezeRequest.status == "requested")
+    )
+    return int(found or 0)

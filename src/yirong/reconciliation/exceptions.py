@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import Direction
@@ -158,6 +158,15 @@ def list_exceptions(
         query = query.where(ReconException.owner == owner)
     today = business_date_of(tx)
     return [_view(tx, e, today) for e in tx.session.scalars(query)]
+
+
+@read_only
+def open_count(tx: Tx) -> int:
+    """How many exceptions wait for a person."""
+    found = tx.conn.scalar(
+        select(func.count()).select_from(ReconException).where(ReconException.status == "open")
+    )
+    return int(found or 0)
 
 
 @read_only
