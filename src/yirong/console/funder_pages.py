@@ -39,7 +39,7 @@ from yirong.loans.buckets import bucket, days_past_due
 from yirong.loans.freeze_requests import asked_for, latest_freeze_requests, request_freeze
 from yirong.loans.queries import list_drawdowns
 from yirong.loans.standing import funder_portfolio, past_due_loans
-from yirong.loans.statements import revenue_share_statement
+from yirong.loans.statements import Statement, revenue_share_statement
 from yirong.loans.vintage import vintages, watch_list
 from yirong.money import PPM, parse_percent, parse_yuan
 from yirong.roles import Role
@@ -311,21 +311,26 @@ def freeze_requests_page(request: Request, db: DB, before: int | None = None) ->
 # ---------------------------------------------------------------- revenue-share statements
 
 
-def _month(request: Request, db: Database) -> str:
-    """The month asked for; by default the business date's."""
-    return request.query_params.get("month") or current_business_date(db).strftime("%Y-%m")
+def _statement(request: Request, db: Database) -> tuple[Principal, Statement] | Response:
+    """The signed-in funder's statement of the month asked for (by default the
+    business date's), or the page that says why not."""
+    who = _funder(request, db)
+    if isinstance(who, Response):
+        return who
+    month = request.query_params.get("month") or current_business_date(db).strftime("%Y-%m")
+    try:
+        return who, revenue_share_statement(db, who.subject, month)
+    except YirongError as exc:
+        return refused(request, refusal_text(request, exc.code), 422, who=who)
 
 
 @router.get("/funder/statements")
 def statement_page(request: Request, db: DB) -> Response:
-    who = _funder(request, db)
-    if isinstance(who, Response):
-        return who
-    month = _month(request, db)
-    try:
-        statement = revenue_share_statement(db, who.subject, month)
-    except YirongError as exc:
-        return refused(request, refusal_text(request, exc.code), 422, who=who)
+    found = _statement(request, db)
+    if isinstance(found, Response):
+        return found
+    who, statement = found
+    month = statement.month
     return render(
         request,
         "statement.html",
@@ -339,14 +344,11 @@ def statement_page(request: Request, db: DB) -> Response:
 
 @router.get("/funder/statements.csv")
 def statement_export(request: Request, db: DB) -> Response:
-    who = _funder(request, db)
-    if isinstance(who, Response):
-        return who
-    month = _month(request, db)
-    try:
-        statement = revenue_share_statement(db, who.subject, month)
-    except YirongError as exc:
-        return refused(request, refusal_text(request, exc.code), 422, who=who)
+    found = _statement(request, db)
+    if isinstance(found, Response):
+        return found
+    who, statement = found
+    month = statement.month
     kinds = {"repayment": tr(request, "Repayment"), "reversal": tr(request, "Repayment reversed")}
     rows = (
         [
