@@ -41,7 +41,17 @@ class Drawdown(Base):
         Index("ix_drawdowns_status_overdue", "status", "overdue_day"),
         Index("ix_drawdowns_status_fund_by", "status", "fund_by"),
         Index("ix_drawdowns_method_status", "method", "status"),
-        Index("ix_drawdowns_funder_credited", "funder_id", "credited_on"),  # vintages
+        # Vintages read a funder's loans by the month they were lent, from the index
+        # alone (it holds every column they need).
+        Index(
+            "ix_drawdowns_funder_credited",
+            "funder_id",
+            "credited_on",
+            "due_date",
+            "closed_on",
+            "amount",
+        ),
+        Index("ix_drawdowns_funder_due", "funder_id", "due_date"),  # loans past due, oldest first
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -98,26 +98,42 @@ def watch_list(
     order after id ``after`` (the cursor), a page at a time."""
     funder = funder_row(tx, funder_code)
     latest = select(func.max(AgentFeatures.as_of)).scalar_subquery()
-    owed = (
-        select(Drawdown.agent_id, func.sum(Drawdown.principal).label("principal"))
-        .where(Drawdown.funder_id == funder.id, Drawdown.status.in_(OUTSTANDING))
-        .group_by(Drawdown.agent_id)
-        .subquery()
-    )
     f = AgentFeatures
-    # fell by ``fall`` or more: income_3m <= (1 - fall) × income_12m / 4
-    rows = tx.conn.execute(
-        select(Agent.id, Agent.code, owed.c.principal, f.income_3m, f.income_12m)
-        .join(owed, owed.c.agent_id == Agent.id)
+    borrows = (
+        select(Drawdown.id)
+        .where(
+            Drawdown.agent_id == Agent.id,
+            Drawdown.funder_id == funder.id,
+            Drawdown.status.in_(OUTSTANDING),
+        )
+        .exists()
+    )
+    # fell by ``fall`` or more: income_3m <= (1 - fall) × income_12m / 4. The page's
+    # agents first (features, then one index probe each); their debt after.
+    found = tx.conn.execute(
+        select(Agent.id, Agent.code, f.income_3m, f.income_12m)
         .join(f, and_(f.agent_id == Agent.id, f.as_of == latest))
         .where(
             Agent.id > after,
             f.income_12m > 0,
             f.income_3m * 4 * 1_000_000 <= int((1 - fall) * 1_000_000) * f.income_12m,
+            borrows,
         )
         .order_by(Agent.id)
         .limit(limit)
     ).all()
+    owed: dict[int, int] = dict(
+        tx.conn.execute(
+            select(Drawdown.agent_id, func.sum(Drawdown.principal))
+            .where(
+                Drawdown.agent_id.in_([row[0] for row in found]),
+                Drawdown.funder_id == funder.id,
+                Drawdown.status.in_(OUTSTANDING),
+            )
+            .group_by(Drawdown.agent_id)
+        ).all()
+    )
+    rows = [(agent_id, code, owed[agent_id], i3, i12) for agent_id, code, i3, i12 in found]
     return [
         (
             agent_id,

@@ -1,7 +1,7 @@
 """The console's pages read in SQL: the audit log a page at a time, newest first, by
 actor (its own index with the id, so one operator's latest records are read without
 sorting a year of them) and by time; a funder's loans by the month they were lent
-(its vintages). Plain index statements, not a batch: on SQLite a batch would rebuild
+(its vintages, read from the index alone) and by due date (its loans past due). Plain index statements, not a batch: on SQLite a batch would rebuild
 the audit log's table and lose its append-only triggers.
 
 Revision ID: 0012
@@ -23,10 +23,16 @@ def upgrade() -> None:
     op.drop_index("ix_audit_log_actor", table_name="audit_log")
     op.create_index("ix_audit_log_actor_id", "audit_log", ["actor", "id"])
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
-    op.create_index("ix_drawdowns_funder_credited", "drawdowns", ["funder_id", "credited_on"])
+    op.create_index(
+        "ix_drawdowns_funder_credited",
+        "drawdowns",
+        ["funder_id", "credited_on", "due_date", "closed_on", "amount"],
+    )
+    op.create_index("ix_drawdowns_funder_due", "drawdowns", ["funder_id", "due_date"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_drawdowns_funder_due", table_name="drawdowns")
     op.drop_index("ix_drawdowns_funder_credited", table_name="drawdowns")
     op.drop_index("ix_audit_log_at", table_name="audit_log")
     op.drop_index("ix_audit_log_actor_id", table_name="audit_log")
