@@ -62,6 +62,7 @@ bench: install postgres
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench recon --lines 1000000
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench recon-day --loans 1000000
 	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench api
+	$(BIN)/yirong --database $(YIRONG_BENCH_DATABASE_URL) bench pages --loans 1000000
 
 lint: install
 	$(BIN)/ruff check src tests

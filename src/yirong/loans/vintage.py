@@ -97,29 +97,33 @@ def watch_list(
     or more against a quarter of their last twelve (their latest features), in agent
     order after id ``after`` (the cursor), a page at a time."""
     funder = funder_row(tx, funder_code)
-    latest = select(func.max(AgentFeatures.as_of)).scalar_subquery()
+    latest = tx.conn.scalar(select(func.max(AgentFeatures.as_of)))
+    if latest is None:
+        return []
     f = AgentFeatures
     borrows = (
         select(Drawdown.id)
         .where(
-            Drawdown.agent_id == Agent.id,
+            Drawdown.agent_id == f.agent_id,
             Drawdown.funder_id == funder.id,
             Drawdown.status.in_(OUTSTANDING),
         )
         .exists()
     )
     # fell by ``fall`` or more: income_3m <= (1 - fall) × income_12m / 4. The page's
-    # agents first (features, then one index probe each); their debt after.
+    # agents first, from the month's features in agent order (their own index), one
+    # index probe each for a loan of this funder's; their debt after.
     found = tx.conn.execute(
-        select(Agent.id, Agent.code, f.income_3m, f.income_12m)
-        .join(f, and_(f.agent_id == Agent.id, f.as_of == latest))
+        select(f.agent_id, Agent.code, f.income_3m, f.income_12m)
+        .join(Agent, Agent.id == f.agent_id)
         .where(
-            Agent.id > after,
+            f.as_of == latest,
+            f.agent_id > after,
             f.income_12m > 0,
             f.income_3m * 4 * 1_000_000 <= int((1 - fall) * 1_000_000) * f.income_12m,
             borrows,
         )
-        .order_by(Agent.id)
+        .order_by(f.agent_id)
         .limit(limit)
     ).all()
     owed: dict[int, int] = dict(

@@ -1,7 +1,8 @@
 """The console's pages read in SQL: the audit log a page at a time, newest first, by
 actor (its own index with the id, so one operator's latest records are read without
 sorting a year of them) and by time; a funder's loans by the month they were lent
-(its vintages, read from the index alone) and by due date (its loans past due). Plain index statements, not a batch: on SQLite a batch would rebuild
+(its vintages, read from the index alone) and by due date (its loans past due); a
+month's features in agent order (the watch list). Plain index statements, not a batch: on SQLite a batch would rebuild
 the audit log's table and lose its append-only triggers.
 
 Revision ID: 0012
@@ -29,9 +30,11 @@ def upgrade() -> None:
         ["funder_id", "credited_on", "due_date", "closed_on", "amount"],
     )
     op.create_index("ix_drawdowns_funder_due", "drawdowns", ["funder_id", "due_date"])
+    op.create_index("ix_agent_features_as_of_agent", "agent_features", ["as_of", "agent_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_agent_features_as_of_agent", table_name="agent_features")
     op.drop_index("ix_drawdowns_funder_due", table_name="drawdowns")
     op.drop_index("ix_drawdowns_funder_credited", table_name="drawdowns")
     op.drop_index("ix_audit_log_at", table_name="audit_log")
