@@ -83,7 +83,11 @@ def test_products_published_under_the_cap_and_a_funder_registered(
         assert again.status_code == 422 and "该资金方编号已存在。" in again.text
         client.cookies.clear()
         sign_in(client, "t1-officer")
-        assert "Six months (TERM6)" in client.get("/funder/products").text
+        products = client.get("/funder/products").text
+        assert "Six months (TERM6)" in products
+        # Its scorecard as it stands: one tier from -1000, at 12% and 2 months' income.
+        assert "您的预审批策略" in products and "为LINE报价，期限60天" in products
+        assert '<td class="num" data-label="利率">12.00%</td>' in products
         client.cookies.clear()
         sign_in(client, "t2-officer")
         own = client.get("/funder/products").text

@@ -17,7 +17,7 @@ from yirong.console import i18n
 from yirong.console.forms import role_form, see_other, signed_in_as
 from yirong.console.pages import refusal_text, render
 from yirong.errors import YirongError
-from yirong.funders.public import public_funders, public_products
+from yirong.funders.public import preapproval_policy, public_funders, public_products
 from yirong.funders.service import (
     DECISION_MODES,
     LICENCES,
@@ -151,6 +151,7 @@ def own_products(request: Request, db: DB) -> Response:
         "funder_products.html",
         who=who,
         products=[p for _, p in public_products(db, who.subject, limit=200)],
+        policy=preapproval_policy(db, who.subject),
         cap=Decimal(current_settings(db)["apr_cap"]),
         methods=i18n.METHODS,
     )

@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 
 from yirong.errors import YirongError
+from yirong.funders import scorecard
+from yirong.funders.scorecard import Scorecard
 from yirong.funders.service import funder_row
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import worst_apr
@@ -150,3 +152,21 @@ def set_events_endpoint(tx: Tx, funder_code: str, url: str) -> EventsEndpoint:
     funder.events_secret = secrets.token_urlsafe(32)
     tx.session.flush()
     return EventsEndpoint(funder.code, url, funder.events_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class PreapprovalPolicy:
+    """How the funder decides on pre-approval, as it stands: its mode, and for a
+    scorecard its card (None for a funder that decides over HTTP or by hand)."""
+
+    decision_mode: str
+    scorecard: Scorecard | None
+
+
+@read_only
+def preapproval_policy(tx: Tx, funder_code: str) -> PreapprovalPolicy:
+    funder = funder_row(tx, funder_code)
+    card = None
+    if funder.decision_mode == "scorecard" and funder.scorecard:
+        card = scorecard.parse(funder.scorecard)
+    return PreapprovalPolicy(funder.decision_mode, card)
