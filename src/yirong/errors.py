@@ -313,6 +313,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
     # pre-approval, offers, consent, formal credit
     "offer_not_found": ErrorSpec(404, "No such offer."),
     "valid_days_invalid": ErrorSpec(422, "A line is valid for 1 to 1,098 days."),
+    "bucket_invalid": ErrorSpec(422, "A bucket is M0, M1, M2, M3 or M3+."),
     "offer_not_yours": ErrorSpec(403, "This offer was made to another agent."),
     "offer_expired": ErrorSpec(409, "The offer has expired."),
     "offer_not_live": ErrorSpec(409, "The offer is no longer open."),

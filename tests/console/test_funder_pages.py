@@ -134,6 +134,8 @@ def test_loans_past_due_in_the_book_and_a_freeze_asked(tmp_path: Path, backend: 
         assert shown["未还本金"] == "¥3,000.00" and shown["逾期借款"] == "1"
         loans = client.get("/funder/loans").text
         assert order.order_ref in loans and "2026年1月12日" in loans
+        assert order.order_ref in client.get("/funder/loans?bucket=M1").text  # 2 days
+        assert "您没有逾期借款。" in client.get("/funder/loans?bucket=M2").text
         asked = client.post(
             "/funder/freeze-requests",
             data={"csrf_token": token(loans), "agent": code},

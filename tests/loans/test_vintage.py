@@ -1,6 +1,7 @@
-"""Vintages and the post-loan watch list, against hand-made books: three loans lent in
-January 2026 (one repaid before its due date, one never, one two months late), and
-borrowers' commissions against their own year."""
+"""Vintages, the post-loan watch list and the loans past due by bucket, against
+hand-made books: three loans lent in January 2026 (one repaid before its due date,
+one never, one two months late), borrowers' commissions against their own year, and
+loans due on dates chosen for their buckets."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from tests.credit.market import advance_to
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_lines
 from yirong.agents.service import agent_row
+from yirong.errors import YirongError
 from yirong.features.tables import AgentFeatures
+from yirong.loans.buckets import bucket, days_of
 from yirong.loans.drawdowns import request_drawdown
 from yirong.loans.repayments import repay
+from yirong.loans.standing import past_due_loans
 from yirong.loans.vintage import vintages, watch_list
 
 
@@ -84,3 +88,40 @@ def test_the_watch_list_holds_borrowers_whose_commissions_fell_by_half(
     assert watch_list(db, "T2") == []  # not its borrowers
     first, *_ = watch_list(db, "T1", limit=1)
     assert [w.agent_code for _, w in watch_list(db, "T1", after=first[0])] == [market.code(2)]
+
+
+@pytest.mark.parametrize(
+    ("name", "days"),
+    [("M0", (0, 0)), ("M1", (1, 30)), ("M2", (31, 60)), ("M3", (61, 90)), ("M3+", (91, None))],
+)
+def test_each_bucket_holds_its_days_past_due(name: str, days: tuple[int, int | None]) -> None:
+    assert days_of(name) == days
+    assert bucket(days[0]) == name and (days[1] is None or bucket(days[1]) == name)
+
+
+def test_a_bucket_that_is_not_one_is_refused() -> None:
+    with pytest.raises(YirongError) as refused:
+        days_of("M9")
+    assert refused.value.code == "bucket_invalid"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loans_past_due_by_bucket(tmp_path: Path, backend: str) -> None:
+    market = market_with_lines(backend, tmp_path, 3)
+    db = market.db
+    for n in range(3):  # due 2026-01-12, 2026-02-11 and 2026-03-13: 7, 37 and 67 days
+        order = request_drawdown(db, market.code(n), 100_000, 7 + 30 * n, f"loan-{n}")
+        fund(db, "T1", order.order_ref, 100_000)
+    advance_to(db, date(2026, 5, 19))  # 127, 97 and 67 days past due
+    every = past_due_loans(db, "T1")
+    assert [(loan.agent_code, loan.days_past_due) for loan in every] == [
+        (market.code(0), 127),
+        (market.code(1), 97),
+        (market.code(2), 67),
+    ]
+    assert [loan.agent_code for loan in past_due_loans(db, "T1", bucket="M3+")] == [
+        market.code(0),
+        market.code(1),
+    ]
+    assert [loan.agent_code for loan in past_due_loans(db, "T1", bucket="M3")] == [market.code(2)]
+    assert past_due_loans(db, "T1", bucket="M1") == []

@@ -35,7 +35,7 @@ from yirong.credit.offers import offer_view
 from yirong.credit.queries import get_application, list_applications
 from yirong.errors import YirongError
 from yirong.infra.db import Database
-from yirong.loans.buckets import bucket, days_past_due
+from yirong.loans.buckets import NAMES, bucket, days_past_due
 from yirong.loans.freeze_requests import asked_for, latest_freeze_requests, request_freeze
 from yirong.loans.queries import list_drawdowns
 from yirong.loans.standing import funder_portfolio, past_due_loans
@@ -48,6 +48,7 @@ from yirong.wallets.history import monthly_flows
 router = APIRouter(include_in_schema=False)
 PAGE = 25
 STATUSES = ("submitted", "approved", "rejected", "withdrawn")
+PAST_DUE_BUCKETS = NAMES[1:]  # M1 to M3+: a loan past due is never in M0
 
 
 def _funder(request: Request, db: Database) -> Principal | Response:
@@ -257,12 +258,13 @@ def _days(text: str) -> int | None:
 
 
 @router.get("/funder/loans")
-def past_due_page(request: Request, db: DB, page: int = 0) -> Response:
+def past_due_page(request: Request, db: DB, page: int = 0, bucket: str = "") -> Response:
     who = _funder(request, db)
     if isinstance(who, Response):
         return who
     page = max(page, 0)
-    loans = past_due_loans(db, who.subject, limit=PAGE + 1, offset=page * PAGE)
+    shown = bucket if bucket in PAST_DUE_BUCKETS else None  # anything else: every one
+    loans = past_due_loans(db, who.subject, limit=PAGE + 1, offset=page * PAGE, bucket=shown)
     asked = asked_for(db, who.subject, [loan.agent_code for loan in loans[:PAGE]])
     return render(
         request,
@@ -272,6 +274,8 @@ def past_due_page(request: Request, db: DB, page: int = 0) -> Response:
         page=page,
         more=len(loans) > PAGE,
         asked=asked,
+        buckets=PAST_DUE_BUCKETS,
+        shown=shown or "",
         notice=tr(request, "Asked: an operator applies the freeze or declines it.")
         if request.query_params.get("done")
         else None,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from yirong.errors import YirongError
+
 # (most days past due, bucket), in order; anything beyond the last is M3+.
 BUCKETS: tuple[tuple[int, str], ...] = ((0, "M0"), (30, "M1"), (60, "M2"), (90, "M3"))
 LAST = "M3+"
@@ -25,6 +27,18 @@ def bucket(dpd: int) -> str:
         if dpd <= most:
             return name
     return LAST
+
+
+def days_of(name: str) -> tuple[int, int | None]:
+    """The days past due a bucket holds: (fewest, most), None for no most."""
+    fewest = 0
+    for most, bucket_name in BUCKETS:
+        if bucket_name == name:
+            return fewest, most
+        fewest = most + 1
+    if name == LAST:
+        return fewest, None
+    raise YirongError("bucket_invalid", bucket=name[:10], known=list(NAMES))
 
 
 def bucket_sql(dpd: str) -> str:

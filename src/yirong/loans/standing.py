@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
@@ -19,7 +19,7 @@ from yirong.credit.tables import CREDIT_LINE
 from yirong.funders.service import funder_row
 from yirong.infra.db import Tx, read_only
 from yirong.loans.allocation import Owed
-from yirong.loans.buckets import NAMES, bucket, days_past_due
+from yirong.loans.buckets import NAMES, bucket, days_of, days_past_due
 from yirong.loans.debts import debts_of
 from yirong.loans.drawdowns import used_on_line
 from yirong.loans.repayments import OUTSTANDING
@@ -180,20 +180,25 @@ def past_due_loans(
     limit: int = 100,
     offset: int = 0,
     after: tuple[date, int] | None = None,
+    bucket: str | None = None,
 ) -> list[LoanStanding]:
     """The funder's loans past their due date today, the longest past due first
-    (``after``: those following the (due date, drawdown id) of a previous page)."""
+    (``after``: those following the (due date, drawdown id) of a previous page;
+    ``bucket``: only those in it)."""
     funder = funder_row(tx, funder_code)
     today = business_date_of(tx)
+    fewest, most = days_of(bucket) if bucket else (1, None)
     query = (
         select(Drawdown, Agent.code)
         .join(Agent, Agent.id == Drawdown.agent_id)
         .where(
             Drawdown.funder_id == funder.id,
             Drawdown.status.in_(OUTSTANDING),
-            Drawdown.due_date < today,
+            Drawdown.due_date <= today - timedelta(days=max(fewest, 1)),
         )
     )
+    if most is not None:
+        query = query.where(Drawdown.due_date >= today - timedelta(days=most))
     if after is not None:
         due, last = after
         query = query.where(
