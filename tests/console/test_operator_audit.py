@@ -7,12 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
 from tests.console.signing import PASSWORD, sign_in, token
-from yirong.access.service import audit_log, create_user
+from yirong.access.service import AuditFilter, audit_log, audit_page, create_user
+from yirong.access.tables import AuditRecord
 from yirong.api.app import create_app
+from yirong.console.i18n import CHINA
 from yirong.infra.db import Database
 
 
@@ -60,3 +64,38 @@ def test_the_audit_log_filtered_paged_and_exported(db: Database) -> None:
     a_records = [r for r in audit_log(db, limit=1000) if r.actor == "operator:ops-a"]
     assert [row[4] for row in rows[1:]] == [r.target for r in reversed(a_records)]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", row[0]) for row in rows[1:])
+
+
+def test_days_are_beijing_days_on_both_databases(db: Database) -> None:
+    """A record at 2026-01-05 23:30 in Beijing (15:30 UTC) is of the 5th; one at
+    00:30 on the 6th in Beijing (16:30 UTC on the 5th) is of the 6th."""
+    late, early = (
+        datetime(2026, 1, 5, 15, 30, tzinfo=UTC),
+        datetime(2026, 1, 5, 16, 30, tzinfo=UTC),
+    )
+
+    def record(tx) -> None:  # type: ignore[no-untyped-def]
+        for n, at in enumerate((late, early)):
+            tx.conn.execute(
+                insert(AuditRecord).values(
+                    at=at,
+                    actor="operator:x",
+                    action="GET /operator",
+                    target=f"/{n}",
+                    status=200,
+                    request_id=f"r{n}",
+                    credential="",
+                    username=None,
+                    detail=None,
+                )
+            )
+
+    db.run(record)
+    fifth = datetime(2026, 1, 5, tzinfo=CHINA)
+    sixth = datetime(2026, 1, 6, tzinfo=CHINA)
+    seventh = datetime(2026, 1, 7, tzinfo=CHINA)
+    on = lambda start, end: [  # noqa: E731
+        r.target for r in audit_page(db, AuditFilter(actor="operator:x", since=start, until=end))
+    ]
+    assert on(fifth, sixth) == ["/0"]
+    assert on(sixth, seventh) == ["/1"]

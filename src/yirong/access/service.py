@@ -455,10 +455,11 @@ def audit_page(
         query = query.where(AuditRecord.actor == shown.actor)
     if shown.changes_only:
         query = query.where(~AuditRecord.action.startswith("GET "))
+    # In UTC, as the records are kept: SQLite compares the text, which has no zone.
     if shown.since is not None:
-        query = query.where(AuditRecord.at >= shown.since)
+        query = query.where(AuditRecord.at >= shown.since.astimezone(UTC))
     if shown.until is not None:
-        query = query.where(AuditRecord.at < shown.until)
+        query = query.where(AuditRecord.at < shown.until.astimezone(UTC))
     return [_audit_view(r) for r in tx.session.scalars(query)]
 
 
