@@ -27,6 +27,8 @@ def test_the_pages_benchmark_times_every_page_on_both_databases() -> None:
             "2000",
             "--runs",
             "1",
+            "--audit-records",
+            "10000",
             "--pg-schema",
             schema,
         ],
@@ -39,3 +41,4 @@ def test_the_pages_benchmark_times_every_page_on_both_databases() -> None:
         assert list(r["pages_ms"]) == every and all(ms > 0 for ms in r["pages_ms"].values())
         assert r["slowest_ms"] == max(r["pages_ms"].values())
         assert r["slowest_ratio"] > 1  # a page does more than /healthz
+        assert r["audit_records"] == 10_000

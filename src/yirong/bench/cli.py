@@ -86,14 +86,25 @@ def pages(
     ctx: typer.Context,
     loans: int = typer.Option(1_000_000, min=1_000, help="How many live drawdowns."),
     runs: int = typer.Option(5, min=1, help="Times each page is asked for (the median)."),
+    audit_records: int = typer.Option(
+        pages_bench.AUDIT_RECORDS, min=1, help="Audit records written first (a year's)."
+    ),
     pg_schema: str = typer.Option(
         "yirong_bench_pages", help="The PostgreSQL schema it builds in (dropped before)."
     ),
 ) -> None:
-    """Every console page of the three roles on the end-of-day bench's book, each
-    page's median against the same app's /healthz, on PostgreSQL and SQLite."""
+    """Every console page of the three roles on the end-of-day bench's book and a
+    year of audit records, each page's median against the same app's /healthz, on
+    PostgreSQL and SQLite."""
     url = _postgres_url(ctx)
-    pages_bench.bench_pages(url, loans=loans, runs=runs, console=console, schema=pg_schema)
+    pages_bench.bench_pages(
+        url,
+        loans=loans,
+        runs=runs,
+        console=console,
+        schema=pg_schema,
+        audit_records=audit_records,
+    )
 
 
 @app.command("recon-day")

@@ -1,5 +1,6 @@
 """``yirong bench pages``: every page of the console, each role's, on the end-of-day
-bench's book (a million live loans, ``loanbook``), after one day closed. Each page is
+bench's book (a million live loans, ``loanbook``), after one day closed, with a year
+of audit records (a million). Each page is
 asked for through the whole app in this process (middleware, session, audit,
 templates), a few times after one warm-up; the median of each is set against the
 median of the same app's trivial ``/healthz`` measured in the same run. Reported: every
@@ -23,8 +24,10 @@ from yirong.agents.tables import Agent
 from yirong.api.app import create_app
 from yirong.bench import eod as eod_bench
 from yirong.bench.process import figures_table
+from yirong.bench.sql import series
 from yirong.bench.workspace import drop_schema
 from yirong.eod.service import run_eod
+from yirong.infra.db import Database, Dialect
 
 PASSWORD = "bench-pages-password"
 FUNDER = "F01"
@@ -62,8 +65,35 @@ PAGES = {
         "/operator/policy",
         "/operator/audit",
         "/operator/audit?changes=1",
+        "/operator/audit?actor=operator:ops7",
+        "/operator/audit?since=2025-11-03&until=2025-11-03",
+        "/operator/audit?before=500000",
     ),
 }
+AUDIT_RECORDS = 1_000_000  # a year of an operations team's pages and changes
+YEAR_START = "2025-01-05 00:00:00"
+
+
+def audit_year(db: Database, records: int = AUDIT_RECORDS) -> None:
+    """A year of audit records, set-based: twenty operators, one record in five a
+    change, about one every half minute."""
+    d = db.dialect
+    at = (
+        f"TIMESTAMPTZ '{YEAR_START}+00' + s.i * INTERVAL '31 seconds'"
+        if d is Dialect.POSTGRESQL
+        else f"datetime('{YEAR_START}', '+' || (s.i * 31) || ' seconds')"
+    )
+    db.run(
+        lambda tx: tx.conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, target, status, request_id, "
+                f"credential) SELECT {at}, 'operator:ops' || (s.i % 20), "
+                "CASE WHEN s.i % 5 = 0 THEN 'POST /operator/exceptions/{exception_id}/{action}' "
+                "ELSE 'GET /operator/exceptions' END, '/operator/exceptions', 200, "
+                f"'bench' || s.i, '' FROM {series(d, records)}"
+            )
+        )
+    )
 
 
 def _signed_in(app: Any, username: str) -> TestClient:
@@ -92,9 +122,12 @@ def _median_ms(client: TestClient, path: str, runs: int) -> float:
     return statistics.median(times) * 1000
 
 
-def bench_backend(url: str, loans: int, runs: int, schema: str) -> dict[str, Any]:
+def bench_backend(
+    url: str, loans: int, runs: int, schema: str, audit_records: int
+) -> dict[str, Any]:
     db, setup = eod_bench.prepare(url, loans, 1, schema)
     run_eod(db)  # a day closed: its snapshot, reconciliation, files
+    audit_year(db, audit_records)
     agent = str(
         db.run(lambda tx: tx.session.scalar(select(Agent.code).order_by(Agent.id).limit(1)))
     )
@@ -118,6 +151,7 @@ def bench_backend(url: str, loans: int, runs: int, schema: str) -> dict[str, Any
     slowest = max(medians, key=lambda p: medians[p])
     return {
         "loans": loans,
+        "audit_records": audit_records,
         "healthz_ms": round(baseline, 2),
         "pages_ms": {p: round(ms, 1) for p, ms in medians.items()},
         "slowest_page": slowest,
@@ -128,7 +162,13 @@ def bench_backend(url: str, loans: int, runs: int, schema: str) -> dict[str, Any
 
 
 def bench_pages(
-    url: str, *, loans: int, runs: int, console: Console, schema: str
+    url: str,
+    *,
+    loans: int,
+    runs: int,
+    console: Console,
+    schema: str,
+    audit_records: int = AUDIT_RECORDS,
 ) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -138,7 +178,7 @@ def bench_pages(
         ):
             console.print(f"{name}: building {loans:,} loans and closing a day…")
             try:
-                results[name] = bench_backend(target, loans, runs, schema)
+                results[name] = bench_backend(target, loans, runs, schema, audit_records)
             finally:
                 if name == "PostgreSQL":
                     drop_schema(url, schema)
