@@ -398,7 +398,9 @@ def preapproval(s: Story) -> None:
     answer = s.systems["T1"].get(f"{V1}/funders/T1/candidates")
     candidates = ok(answer)["items"]
     assert sorted(c["features"]["income_3m"] for c in candidates) == list(COMMISSIONS[:3])
-    assert all(set(c) == {"token", "features_as_of", "features"} for c in candidates)
+    assert all(set(c) == {"token", "features_as_of", "features", "offers"} for c in candidates)
+    # And T1's own offers to each: the one the run just made (T2's are not T1's).
+    assert [c["offers"]["count"] for c in candidates] == [1, 1, 1]
     assert len({c["token"] for c in candidates}) == 3
     for f in s.firms:
         for secret in (f.code, f.name, f.uscc, f.mobile, f.bank_card, f.legal_rep_id):
