@@ -16,7 +16,7 @@ from yirong.agents.service import OPERATOR, AgentInput, Viewer, get_agent, onboa
 from yirong.api.security import DB
 from yirong.console import i18n
 from yirong.console.forms import role_form, see_other, signed_in_as
-from yirong.console.pages import refusal_text, refused, render
+from yirong.console.pages import PAGE, refusal_text, refused, render
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.loans.standing import agent_standing, line_use
@@ -24,7 +24,6 @@ from yirong.roles import Role
 from yirong.wallets import service as wallets
 
 router = APIRouter(include_in_schema=False)
-PAGE = 25
 MASKED = Viewer(Role.FUNDER)  # a list shows every agent masked, as the API's list does
 FIELDS = ("code", "name", "uscc", "legal_rep_name", "legal_rep_id", "mobile", "bank_card")
 

@@ -55,6 +55,14 @@ def agent_or_page(request: Request, db: Database) -> Principal | Response:
     return signed_in_as(request, db, Role.AGENT)
 
 
+def funder_or_page(request: Request, db: Database) -> Principal | Response:
+    return signed_in_as(request, db, Role.FUNDER)
+
+
+def operator_or_page(request: Request, db: Database) -> Principal | Response:
+    return signed_in_as(request, db, Role.OPERATOR)
+
+
 async def role_form(
     request: Request, db: Database, role: Role
 ) -> tuple[Principal, dict[str, str]] | Response:

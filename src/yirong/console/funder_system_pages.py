@@ -22,7 +22,11 @@ from yirong.access.service import (
 from yirong.api.security import DB
 from yirong.books.service import current_business_date
 from yirong.console import i18n
-from yirong.console.forms import role_form, see_other, signed_in_as
+from yirong.console.forms import (
+    funder_or_page,
+    role_form,
+    see_other,
+)
 from yirong.console.pages import refusal_text, refused, render
 from yirong.errors import YirongError
 from yirong.funders.public import EventsEndpoint, set_events_endpoint
@@ -33,13 +37,9 @@ from yirong.roles import Role
 router = APIRouter(include_in_schema=False)
 
 
-def _funder(request: Request, db: Database) -> Principal | Response:
-    return signed_in_as(request, db, Role.FUNDER)
-
-
 @router.get("/funder/files")
 def files_page(request: Request, db: DB) -> Response:
-    who = _funder(request, db)
+    who = funder_or_page(request, db)
     if isinstance(who, Response):
         return who
     text = request.query_params.get("day", "")
@@ -62,7 +62,7 @@ def files_page(request: Request, db: DB) -> Response:
 
 @router.get("/funder/files/{day}/{kind}")
 def download_file(request: Request, db: DB, day: date, kind: str) -> Response:
-    who = _funder(request, db)
+    who = funder_or_page(request, db)
     if isinstance(who, Response):
         return who
     try:
@@ -102,7 +102,7 @@ def _keys_page(
 
 @router.get("/funder/keys")
 def keys_page(request: Request, db: DB) -> Response:
-    who = _funder(request, db)
+    who = funder_or_page(request, db)
     if isinstance(who, Response):
         return who
     return _keys_page(request, db, who)

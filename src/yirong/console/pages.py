@@ -17,6 +17,7 @@ from yirong.console.i18n import N_
 from yirong.console.session import LANGUAGE_COOKIE, csrf_token, keep_session
 
 TEMPLATES = Path(__file__).parent / "templates"
+PAGE = 25  # the rows a list shows at a time
 
 
 @cache

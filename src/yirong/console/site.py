@@ -10,14 +10,19 @@ from fastapi.staticfiles import StaticFiles
 
 from yirong.console import (
     agent_admin_pages,
+    audit_pages,
     credit_pages,
     day_close,
+    exception_pages,
+    freeze_pages,
     funder_admin_pages,
+    funder_book_pages,
     funder_pages,
     funder_system_pages,
     money_pages,
     operator_pages,
     routes,
+    statement_pages,
     wallet_pages,
 )
 
@@ -28,7 +33,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     credit_pages.router,
     money_pages.router,
     funder_pages.router,
+    funder_book_pages.router,
+    statement_pages.router,
     operator_pages.router,
+    exception_pages.router,
+    freeze_pages.router,
+    audit_pages.router,
     agent_admin_pages.router,
     funder_admin_pages.router,
     funder_system_pages.router,
