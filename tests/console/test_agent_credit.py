@@ -49,6 +49,7 @@ def test_applying_with_the_firms_details_under_a_stated_consent(
     create_user(db, "agent-0", PASSWORD, "agent", code)
     run_preapproval(db)
     offer = next(o for o in compare_offers(db, code) if o.funder_code == "T2")
+    t1_offer = next(o for o in compare_offers(db, code) if o.funder_code == "T1")
     today = current_business_date(db)
     with TestClient(create_app(db)) as client:
         sign_in(client, "agent-0")
@@ -84,9 +85,18 @@ def test_applying_with_the_firms_details_under_a_stated_consent(
         assert out.status_code == 200 and "申请已撤回" in out.text
         assert again.headers["location"] == "/agent/credit"  # a second click: how it stands
         assert "向Lender T1申请" in client.get("/agent/offers").text
-    [application] = list_applications(db, agent_code=code)  # the second post made none
+        # Applied again elsewhere: the credit page lists the newest first.
+        again_page = client.get(f"/agent/apply/{t1_offer.id}").text
+        client.post(
+            f"/agent/apply/{t1_offer.id}",
+            data=_inputs(again_page) | {"consent": "yes", "csrf_token": token(again_page)},
+        )
+        listed = client.get("/agent/credit").text
+        assert listed.index("等待资金方审批") < listed.index("已撤回")
+    application, to_t1 = list_applications(db, agent_code=code)  # the double post: none
     assert (application.funder_code, application.offer_id) == ("T2", offer.id)
     assert application.status == "withdrawn"
+    assert (to_t1.funder_code, to_t1.status) == ("T1", "submitted")
     given = next(c for c in consents_of(db, code) if c.purpose == "credit_application")
     assert (given.funder_code, given.valid_until) == ("T2", date(2026, 9, 30))
     assert given.fields == APPLICATION_FIELDS and given.text_version == TEXT

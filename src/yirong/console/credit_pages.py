@@ -26,7 +26,7 @@ from yirong.credit.applications import (
 )
 from yirong.credit.consents import ConsentTerms, consents_of, withdraw_consent
 from yirong.credit.offers import OfferView, compare_offers
-from yirong.credit.queries import consent_text, list_applications
+from yirong.credit.queries import consent_text, latest_applications
 from yirong.errors import YirongError
 from yirong.infra.db import Database
 from yirong.loans.standing import line_use
@@ -129,13 +129,12 @@ def credit_page(request: Request, db: DB) -> Response:
         notice = tr(request, "The consent is withdrawn: nothing more is shared under it.")
     elif request.query_params.get("withdrawn") == "application":
         notice = tr(request, "The application is withdrawn; you may apply to another funder.")
-    applications = list_applications(db, agent_code=who.subject, limit=100)
     return render(
         request,
         "credit.html",
         who=who,
         use=line_use(db, who.subject),
-        applications=applications[::-1][:10],  # the latest ten
+        applications=latest_applications(db, who.subject),
         consents=consents_of(db, who.subject)[::-1],
         today=current_business_date(db),
         labels=i18n.FIRM_FIELDS,

@@ -103,6 +103,18 @@ def list_applications(
 
 
 @read_only
+def latest_applications(tx: Tx, agent_code: str, *, limit: int = 10) -> list[ApplicationView]:
+    """The agent's latest applications, newest first."""
+    rows = tx.session.execute(
+        _applications()
+        .where(Agent.code == agent_code)
+        .order_by(CreditApplication.id.desc())
+        .limit(limit)
+    ).all()
+    return [_application_view(a, agent, funder) for a, agent, funder in rows]
+
+
+@read_only
 def get_application(tx: Tx, application_id: int) -> ApplicationView:
     row = tx.session.execute(
         _applications().where(CreditApplication.id == application_id)
