@@ -15,7 +15,7 @@ from yirong.agents.listing import find_agents, list_agents
 from yirong.agents.service import OPERATOR, AgentInput, Viewer, get_agent, onboard_agent
 from yirong.api.security import DB
 from yirong.console import i18n
-from yirong.console.forms import role_form, see_other, signed_in_as
+from yirong.console.forms import operator_or_page, role_form, see_other
 from yirong.console.pages import PAGE, refusal_text, refused, render
 from yirong.errors import YirongError
 from yirong.infra.db import Database
@@ -30,7 +30,7 @@ FIELDS = ("code", "name", "uscc", "legal_rep_name", "legal_rep_id", "mobile", "b
 
 @router.get("/operator/agents")
 def agents_page(request: Request, db: DB, q: str = "", after: int = 0) -> Response:
-    who = signed_in_as(request, db, Role.OPERATOR)
+    who = operator_or_page(request, db)
     if isinstance(who, Response):
         return who
     if q.strip():
@@ -51,7 +51,7 @@ def agents_page(request: Request, db: DB, q: str = "", after: int = 0) -> Respon
 
 @router.get("/operator/agents/{code}")
 def agent_page(request: Request, db: DB, code: str) -> Response:
-    who = signed_in_as(request, db, Role.OPERATOR)
+    who = operator_or_page(request, db)
     if isinstance(who, Response):
         return who
     try:

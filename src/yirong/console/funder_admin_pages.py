@@ -14,7 +14,12 @@ from fastapi.responses import Response
 from yirong.access.principals import Principal
 from yirong.api.security import DB
 from yirong.console import i18n
-from yirong.console.forms import role_form, see_other, signed_in_as
+from yirong.console.forms import (
+    funder_or_page,
+    operator_or_page,
+    role_form,
+    see_other,
+)
 from yirong.console.pages import refusal_text, render
 from yirong.errors import YirongError
 from yirong.funders.public import preapproval_policy, public_funders, public_products
@@ -74,7 +79,7 @@ def _funders_page(
 
 @router.get("/operator/funders")
 def funders_page(request: Request, db: DB) -> Response:
-    who = signed_in_as(request, db, Role.OPERATOR)
+    who = operator_or_page(request, db)
     if isinstance(who, Response):
         return who
     return _funders_page(request, db, who)
@@ -143,7 +148,7 @@ def _whole(form: dict[str, str], name: str) -> int:
 
 @router.get("/funder/products")
 def own_products(request: Request, db: DB) -> Response:
-    who = signed_in_as(request, db, Role.FUNDER)
+    who = funder_or_page(request, db)
     if isinstance(who, Response):
         return who
     return render(

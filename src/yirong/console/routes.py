@@ -14,7 +14,14 @@ from yirong.api.client_address import client_of
 from yirong.api.security import DB
 from yirong.books.service import current_business_date
 from yirong.console import charts, i18n
-from yirong.console.forms import agent_form, csrf_refused, posted, see_other, signed_in_as, tr
+from yirong.console.forms import (
+    agent_form,
+    agent_or_page,
+    csrf_refused,
+    posted,
+    see_other,
+    tr,
+)
 from yirong.console.i18n import N_
 from yirong.console.pages import language, render
 from yirong.console.session import (
@@ -93,7 +100,7 @@ def switch_language(request: Request, to: str, next: str = "/") -> Response:
 
 @router.get("/agent")
 def agent_home(request: Request, db: DB) -> Response:
-    who = signed_in_as(request, db, Role.AGENT)
+    who = agent_or_page(request, db)
     if isinstance(who, Response):
         return who
     wallet = wallets.wallet(db, who.handle)
@@ -120,7 +127,7 @@ def agent_home(request: Request, db: DB) -> Response:
 
 @router.get("/agent/offers")
 def agent_offers(request: Request, db: DB) -> Response:
-    who = signed_in_as(request, db, Role.AGENT)
+    who = agent_or_page(request, db)
     if isinstance(who, Response):
         return who
     return _offers_page(request, db, who)
