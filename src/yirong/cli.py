@@ -17,6 +17,7 @@ from yirong.funders.cli import app as funder_app
 from yirong.infra.cli import app as db_app
 from yirong.ledger.cli import app as ledger_app
 from yirong.loans.cli import app as loan_app
+from yirong.orders.cli import app as order_app
 from yirong.policy.cli import app as policy_app
 from yirong.pricing.cli import schedule
 from yirong.reconciliation.cli import app as recon_app
@@ -58,6 +59,7 @@ app.command()(offers)
 app.add_typer(consent_app, name="consent")
 app.add_typer(credit_app, name="credit")
 app.add_typer(loan_app, name="loan")
+app.add_typer(order_app, name="order")
 app.add_typer(eod_app, name="eod")
 app.add_typer(recon_app, name="recon")
 app.add_typer(events_app, name="events")

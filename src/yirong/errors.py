@@ -363,6 +363,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "drawdown_not_funded": ErrorSpec(
         409, "No money waits with the funder for this drawdown: there is nothing to return."
     ),
+    "drawdown_not_escrowed": ErrorSpec(
+        409, "No advance waits in escrow for this drawdown: there is no supplier to pay."
+    ),
     "nothing_owed": ErrorSpec(409, "Nothing is owed: there is nothing to repay."),
     "exceeds_owed": ErrorSpec(422, "The amount is more than is owed; repay at most what is owed."),
     "term_prepayment_partial": ErrorSpec(
@@ -465,6 +468,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "password_too_weak": ErrorSpec(422, "A password has at least 12 characters."),
     "role_invalid": ErrorSpec(422, "A role is agent, funder or operator."),
+    "role_without_sign_in": ErrorSpec(
+        422, "A supplier has no sign-in and no console: its system calls with an API key."
+    ),
     "subject_not_found": ErrorSpec(404, "No agent or funder with that code."),
     "api_key_not_found": ErrorSpec(404, "No such API key."),
     "api_key_revoked": ErrorSpec(409, "The API key was revoked: issue a new one instead."),
@@ -509,6 +515,62 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "events_endpoint_missing": ErrorSpec(
         409, "The funder has no events endpoint: it reads its events with GET /api/v1/events."
+    ),
+    # order financing (订单融资)
+    "supplier_not_found": ErrorSpec(404, "No such supplier."),
+    "supplier_code_taken": ErrorSpec(409, "A supplier with this code is registered already."),
+    "supplier_firm_taken": ErrorSpec(
+        409, "A supplier with this unified social credit code is registered already."
+    ),
+    "supplier_invalid": ErrorSpec(422, "The supplier's details are incomplete or invalid."),
+    "supplier_account_invalid": ErrorSpec(
+        422, "A settlement account is 8 to 32 digits, at a named bank."
+    ),
+    "supplier_not_whitelisted": ErrorSpec(
+        409, "The supplier is not on the whitelist: its orders cannot be financed."
+    ),
+    "order_not_found": ErrorSpec(404, "No such purchase order."),
+    "order_taken": ErrorSpec(
+        409, "This supplier's order number is on the platform already: an order is entered once."
+    ),
+    "invoice_taken": ErrorSpec(
+        409, "This invoice number belongs to another order: an invoice is financed once."
+    ),
+    "order_invalid": ErrorSpec(422, "The purchase order is incomplete or invalid."),
+    "order_not_open": ErrorSpec(409, "The purchase order was cancelled: nothing more applies."),
+    "order_change_invalid": ErrorSpec(
+        422, "A change is a cancellation, a short delivery or a return of a positive amount."
+    ),
+    "order_change_exceeds_order": ErrorSpec(
+        422, "The changes would take more off the order than its value."
+    ),
+    "order_change_by_refund": ErrorSpec(
+        409,
+        "The supplier has been paid for this order: a change to it is recorded by the "
+        "supplier's refund, through the reserve account.",
+    ),
+    "document_invalid": ErrorSpec(
+        422, "A document is a contract, an invoice or a delivery receipt, of 1 byte to 10 MB."
+    ),
+    "order_already_financed": ErrorSpec(
+        409, "This order, or its invoice, is financed already: an order is financed once."
+    ),
+    "facility_not_active": ErrorSpec(
+        409, "The agent has no active order facility (订单融资额度) to finance an order under."
+    ),
+    "advance_over_rate": ErrorSpec(
+        422, "The advance is more than the product's advance rate of what remains of the order."
+    ),
+    "margin_insufficient": ErrorSpec(
+        409, "The wallet does not hold the agent's part of the order and the margin."
+    ),
+    "financing_not_found": ErrorSpec(404, "No such order financing."),
+    "financing_not_open": ErrorSpec(409, "The order financing is not at the step this applies to."),
+    "payout_gate_failed": ErrorSpec(
+        409, "The supplier cannot be paid yet: what is missing is listed."
+    ),
+    "refund_exceeds_paid": ErrorSpec(
+        422, "The refund is larger than what was paid to the supplier for this order."
     ),
     # infrastructure
     "database_busy": ErrorSpec(503, "The database stayed busy; nothing was changed. Try again."),

@@ -14,6 +14,7 @@ from yirong.infra import outbox as outbox_tables
 from yirong.infra.base import Base
 from yirong.ledger import tables as ledger_tables
 from yirong.loans import tables as loans_tables
+from yirong.orders import tables as orders_tables
 from yirong.payments import tables as payments_tables
 from yirong.policy import tables as policy_tables
 from yirong.reconciliation import tables as reconciliation_tables
@@ -33,6 +34,7 @@ __all__ = [
     "ledger_tables",
     "loans_tables",
     "metadata",
+    "orders_tables",
     "outbox_tables",
     "payments_tables",
     "policy_tables",

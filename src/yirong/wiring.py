@@ -9,8 +9,11 @@ API's application, the tests); it is safe to call again.
 from __future__ import annotations
 
 from yirong.loans.repayments import sweep_in
+from yirong.orders.financing import payout_settled_in, payout_voided_in
+from yirong.payments.service import on_settled
 from yirong.wallets.service import on_overdue_credit
 
 
 def wire() -> None:
     on_overdue_credit(sweep_in)
+    on_settled("supplier", payout_settled_in, payout_voided_in)

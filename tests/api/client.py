@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from yirong.access.service import create_user, issue_api_key
+from yirong.access.service import create_user, issue_api_key, issue_supplier_api_key
 from yirong.access.signing import signature_headers
 from yirong.api.app import create_app
 from yirong.infra.db import Database
+from yirong.orders.suppliers import supplier_row
 
 _keys = count(1)
 
@@ -29,7 +30,7 @@ class Caller:
     headers: dict[str, str]
     handle: str
     extra: dict[str, Any] = field(default_factory=dict)
-    signing_secret: str | None = None  # a funder's system signs its calls
+    signing_secret: str | None = None  # a funder's or a supplier's system signs its calls
 
     def get(self, url: str, *, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
         return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
@@ -102,6 +103,16 @@ class Api:
             self.client,
             {"Authorization": f"Bearer {issued.key}"},
             f"funder:{funder}",
+            signing_secret=issued.signing_secret,
+        )
+
+    def supplier_system(self, supplier: str) -> Caller:
+        """A supplier's system, with an API key (its only credential), signing its calls."""
+        issued = issue_supplier_api_key(self.db, supplier, "tests", check_supplier=supplier_row)
+        return Caller(
+            self.client,
+            {"Authorization": f"Bearer {issued.key}"},
+            f"supplier:{supplier}",
             signing_secret=issued.signing_secret,
         )
 

@@ -56,6 +56,7 @@ def test_operators_close_the_day_and_prove_the_books(backend: str, tmp_path: Pat
         "expire",
         "accrue_and_snapshot",
         "overdue",
+        "order_margins",
         "payouts",
         "payment_batches",
         "reconciliation",

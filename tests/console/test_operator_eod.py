@@ -37,19 +37,19 @@ def test_a_day_closed_stopped_and_resumed_from_the_console(
     def broken(db: Database, day: object) -> dict[str, object]:
         raise YirongError("internal_error")
 
-    monkeypatch.setattr(eod, "_payouts", broken)  # the run stops at its fourth step
+    monkeypatch.setattr(eod, "_payouts", broken)  # the run stops at its fifth step
     app = create_app(db)
     runs = app.state.day_close
     with TestClient(app) as client:
         sign_in(client, "ops")
         page = client.get("/operator").text
-        assert "为2026年1月5日日终" in page and "已完成0/9步" in page
+        assert "为2026年1月5日日终" in page and "已完成0/10步" in page
         form = {"csrf_token": token(page), "business_date": FIRST_DAY.isoformat()}
         started = client.post("/operator/eod", data=form, follow_redirects=False)
         assert started.headers["location"] == "/operator"
         runs.wait()
         card = client.get("/operator/eod").text
-        assert "上次运行中断（internal_error）" in card and "已完成3/9步" in card
+        assert "上次运行中断（internal_error）" in card and "已完成4/10步" in card
         assert "继续为2026年1月5日日终" in card
         assert current_business_date(db) == FIRST_DAY
         monkeypatch.undo()

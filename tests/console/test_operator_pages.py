@@ -113,7 +113,7 @@ def test_the_dashboard_and_a_funders_freeze_applied_then_lifted(
         shown = figures(home)
         assert shown["营业日"] == "2026年1月14日" and shown["未还本金"] == "¥3,000.00"
         assert shown["逾期借款"] == "1" and shown["冻结的钱包"] == "1"
-        assert "冻结申请：1" in home and "已完成0/9步" in home
+        assert "冻结申请：1" in home and "已完成0/10步" in home
         # The last days reconciled, each saying why it is not clean: no statement
         # since the funding day, and the stock paid from the reserve not on one.
         assert "2026年1月12日" in home and "未平：" in home and "当日尚无对账单" in home

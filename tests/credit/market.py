@@ -23,41 +23,66 @@ TODAY = date(2026, 1, 5)
 TEXT = "2026-01"
 
 
-def card(rate: str, months: str) -> str:
+def card(rate: str, months: str, product: str = "LINE", term_days: int = 60) -> str:
     return json.dumps(
         {
-            "product": "LINE",
-            "term_days": 60,
+            "product": product,
+            "term_days": term_days,
             "tiers": [{"min_score": -1000, "annual_rate": rate, "limit_months_of_income": months}],
         }
     )
 
 
+def scorecard_funder(code: str, scorecard: str, share: str = "0.2") -> FunderInput:
+    """A permissive scorecard funder (its card offers to every agent)."""
+    return FunderInput(
+        code=code,
+        name=f"Lender {code}",
+        licence="micro_loan",
+        contact=f"{code} desk, 0571-0000",
+        settlement_bank_account=f"6222{sum(map(ord, code)):09d}",
+        settlement_bank_name="Bank",
+        revenue_share=Decimal(share),
+        decision_mode="scorecard",
+        scorecard=scorecard,
+    )
+
+
+def product(code: str = "LINE", kind: str = "revolving", **terms: Decimal) -> ProductInput:
+    """A product lending 1,000 to 500,000 yuan for 7 to 180 days at 8% to 18%."""
+    return ProductInput(
+        code=code,
+        name=code.title(),
+        kind=kind,
+        method="revolving",
+        min_rate=Decimal("0.08"),
+        max_rate=Decimal("0.18"),
+        min_limit=100_000,
+        max_limit=50_000_000,
+        min_term_days=7,
+        max_term_days=180,
+        **terms,
+    )
+
+
 def lender(code: str, rate: str, months: str) -> tuple[FunderInput, ProductInput]:
+    return scorecard_funder(code, card(rate, months)), product()
+
+
+def order_lender(
+    code: str,
+    rate: str = "0.12",
+    months: str = "3",
+    *,
+    share: str = "0.2",
+    term_days: int = 90,
+    advance: str = "0.8",
+    margin: str = "0.1",
+) -> tuple[FunderInput, ProductInput]:
+    """An order financier (订单融资): ``advance`` of an order lent, ``margin`` of it held."""
     return (
-        FunderInput(
-            code=code,
-            name=f"Lender {code}",
-            licence="micro_loan",
-            contact=f"{code} desk, 0571-0000",
-            settlement_bank_account=f"6222{sum(map(ord, code)):09d}",
-            settlement_bank_name="Bank",
-            revenue_share=Decimal("0.2"),
-            decision_mode="scorecard",
-            scorecard=card(rate, months),
-        ),
-        ProductInput(
-            code="LINE",
-            name="Line",
-            kind="revolving",
-            method="revolving",
-            min_rate=Decimal("0.08"),
-            max_rate=Decimal("0.18"),
-            min_limit=100_000,
-            max_limit=50_000_000,
-            min_term_days=7,
-            max_term_days=180,
-        ),
+        scorecard_funder(code, card(rate, months, "ORDER", term_days), share),
+        product("ORDER", "order", advance_rate=Decimal(advance), margin=Decimal(margin)),
     )
 
 

@@ -34,8 +34,12 @@ LEGAL: dict[tuple[S, E], S] = {
     (S.CREDITED, E.REOPENED_OVERDUE): S.OVERDUE,  # ... and past its due date by now
     (S.OVERDUE, E.REOPENED): S.CREDITED,
     (S.OVERDUE, E.REOPENED_OVERDUE): S.OVERDUE,
+    # An order's advance waits in escrow for the supplier's payout (受托支付).
+    (S.REQUESTED, E.ESCROWED): S.ESCROWED,
+    (S.ESCROWED, E.PAID_OUT): S.CREDITED,
+    (S.ESCROWED, E.RETURNED): S.RETURNED,
 }
-ORDER_EVENTS = {E.CREDITED, E.FUNDED, E.CANCELLED, E.REJECTED, E.EXPIRED}
+ORDER_EVENTS = {E.CREDITED, E.FUNDED, E.CANCELLED, E.REJECTED, E.EXPIRED, E.ESCROWED}
 
 
 @pytest.mark.parametrize(("status", "event"), list(itertools.product(S, E)))
@@ -50,6 +54,8 @@ def test_each_state_and_event(status: S, event: E) -> None:
         if event in ORDER_EVENTS
         else "drawdown_not_funded"
         if event is E.RETURNED
+        else "drawdown_not_escrowed"
+        if event is E.PAID_OUT
         else "drawdown_not_lent"
     )
     assert refused.value.code == expected
@@ -57,7 +63,12 @@ def test_each_state_and_event(status: S, event: E) -> None:
 
 
 def test_the_refusals_are_catalogued() -> None:
-    assert {"drawdown_not_pending", "drawdown_not_lent", "drawdown_not_funded"} <= set(CATALOGUE)
+    assert {
+        "drawdown_not_pending",
+        "drawdown_not_lent",
+        "drawdown_not_funded",
+        "drawdown_not_escrowed",
+    } <= set(CATALOGUE)
 
 
 def test_a_set_based_move_reads_its_states_from_the_model() -> None:

@@ -1,6 +1,7 @@
 """``yirong user`` and ``yirong api-key``: the first operator's sign-in (everything
-after it can be done through the API), and funder systems' keys from the shell (each
-key command written to the audit log as the shell's user)."""
+after it can be done through the API), and systems' keys from the shell: a funder's,
+and a supplier's, its only credential (each key command written to the audit log as
+the shell's user)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ from yirong.access import service
 from yirong.cli_support import console, database, run
 from yirong.config import settings, unsafe_secret_key
 from yirong.infra.db import Database
+from yirong.orders.suppliers import supplier_row
 
 user_app = typer.Typer(help="People who sign in to the API.", no_args_is_help=True)
-key_app = typer.Typer(help="Funder systems' API keys.", no_args_is_help=True)
+key_app = typer.Typer(help="Funders' and suppliers' systems' API keys.", no_args_is_help=True)
 
 
 @user_app.command("add")
 def add_user(
     ctx: typer.Context,
     username: str,
-    role: str = typer.Option(..., help="agent, funder or operator"),
+    role: str = typer.Option(..., help="agent, funder or operator (suppliers: api-key)"),
     subject: str = typer.Option(..., help="The agent's or funder's code; an operator's name"),
     password: str = typer.Option(
         ...,
@@ -53,8 +55,31 @@ def issue(
     db = database(ctx)
     issued = run(lambda: service.issue_api_key(db, funder, label, days=days))
     _audit(db, "api-key issue", f"funder:{funder} key {issued.details.id}")
+    _show(issued, funder)
+
+
+@key_app.command("issue-supplier")
+def issue_supplier(
+    ctx: typer.Context,
+    supplier: str,
+    label: str = typer.Option("system"),
+    days: int = typer.Option(None, min=1, help="How long it works (default: api_key_days)."),
+) -> None:
+    """Issue an API key for a supplier's system (its only credential: a supplier has no
+    sign-in), with its signing secret; both are shown once, keep them."""
+    db = database(ctx)
+    issued = run(
+        lambda: service.issue_supplier_api_key(
+            db, supplier, label, check_supplier=supplier_row, days=days
+        )
+    )
+    _audit(db, "api-key issue-supplier", f"supplier:{supplier} key {issued.details.id}")
+    _show(issued, supplier)
+
+
+def _show(issued: service.IssuedApiKey, holder: str) -> None:
     console.print(
-        f"API key {issued.details.id} for {funder}, until {issued.details.expires_at:%Y-%m-%d}"
+        f"API key {issued.details.id} for {holder}, until {issued.details.expires_at:%Y-%m-%d}"
         f" (shown once): [bold]{issued.key}[/]\nIts signing secret (shown once):"
         f" [bold]{issued.signing_secret}[/]",
         soft_wrap=True,

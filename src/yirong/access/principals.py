@@ -1,4 +1,4 @@
-"""Who is calling: a role and the agent, funder or operator it acts for."""
+"""Who is calling: a role and the agent, funder, supplier or operator it acts for."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from yirong.roles import Role
 @dataclass(frozen=True, slots=True)
 class Principal:
     role: Role
-    subject: str  # agent code, funder code, or the operator's username
+    subject: str  # agent, funder or supplier code, or the operator's username
     credential: str  # session:12 | api_key:3 (for the audit log, never the secret)
     user: str | None = None  # who signed in (a session); None for a system's API key
 
@@ -29,3 +29,6 @@ class Principal:
 
     def is_funder(self, code: str) -> bool:
         return self.role is Role.FUNDER and self.subject == code
+
+    def is_supplier(self, code: str) -> bool:
+        return self.role is Role.SUPPLIER and self.subject == code

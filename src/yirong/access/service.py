@@ -1,6 +1,10 @@
 """Signing in, tokens, API keys and the audit log: the use cases behind
 ``/api/v1/auth``, ``/api/v1/api-keys`` and ``/api/v1/audit``.
 
+People sign in (agents', funders' staff, operators); systems hold API keys: a
+funder's, and a supplier's, whose key is its only credential (suppliers have no
+sign-in and no console).
+
 Times here are the wall clock (UTC): token expiry and login throttling are security,
 not money, and never touch the business date."""
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +27,7 @@ from yirong.config import settings
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Database, Retryable, Tx, read_only, transactional
-from yirong.roles import Role
+from yirong.roles import SIGN_IN_ROLES, Role
 
 SESSION_HOURS = 8
 ROTATION_OVERLAP = timedelta(hours=24)  # the old key keeps working while the funder switches
@@ -121,6 +126,8 @@ def create_user(tx: Tx, username: str, password: str, role: str, subject: str) -
     if len(password) < MIN_PASSWORD_LENGTH:
         raise YirongError("password_too_weak")
     kind = _role(role)
+    if kind not in SIGN_IN_ROLES:
+        raise YirongError("role_without_sign_in", role=kind.value)
     _check_subject(tx, kind, subject)
     if tx.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise YirongError("username_taken", username=username)
@@ -150,7 +157,11 @@ def sign_in(
     def attempt(tx: Tx) -> User | None:
         throttle.count_attempt(tx, (account, address), moment)
         return tx.session.scalars(
-            select(User).where(User.username == username, User.disabled_at.is_(None))
+            select(User).where(
+                User.username == username,
+                User.disabled_at.is_(None),
+                User.role.in_([r.value for r in SIGN_IN_ROLES]),
+            )
         ).one_or_none()
 
     user = db.run(attempt)
@@ -237,7 +248,10 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a, b)
 
 
-# ---------------------------------------------------------------- funder systems' keys
+# ---------------------------------------------------------------- systems' keys
+
+# The caller a key is checked against: (role, subject); None for an operator (any key).
+Owner = tuple[Role, str] | None
 
 
 def _key_view(key: ApiKey) -> ApiKeyView:
@@ -253,15 +267,15 @@ def _key_view(key: ApiKey) -> ApiKeyView:
     )
 
 
-def _issue_in(tx: Tx, funder_code: str, label: str, days: int | None) -> IssuedApiKey:
+def _issue_in(tx: Tx, role: Role, subject: str, label: str, days: int | None) -> IssuedApiKey:
     config = settings()
     prefix, full = secrets.new_api_key()
     moment = now()
     key = ApiKey(
         prefix=prefix,
         secret_hash=secrets.digest(full),
-        role=Role.FUNDER.value,
-        subject=funder_code,
+        role=role.value,
+        subject=subject,
         label=label[:100],
         created_at=moment,
         expires_at=moment + timedelta(days=days or config.api_key_days),
@@ -276,31 +290,63 @@ def issue_api_key(tx: Tx, funder_code: str, label: str, *, days: int | None = No
     """A key for a funder's system, working for ``days`` (default: the
     ``api_key_days`` setting). Only people issue keys (the views check that the
     caller is the funder's staff or an operator, never another key)."""
+    _check_days(days)
+    _check_subject(tx, Role.FUNDER, funder_code)
+    return _issue_in(tx, Role.FUNDER, funder_code, label, days)
+
+
+def _check_days(days: int | None) -> None:
     if days is not None and not 1 <= days <= MAX_KEY_DAYS:
         raise YirongError("api_key_days_invalid", days=days, most=MAX_KEY_DAYS)
-    _check_subject(tx, Role.FUNDER, funder_code)
-    return _issue_in(tx, funder_code, label, days)
 
 
-def _own_key(tx: Tx, key_id: int, funder_code: str | None) -> ApiKey:
+@transactional
+def issue_supplier_api_key(
+    tx: Tx,
+    supplier_code: str,
+    label: str,
+    *,
+    check_supplier: Callable[[Tx, str], object],
+    days: int | None = None,
+) -> IssuedApiKey:
+    """A key for a supplier's system: its only credential (a supplier has no sign-in).
+    Suppliers live above this package (``orders``), so the caller hands in the check
+    that refuses an unknown one (``orders.suppliers.supplier_row``)."""
+    _check_days(days)
+    check_supplier(tx, supplier_code)
+    return _issue_in(tx, Role.SUPPLIER, supplier_code, label, days)
+
+
+def _owner(funder_code: str | None = None, supplier_code: str | None = None) -> Owner:
+    if funder_code is not None:
+        return Role.FUNDER, funder_code
+    if supplier_code is not None:
+        return Role.SUPPLIER, supplier_code
+    return None
+
+
+def _own_key(tx: Tx, key_id: int, owner: Owner) -> ApiKey:
+    """The key, if ``owner`` holds it (a funder and a supplier may share a code: the
+    role tells their keys apart)."""
     key = tx.session.get(ApiKey, key_id, with_for_update=True)
-    if key is None or (funder_code is not None and key.subject != funder_code):
+    if key is None or (owner is not None and (key.role, key.subject) != (owner[0].value, owner[1])):
         raise YirongError("api_key_not_found", api_key=key_id)
     return key
 
 
 def rotate_api_key(db: Database, key_id: int, *, funder_code: str | None = None) -> IssuedApiKey:
-    """A new key for the same funder; the old one keeps working for a day, then stops."""
-    issued = db.run(lambda tx: _rotate(tx, key_id, funder_code))
+    """A new key for the same funder (or supplier); the old one keeps working for a
+    day, then stops."""
+    issued = db.run(lambda tx: _rotate(tx, key_id, _owner(funder_code)))
     recent.forget_all()
     return issued
 
 
-def _rotate(tx: Tx, key_id: int, funder_code: str | None) -> IssuedApiKey:
-    old = _own_key(tx, key_id, funder_code)
+def _rotate(tx: Tx, key_id: int, owner: Owner) -> IssuedApiKey:
+    old = _own_key(tx, key_id, owner)
     if old.revoked_at is not None:
         raise YirongError("api_key_revoked", api_key=key_id)
-    issued = _issue_in(tx, old.subject, old.label, None)
+    issued = _issue_in(tx, Role(old.role), old.subject, old.label, None)
     ends = now() + ROTATION_OVERLAP
     current = _aware(old.expires_at)
     old.expires_at = min(current, ends) if current else ends
@@ -308,15 +354,23 @@ def _rotate(tx: Tx, key_id: int, funder_code: str | None) -> IssuedApiKey:
     return issued
 
 
-def revoke_api_key(db: Database, key_id: int, *, funder_code: str | None = None) -> ApiKeyView:
-    """Stops the key at once; revoking a revoked key changes nothing."""
-    view = db.run(lambda tx: _revoke(tx, key_id, funder_code))
+def revoke_api_key(
+    db: Database,
+    key_id: int,
+    *,
+    funder_code: str | None = None,
+    supplier_code: str | None = None,
+) -> ApiKeyView:
+    """Stops the key at once; revoking a revoked key changes nothing. A funder (or a
+    supplier) stops only its own keys."""
+    owner = _owner(funder_code, supplier_code)
+    view = db.run(lambda tx: _revoke(tx, key_id, owner))
     recent.forget_all()
     return view
 
 
-def _revoke(tx: Tx, key_id: int, funder_code: str | None) -> ApiKeyView:
-    key = _own_key(tx, key_id, funder_code)
+def _revoke(tx: Tx, key_id: int, owner: Owner) -> ApiKeyView:
+    key = _own_key(tx, key_id, owner)
     if key.revoked_at is None:
         key.revoked_at = now()
     return _key_view(key)
@@ -330,7 +384,11 @@ def revoke_all_api_keys(db: Database, funder_code: str) -> int:
         _check_subject(tx, Role.FUNDER, funder_code)
         done = tx.conn.execute(
             update(ApiKey)
-            .where(ApiKey.subject == funder_code, ApiKey.revoked_at.is_(None))
+            .where(
+                ApiKey.role == Role.FUNDER.value,
+                ApiKey.subject == funder_code,
+                ApiKey.revoked_at.is_(None),
+            )
             .values(revoked_at=now())
         )
         return int(done.rowcount or 0)
@@ -368,9 +426,10 @@ def use_nonce(db: Database, credential: str, nonce: str, expires_at: datetime) -
 def api_keys(
     tx: Tx, funder_code: str | None, *, after: int = 0, limit: int = 50
 ) -> list[ApiKeyView]:
+    """Keys in id order (a funder: its own; None: every system's, suppliers' too)."""
     query = select(ApiKey).where(ApiKey.id > after).order_by(ApiKey.id).limit(limit)
     if funder_code is not None:
-        query = query.where(ApiKey.subject == funder_code)
+        query = query.where(ApiKey.role == Role.FUNDER.value, ApiKey.subject == funder_code)
     return [_key_view(k) for k in tx.session.scalars(query)]
 
 

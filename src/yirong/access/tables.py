@@ -1,7 +1,7 @@
-"""Sign-ins (people with a password), their session tokens, funder systems' API keys,
-sign-in counters (for throttling), the nonces of signed requests and the audit log.
-Secrets are stored only as hashes: passwords with Argon2id, tokens and keys (long
-random strings) with SHA-256."""
+"""Sign-ins (people with a password), their session tokens, systems' API keys
+(funders' and suppliers'), sign-in counters (for throttling), the nonces of signed
+requests and the audit log. Secrets are stored only as hashes: passwords with
+Argon2id, tokens and keys (long random strings) with SHA-256."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))  # agent | funder | operator
+    role: Mapped[str] = mapped_column(String(16))  # agent | funder | operator (no supplier)
     subject: Mapped[str] = mapped_column(String(64))  # agent code, funder code or operator name
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -41,15 +41,16 @@ class SessionToken(Base):
 
 
 class ApiKey(Base):
-    """A funder system's credential. Shown once when issued; rotating issues a new key
-    and gives the old one a short overlap so the funder can switch without downtime."""
+    """A system's credential: a funder's, or a supplier's (its only one). Shown once
+    when issued; rotating issues a new key and gives the old one a short overlap so
+    the system can switch without downtime."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     prefix: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, not secret
     secret_hash: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))  # funder (operators sign in as people)
+    role: Mapped[str] = mapped_column(String(16))  # funder | supplier (people sign in)
     subject: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,12 +1,13 @@
 """Routes: signing in and out, who am I, people's sign-ins (operators create them),
-funder systems' API keys (issue, rotate, revoke one or all: only people issue and
-rotate them, and every call is audited) and the audit log."""
+systems' API keys (a funder's: issue, rotate, revoke one or all; a supplier's, its only
+credential: an operator issues it; only people issue and rotate keys, and every call
+is audited) and the audit log."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,15 +27,22 @@ from yirong.api.routing import api_router
 from yirong.api.security import (
     AUDITED,
     DB,
+    Access,
     Anyone,
+    AnyRole,
     FunderOrOperator,
     Operator,
     own_funder,
     staff_session,
 )
+from yirong.orders.suppliers import supplier_row
 from yirong.roles import Role
 
 router = api_router("access")
+# Who holds keys (a funder's staff or system, a supplier's system), or an operator.
+KeyHolderOrOperator = Annotated[
+    Principal, Depends(Access(Role.FUNDER, Role.SUPPLIER, Role.OPERATOR))
+]
 
 
 class Credentials(BaseModel):
@@ -49,7 +57,7 @@ class NewUser(BaseModel):
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     password: str = Field(min_length=12, max_length=256)
-    role: Role
+    role: Role = Field(description="agent, funder or operator (a supplier has no sign-in)")
     subject: str = Field(
         min_length=1, max_length=64, description="The agent's or funder's code; an operator's name"
     )
@@ -92,8 +100,8 @@ def sign_out(who: Anyone, request: Request, db: DB) -> None:
         service.sign_out(db, request.headers["authorization"].partition(" ")[2].strip())
 
 
-@router.get("/me", response_model=Me, summary="Who this token acts for")
-def me(who: Anyone) -> Me:
+@router.get("/me", response_model=Me, summary="Who this token or API key acts for")
+def me(who: AnyRole) -> Me:
     return Me(role=who.role, subject=who.subject, handle=who.handle)
 
 
@@ -130,6 +138,21 @@ def revoke_all_api_keys(funder: str, who: FunderOrOperator, db: DB) -> Revoked:
     return Revoked(funder=funder, revoked=service.revoke_all_api_keys(db, funder))
 
 
+@router.post(
+    "/suppliers/{supplier}/api-keys",
+    response_model=IssuedApiKey,
+    status_code=201,
+    summary="Issue an API key for a supplier's system, with its signing secret (both shown "
+    "once): a supplier's only credential; an operator signed in issues it",
+    openapi_extra=AUDITED,
+)
+def issue_supplier_api_key(supplier: str, data: NewApiKey, who: Operator, db: DB) -> IssuedApiKey:
+    staff_session(who)
+    return service.issue_supplier_api_key(
+        db, supplier, data.label, check_supplier=supplier_row, days=data.days
+    )
+
+
 def _own_scope(who: Principal) -> str | None:
     return None if who.role is Role.OPERATOR else who.subject
 
@@ -157,10 +180,12 @@ def rotate_api_key(key_id: int, who: FunderOrOperator, db: DB) -> IssuedApiKey:
 @router.post(
     "/api-keys/{key_id}/revoke",
     response_model=ApiKeyView,
-    summary="Stop a key now (a funder's system may stop one of its own keys too)",
+    summary="Stop a key now (a funder's or a supplier's system may stop one of its own keys too)",
     openapi_extra=AUDITED,
 )
-def revoke_api_key(key_id: int, who: FunderOrOperator, db: DB) -> ApiKeyView:
+def revoke_api_key(key_id: int, who: KeyHolderOrOperator, db: DB) -> ApiKeyView:
+    if who.role is Role.SUPPLIER:
+        return service.revoke_api_key(db, key_id, supplier_code=who.subject)
     return service.revoke_api_key(db, key_id, funder_code=_own_scope(who))
 
 

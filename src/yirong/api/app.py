@@ -41,6 +41,7 @@ VIEWS = (
     "yirong.funders.views",
     "yirong.credit.views",
     "yirong.loans.views",
+    "yirong.orders.views",
     "yirong.reconciliation.views",
     "yirong.reconciliation.daily_views",
     "yirong.eod.views",
@@ -55,15 +56,17 @@ the commissions that land in their wallets.
 
 * **Money** is integer fen (分) on the wire; rates are decimal strings ("0.18").
 * **Sign in**: people `POST /api/v1/auth/token` with a username and password and send
-  `Authorization: Bearer <token>`; funder systems send their API key the same way.
+  `Authorization: Bearer <token>`; funders' and suppliers' systems send their API key
+  the same way (a supplier has no sign-in: its key is its only credential).
   Failed sign-ins slow the account down (`login_throttled`, `Retry-After`).
-* **Funder systems** sign every money-moving call they make with an API key
+* **Systems** sign every money-moving or recording call they make with an API key
   (`X-Yirong-Timestamp`, `X-Yirong-Nonce`, `X-Yirong-Signature`: HMAC-SHA256 over the
   method, path and query, timestamp, nonce and the body's SHA-256, under the key's
   signing secret); keys expire, and only people issue them.
-* **Roles**: an agent sees only its own wallet, offers and loans; a funder only its own
-  applications, lines and loans and agents that consented to it; operators see all, and
-  every operator request is written to the audit log.
+* **Roles**: an agent sees only its own wallet, offers, loans and orders; a funder only
+  its own applications, lines, loans and order financings and agents that consented to
+  it; a supplier only its own orders; operators see all, and every operator request is
+  written to the audit log.
 * **Idempotency**: every request that moves money needs an `Idempotency-Key` header; a
   repeat returns the first answer with `Idempotent-Replayed: true`.
 * **Errors** are RFC 9457 problem documents (`application/problem+json`) whose `code`

@@ -24,9 +24,17 @@ from yirong.access.principals import Principal
 from yirong.access.service import record_action
 from yirong.api.signing import BODY_DIGEST
 from yirong.api.text_guard import TextRefused, check_query, clean_json
-from yirong.api.uploads import CSV_TYPES, FORM_SUFFIX, MULTIPART, STATEMENT_TYPES
+from yirong.api.uploads import (
+    CSV_TYPES,
+    DOCUMENT_TYPES,
+    FORM_ROOM,
+    FORM_SUFFIX,
+    MULTIPART,
+    STATEMENT_TYPES,
+)
 from yirong.errors import CATALOGUE
 from yirong.infra.db import Database
+from yirong.orders.purchase import MAX_DOCUMENT_BYTES
 from yirong.roles import Role
 
 Scope = MutableMapping[str, Any]
@@ -43,11 +51,19 @@ RAW_BODIES: dict[str, tuple[tuple[str, ...], int]] = {
     "/api/v1/bank-statements": (STATEMENT_TYPES, 200 << 20),
     "/api/v1/bank-statements" + FORM_SUFFIX: ((MULTIPART,), 200 << 20),
 }
-# The same, for routes with a path parameter: a funder's own daily file, to compare.
+# The same, for routes with a path parameter: a funder's own daily file, to compare;
+# an order's document.
 _COMPARE = r"^/api/v1/funders/[^/]+/files/[^/]+/[^/]+/compare"
+_DOCUMENT = r"^/api/v1/orders/[^/]+/documents"
 RAW_BODY_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...], int], ...] = (
     (re.compile(_COMPARE + "$"), CSV_TYPES, 500 << 20),
     (re.compile(_COMPARE + re.escape(FORM_SUFFIX) + "$"), (MULTIPART,), 500 << 20),
+    (re.compile(_DOCUMENT + "$"), DOCUMENT_TYPES, MAX_DOCUMENT_BYTES),
+    (
+        re.compile(_DOCUMENT + re.escape(FORM_SUFFIX) + "$"),
+        (MULTIPART,),
+        MAX_DOCUMENT_BYTES + FORM_ROOM,
+    ),
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("yirong.api")

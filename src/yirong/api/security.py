@@ -22,7 +22,8 @@ from yirong.roles import Role
 
 bearer = HTTPBearer(
     auto_error=False,
-    description="A session token from POST /api/v1/auth/token, or a funder system's API key.",
+    description="A session token from POST /api/v1/auth/token, or a funder's or a "
+    "supplier's system's API key.",
 )
 _UNSET = object()
 
@@ -76,9 +77,12 @@ class Access:
         return principal
 
 
-AGENT, FUNDER, OPERATOR = Role.AGENT, Role.FUNDER, Role.OPERATOR
+AGENT, FUNDER, OPERATOR, SUPPLIER = Role.AGENT, Role.FUNDER, Role.OPERATOR, Role.SUPPLIER
+# Everyone with a wallet, a book or the platform's view. A supplier is not among them:
+# its key reaches its own orders (``orders.views``) and who it is (``/me``), no more.
 Anyone = Annotated[Principal, Depends(Access(AGENT, FUNDER, OPERATOR))]
 Operator = Annotated[Principal, Depends(Access(OPERATOR))]
+AnyRole = Annotated[Principal, Depends(Access(*Role))]  # who am I: a supplier too
 AgentOrOperator = Annotated[Principal, Depends(Access(AGENT, OPERATOR))]
 FunderOrOperator = Annotated[Principal, Depends(Access(FUNDER, OPERATOR))]
 AgentOnly = Annotated[Principal, Depends(Access(AGENT))]
@@ -119,6 +123,12 @@ def own_funder(who: Principal, funder_code: str) -> None:
         raise hidden("funder_not_found", funder=funder_code)
 
 
+def own_supplier(who: Principal, supplier_code: str) -> None:
+    """A supplier acts only as itself; operators on any."""
+    if who.role is not Role.OPERATOR and not who.is_supplier(supplier_code):
+        raise hidden("supplier_not_found", supplier=supplier_code)
+
+
 def own_party(who: Principal, agent_code: str, funder_code: str, missing: YirongError) -> None:
     """A thing between an agent and a funder (an application, a line, a loan): each of
     the two sees it, operators too; to anybody else it is ``missing``."""
@@ -133,4 +143,6 @@ def scope_of(who: Principal) -> tuple[str | None, str | None]:
         return who.subject, None
     if who.role is Role.FUNDER:
         return None, who.subject
-    return None, None
+    if who.role is Role.OPERATOR:
+        return None, None
+    raise deny()  # a supplier lists no agent's or funder's records

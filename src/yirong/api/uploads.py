@@ -31,6 +31,10 @@ STATEMENT_TYPES = (
     "application/octet-stream",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
+# An order's document (contract, invoice, delivery receipt): a scan or a PDF.
+DOCUMENT_TYPES = ("application/pdf", "image/jpeg", "image/png", "application/octet-stream")
+# What a form adds around its file (the boundary, the part's headers), at most.
+FORM_ROOM = 64 * 1024
 # The multipart forms' schemas, by name: the app puts them in the document's components
 # so that a generated client names each form plainly (an inline schema gets a name
 # made of the route's).

@@ -209,8 +209,8 @@ FROM offers""")
     )
     run(
         text(f"""
-INSERT INTO agent_engagements (agent_id, funder_id, application_id, line_id, since)
-SELECT agent_id, funder_id, id, id, '{OPENED}' FROM credit_lines""")
+INSERT INTO agent_engagements (agent_id, family, funder_id, application_id, line_id, since)
+SELECT agent_id, 'line', funder_id, id, id, '{OPENED}' FROM credit_lines""")
     )
 
 

@@ -23,12 +23,16 @@ RESERVE = "platform:reserve"  # 备付金账户: the reserve bank account (an as
 CARRIER = "platform:carrier"  # pre-payments owed to the carrier until settled
 SUSPENSE = "platform:suspense"  # money received that matches nothing yet
 REVENUE = "platform:revenue_share"  # 分润: the platform's share of interest collected
+# 订单融资: an order's advance, the agent's part and its margin, between their arrival
+# and the supplier's payout (the margin until the advance is repaid).
+ORDER_ESCROW = "platform:order_escrow"
 
 HOUSE_ACCOUNTS: tuple[tuple[str, AccountKind, str, int], ...] = (
     (RESERVE, AccountKind.ASSET, "Reserve account 备付金账户", HOT_SHARDS),
     (CARRIER, AccountKind.LIABILITY, "Owed to the carrier (pre-payments) 运营商预存款", HOT_SHARDS),
     (SUSPENSE, AccountKind.LIABILITY, "Suspense: unmatched receipts 待匹配资金", 1),
     (REVENUE, AccountKind.INCOME, "Revenue share earned 分润收入", HOT_SHARDS),
+    (ORDER_ESCROW, AccountKind.LIABILITY, "Order financing escrow 订单融资监管资金", 1),
 )
 
 
@@ -38,19 +42,26 @@ def open_books(tx: Tx, business_date: date) -> date:
     if tx.session.get(BusinessCalendar, 1) is not None:
         raise YirongError("books_already_open")
     ledger.open_book(tx, PLATFORM_BOOK, "Yirong platform books")
-    for code, kind, name, shards in HOUSE_ACCOUNTS:
-        ledger.open_account(
-            tx,
-            code,
-            book=PLATFORM_BOOK,
-            kind=kind,
-            name=name,
-            opened_on=business_date,
-            owner_type="platform",
-            shards=shards,
-        )
+    for code, _, _, _ in HOUSE_ACCOUNTS:
+        open_house_account(tx, code, business_date)
     tx.session.add(BusinessCalendar(id=1, business_date=business_date, opened_on=business_date))
     return business_date
+
+
+def open_house_account(tx: Tx, code: str, opened_on: date) -> None:
+    """Open one of the house accounts (books opened before it existed open it on first
+    use; opening it again with the same attributes does nothing)."""
+    _, kind, name, shards = next(h for h in HOUSE_ACCOUNTS if h[0] == code)
+    ledger.open_account(
+        tx,
+        code,
+        book=PLATFORM_BOOK,
+        kind=kind,
+        name=name,
+        opened_on=opened_on,
+        owner_type="platform",
+        shards=shards,
+    )
 
 
 def business_date_of(tx: Tx) -> date:

@@ -179,6 +179,7 @@ FREEZE_REQUEST_STATUSES = {
 EOD_STEPS = {
     "expire": N_("Expire orders no money came for"),
     "overdue": N_("Mark loans overdue, freeze and sweep"),
+    "order_margins": N_("Release or apply order financing margins"),
     "accrue_and_snapshot": N_("Accrue interest and snapshot the book"),
     "payouts": N_("Pay funders out"),
     "payment_batches": N_("Write the bank's payment files"),
@@ -213,6 +214,10 @@ RECON_ITEMS = {
 }
 # The operators' dated rules, and how each value is written.
 SETTINGS = {
+    "debt_priority": (
+        N_("Which debts an agent's money repays first"),
+        N_("oldest_first, line_first (the credit line's) or order_first (order financing's)."),
+    ),
     "apr_cap": (
         N_("The legal cap on the APR, fees included"),
         N_("A fraction: 0.24 is 24%%."),

@@ -1,7 +1,9 @@
 """Formal credit (正式授信): the agent picks one offer, confirms its firm's details and
 consents to that one funder receiving them; the funder approves (a credit line) or
-rejects. An agent has at most one application in progress or active line at a time:
-the `agent_engagements` row is taken first, so of two racing requests one fails."""
+rejects. An agent has at most one application in progress or active line at a time
+in each product family (``funders.terms.family_of``): one line (revolving or term)
+and one order facility, from the same funder or two. The family's
+`agent_engagements` row is taken first, so of two racing requests one fails."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Exists, SQLColumnExpression, case, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from yirong.agents import identifiers
@@ -37,7 +39,15 @@ from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
 from yirong.funders.service import funder_row
 from yirong.funders.tables import Funder, FunderProduct
-from yirong.funders.terms import Terms, apr_of
+from yirong.funders.terms import (
+    FAMILIES,
+    LINE_FAMILY,
+    ORDER,
+    ORDER_FAMILY,
+    Terms,
+    apr_of,
+    family_of,
+)
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.outbox import tell
 from yirong.money import check_amount, ppm_to_rate, rate_to_ppm
@@ -185,19 +195,23 @@ def apply_for_credit(
 def _engage(
     tx: Tx, agent: Agent, funder: Funder, application: CreditApplication, today: date
 ) -> None:
-    """Take the agent's single engagement slot, or refuse."""
+    """Take the agent's engagement slot in the family of the application's product,
+    or refuse."""
     code = agent.code  # read now: a failed flush below expires every loaded object
-    held = tx.session.get(AgentEngagement, agent.id, with_for_update=True)
+    family = _family_of_application(tx, application)
+    held = tx.session.get(AgentEngagement, (agent.id, family), with_for_update=True)
     if held is not None:
         raise YirongError(
             "credit_already_engaged",
             agent=agent.code,
+            family=family,
             application=held.application_id,
             line=_line_ref(held.line_id),
         )
     tx.session.add(
         AgentEngagement(
             agent_id=agent.id,
+            family=family,
             funder_id=funder.id,
             application_id=application.id,
             line_id=None,
@@ -207,7 +221,7 @@ def _engage(
     try:
         tx.session.flush()
     except IntegrityError as exc:  # the other request of a race took it first
-        raise YirongError("credit_already_engaged", agent=code) from exc
+        raise YirongError("credit_already_engaged", agent=code, family=family) from exc
 
 
 def _normalised(details: FirmDetails, today: date) -> tuple[str, ...] | None:
@@ -235,7 +249,7 @@ def withdraw_application(tx: Tx, agent_code: str, application_id: int) -> Applic
     _must_be_open(application)
     today = business_date_of(tx)
     application.status, application.decided_on = "withdrawn", today
-    _release(tx, application.agent_id)
+    _release(tx, application.agent_id, _family_of_application(tx, application))
     funder_code = _funder_code(tx, application.funder_id)
     tell(
         tx,
@@ -261,7 +275,8 @@ def approve_in(
     annual_rate: Decimal,
     valid_days: int | None = None,
 ) -> LineView:
-    """Grant a revolving credit line within the product's terms and the legal cap."""
+    """Grant a credit line within the product's terms and the legal cap (on an order
+    product: an order facility)."""
     funder = funder_row(tx, funder_code)
     application = _application(tx, application_id)
     if application.funder_id != funder.id:
@@ -301,7 +316,9 @@ def approve_in(
     tx.session.add(line)
     tx.session.flush()
     application.status, application.decided_on, application.line_id = "approved", today, line.id
-    engagement = tx.session.get(AgentEngagement, application.agent_id, with_for_update=True)
+    engagement = tx.session.get(
+        AgentEngagement, (application.agent_id, family_of(product.kind)), with_for_update=True
+    )
     assert engagement is not None and engagement.application_id == application.id
     engagement.line_id = line.id
     tell(
@@ -336,7 +353,7 @@ def reject_in(
     today = business_date_of(tx)
     application.status, application.decided_on = "rejected", today
     application.reason_code = reason_code
-    _release(tx, application.agent_id)
+    _release(tx, application.agent_id, _family_of_application(tx, application))
     tell(
         tx,
         f"funder:{funder.code}",
@@ -408,16 +425,22 @@ def active_line_locked(tx: Tx, reference: str) -> CreditLine:
 
 def close_line_in(tx: Tx, line: CreditLine, *, reason: str) -> LineView:
     """Close ``line`` (locked, active, and found by the loans to carry no debt: see
-    ``loans.lines.close_line``); the agent is free to apply elsewhere."""
+    ``loans.lines.close_line``); the agent is free to apply elsewhere in the line's
+    family."""
     line.status, line.closed_on, line.close_reason = "closed", business_date_of(tx), reason[:200]
-    _release(tx, line.agent_id)
+    _release(tx, line.agent_id, _family_of_product(tx, line.product_id))
     return _line_view(tx, line)
 
 
-def current_credit_in(tx: Tx, agent_code: str) -> tuple[ApplicationView | None, LineView | None]:
-    """The agent's application in progress or active line, if any."""
+def current_credit_in(
+    tx: Tx, agent_code: str, *, family: str = LINE_FAMILY
+) -> tuple[ApplicationView | None, LineView | None]:
+    """The agent's application in progress or active line in ``family`` (default: its
+    line; ``order``: its order facility), if any."""
+    if family not in FAMILIES:
+        raise ValueError(f"no product family {family!r}")
     agent = agent_row(tx, agent_code)
-    engagement = tx.session.get(AgentEngagement, agent.id)
+    engagement = tx.session.get(AgentEngagement, (agent.id, family))
     if engagement is None:
         return None, None
     application = _application(tx, engagement.application_id, lock=False)
@@ -455,9 +478,40 @@ def _must_be_open(application: CreditApplication) -> None:
         )
 
 
-def _release(tx: Tx, agent_id: int) -> None:
+def _release(tx: Tx, agent_id: int, family: str) -> None:
+    """Free the agent's slot in ``family``; the other family's stays as it is."""
     tx.session.flush()
-    tx.session.execute(delete(AgentEngagement).where(AgentEngagement.agent_id == agent_id))
+    tx.session.execute(
+        delete(AgentEngagement).where(
+            AgentEngagement.agent_id == agent_id, AgentEngagement.family == family
+        )
+    )
+
+
+def _family_of_product(tx: Tx, product_id: int) -> str:
+    product = tx.session.get(FunderProduct, product_id)
+    assert product is not None
+    return family_of(product.kind)
+
+
+def _family_of_application(tx: Tx, application: CreditApplication) -> str:
+    """The family of the product the application's offer was for."""
+    offer = tx.session.get(Offer, application.offer_id)
+    assert offer is not None
+    return _family_of_product(tx, offer.product_id)
+
+
+# ---------------------------------------------------------------- families in SQL
+
+
+def family_sql(kind: SQLColumnExpression[str]) -> ColumnElement[str]:
+    """``funders.terms.family_of`` in SQL, of a product's ``kind`` column."""
+    return case((kind == ORDER, ORDER_FAMILY), else_=LINE_FAMILY)
+
+
+def engaged_in(agent_id: SQLColumnExpression[int], family: str | ColumnElement[str]) -> Exists:
+    """SQL: the agent (``agent_id``, a correlated column) holds its slot in ``family``."""
+    return exists().where(AgentEngagement.agent_id == agent_id, AgentEngagement.family == family)
 
 
 def _funder_code(tx: Tx, funder_id: int) -> str:

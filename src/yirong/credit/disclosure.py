@@ -9,20 +9,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 
 from yirong.agents.service import AgentView
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
-from yirong.credit.applications import applicant_data_in
+from yirong.credit.applications import applicant_data_in, engaged_in
 from yirong.credit.consents import PREAPPROVAL_FIELDS, Purpose, record_shares
-from yirong.credit.tables import AgentEngagement, Consent, CreditApplication, Offer
+from yirong.credit.tables import Consent, CreditApplication, Offer
 from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
 from yirong.features.service import FEATURE_NAMES, Features
 from yirong.features.tables import AgentFeatures
-from yirong.funders.service import funder_row
+from yirong.funders.service import funder_row, products_of
 from yirong.funders.tables import Funder
+from yirong.funders.terms import family_of
 from yirong.infra.db import Tx, transactional
 from yirong.money import ppm_to_rate
 
@@ -53,8 +54,9 @@ def candidates(
     tx: Tx, funder_code: str, *, after: int = 0, limit: int = 50
 ) -> tuple[list[tuple[int, Candidate]], bool]:
     """Agents who opted in to pre-approval (a valid consent), have features and are
-    not engaged with a funder, each with its cursor; and whether more follow. What
-    is shown is logged as shared under each agent's consent."""
+    free in a product family the funder lends in (not engaged with a funder in it),
+    each with its cursor; and whether more follow. What is shown is logged as shared
+    under each agent's consent."""
     funder = funder_row(tx, funder_code)
     today = business_date_of(tx)
     as_of = tx.session.scalar(
@@ -73,7 +75,8 @@ def candidates(
         .group_by(Consent.agent_id)
         .subquery()
     )
-    engaged = select(AgentEngagement.agent_id).where(AgentEngagement.agent_id == Agent.id)
+    families = sorted({family_of(p.kind) for p in products_of(tx, funder)})
+    free = or_(false(), *(~engaged_in(Agent.id, family) for family in families))
     made = (
         select(
             Offer.agent_id,
@@ -98,7 +101,7 @@ def candidates(
         .join(consents, consents.c.agent_id == Agent.id)
         .outerjoin(made, made.c.agent_id == Agent.id)
         .join(AgentFeatures, (AgentFeatures.agent_id == Agent.id) & (AgentFeatures.as_of == as_of))
-        .where(~engaged.exists(), consents.c.consent_id > after)
+        .where(free, consents.c.consent_id > after)
         .order_by(consents.c.consent_id)
         .limit(limit + 1)
     ).all()

@@ -6,7 +6,12 @@ A run first recomputes the features (set-based) and expires stale offers. Each
 funder is then a unit on its own: its offers are written in one transaction or not
 at all (a funder whose system fails gets none this run, the others are unaffected).
 Running again never duplicates a live offer: an agent keeps one live offer per
-product until it expires, is accepted or is replaced by a later run after expiry."""
+product until it expires, is accepted or is replaced by a later run after expiry.
+
+One funder at a time holds in each product family (``credit.applications``): an
+agent applying to or borrowing from a funder in one family is offered nothing more
+in that family, and still may be in the other (an agent with a line may be offered
+an order facility)."""
 
 from __future__ import annotations
 
@@ -16,15 +21,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, text, update
+from sqlalchemy import false, or_, select, text, update
 
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
 from yirong.config import settings
+from yirong.credit.applications import engaged_in
 from yirong.credit.consents import PREAPPROVAL_FIELDS, Purpose, record_shares
 from yirong.credit.deciders import Decider, ManualDecider, Proposal, Pseudonymous, ScorecardDecider
 from yirong.credit.http_funder import HttpDecider
-from yirong.credit.tables import AgentEngagement, Consent, Offer, PreapprovalRun
+from yirong.credit.tables import Consent, Offer, PreapprovalRun
 from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
 from yirong.features.service import FEATURE_NAMES, Features, compute_in
@@ -32,7 +38,7 @@ from yirong.features.tables import AgentFeatures
 from yirong.funders import scorecard
 from yirong.funders.service import funders, products_of
 from yirong.funders.tables import Funder, FunderProduct
-from yirong.funders.terms import Terms, apr_of
+from yirong.funders.terms import FAMILIES, Terms, apr_of, family_of
 from yirong.infra.db import Database, Dialect, Tx
 from yirong.infra.json_rows import encode, json_table
 from yirong.money import rate_to_ppm
@@ -71,6 +77,7 @@ class _Eligible:
     agent_id: int
     consent_id: int
     features: Features
+    engaged: frozenset[str] = frozenset()  # the families it may be offered nothing in
 
 
 def run_preapproval(
@@ -150,14 +157,16 @@ def _eligible(
     tx: Tx, code: str, as_of: date, today: date
 ) -> tuple[Funder, list[FunderProduct], dict[str, _Eligible]]:
     """Agents who opted in to pre-approval (a valid consent), have features and are
-    not engaged with a funder."""
+    free in a product family the funder lends in (not engaged with a funder in it),
+    each with the families of those it is engaged in."""
     funder = tx.session.scalars(select(Funder).where(Funder.code == code)).one()
     products = products_of(tx, funder)
     tx.session.expunge_all()  # plain values from here: the transaction ends before use
     feature_columns = [getattr(AgentFeatures, name) for name in FEATURE_NAMES]
-    engaged = select(AgentEngagement.agent_id).where(AgentEngagement.agent_id == Agent.id)
+    families = sorted({family_of(p.kind) for p in products})
+    engaged = [engaged_in(Agent.id, family) for family in families]
     rows = tx.conn.execute(
-        select(Agent.code, Agent.id, Consent.id, *feature_columns)
+        select(Agent.code, Agent.id, Consent.id, *engaged, *feature_columns)
         .join(Consent, Consent.agent_id == Agent.id)
         .join(AgentFeatures, (AgentFeatures.agent_id == Agent.id) & (AgentFeatures.as_of == as_of))
         .where(
@@ -167,12 +176,16 @@ def _eligible(
             Consent.valid_until >= today,
         )
         # An agent already applying to or borrowing from a funder cannot take another
-        # offer until that ends (one funder at a time): it is not shown around.
-        .where(~engaged.exists())
+        # offer in that family until that ends (one funder at a time): it is not shown
+        # around for it, nor at all unless the funder lends in another family.
+        .where(or_(false(), *(~e for e in engaged)))
     ).all()
     eligible: dict[str, _Eligible] = {}
     for agent_code, agent_id, consent_id, *values in rows:
-        eligible.setdefault(agent_code, _Eligible(agent_id, consent_id, Features(*values)))
+        held, features = values[: len(families)], values[len(families) :]
+        if agent_code not in eligible:
+            taken = frozenset(f for f, h in zip(families, held, strict=True) if h)
+            eligible[agent_code] = _Eligible(agent_id, consent_id, Features(*features), taken)
     return funder, products, eligible
 
 
@@ -239,6 +252,8 @@ def _checked(
         return "product_not_found", None
     if (agent.agent_id, product.id) in seen:
         return "duplicate", None
+    if family_of(product.kind) in agent.engaged:
+        return "credit_already_engaged", None
     try:
         rate_ppm = rate_to_ppm(proposal.annual_rate)
     except YirongError:
@@ -296,15 +311,28 @@ def _insert_offers(tx: Tx, rows: list[dict[str, object]]) -> int:
 
 
 # Agents who opted in to pre-approval (one valid consent each), have features and are
-# not engaged with a funder: the same set the Python path reads in _eligible.
-ELIGIBLE = """
+# free (not engaged with a funder) in at least one product family, each with a flag
+# per family it is engaged in (engaged_line, engaged_order): the set the Python path
+# reads in _eligible, narrowed to a funder's family where its scorecard is run. Each
+# family's engagement is one row at most (its primary key): a join per family.
+ENGAGED = ", ".join(
+    f"CASE WHEN g_{family}.agent_id IS NULL THEN 0 ELSE 1 END AS engaged_{family}"
+    for family in FAMILIES
+)
+_BY_FAMILY = "".join(
+    f"LEFT JOIN agent_engagements g_{family} "
+    f"ON g_{family}.agent_id = a.id AND g_{family}.family = '{family}'\n"
+    for family in FAMILIES
+)
+_FREE_IN_ONE = " OR ".join(f"g_{family}.agent_id IS NULL" for family in FAMILIES)
+ELIGIBLE = f"""
 FROM agents a
 JOIN (SELECT agent_id, MIN(id) AS consent_id FROM consents
       WHERE purpose = 'preapproval' AND withdrawn_on IS NULL
         AND given_on <= :today AND valid_until >= :today
       GROUP BY agent_id) c ON c.agent_id = a.id
 JOIN agent_features f ON f.agent_id = a.id AND f.as_of = :as_of
-WHERE NOT EXISTS (SELECT 1 FROM agent_engagements g WHERE g.agent_id = a.id)
+{_BY_FAMILY}WHERE {_FREE_IN_ONE}
 """
 
 
@@ -316,7 +344,7 @@ def _scorecards_in_sql(tx: Tx, report: RunReport, codes: list[str]) -> dict[str,
     tx.conn.execute(
         text(
             f"CREATE TEMPORARY TABLE eligible_now{drop} AS "
-            f"SELECT a.id AS agent_id, c.consent_id, {columns} {ELIGIBLE}"
+            f"SELECT a.id AS agent_id, c.consent_id, {ENGAGED}, {columns} {ELIGIBLE}"
         ),
         {"today": report.business_date, "as_of": report.features_as_of},
     )
@@ -326,8 +354,9 @@ def _scorecards_in_sql(tx: Tx, report: RunReport, codes: list[str]) -> dict[str,
 
 
 def _scorecard_in_sql(tx: Tx, report: RunReport, code: str) -> FunderOutcome:
-    """Score every eligible agent, check each proposal, write offers and log the
-    sharing: set-based, with the same rules as the Python path."""
+    """Score every eligible agent free in the family of the scorecard's product, check
+    each proposal, write offers and log the sharing: set-based, with the same rules
+    as the Python path."""
     outcome = FunderOutcome()
     funder = tx.session.scalars(select(Funder).where(Funder.code == code)).one()
     card = scorecard.parse(funder.scorecard or "")
@@ -339,11 +368,16 @@ def _scorecard_in_sql(tx: Tx, report: RunReport, code: str) -> FunderOutcome:
         "funder": funder.id,
         "run": report.run_id,
     }
+    products = products_of(tx, funder)
+    product = next((p for p in products if p.code == card.product), None)
+    # Only agents it could be offered to: free in its product's family (no product:
+    # in a family the funder lends in, as the Python path has it).
+    families = {family_of(p.kind) for p in ([product] if product else products)}
+    free = " OR ".join(f"f.engaged_{family} = 0" for family in sorted(families)) or "false"
     scored = (
         f"(SELECT f.agent_id, f.consent_id, f.income_3m, {sql.score} AS score, "
-        f"{sql.eligible} AS ok FROM eligible_now f) s"
+        f"{sql.eligible} AS ok FROM eligible_now f WHERE {free}) s"
     )
-    product = next((p for p in products_of(tx, funder) if p.code == card.product), None)
     # Which tier rates the platform accepts, with each one's APR (few: compute here).
     accepted: dict[int, int] = {}
     refusals: dict[int, str] = {}
@@ -414,8 +448,8 @@ def _scorecard_in_sql(tx: Tx, report: RunReport, code: str) -> FunderOutcome:
         text(
             "INSERT INTO data_shares (consent_id, agent_id, funder_id, fields, identified, "
             "reference, shared_on) "
-            "SELECT consent_id, agent_id, :funder, :fields, false, :reference, :today "
-            "FROM eligible_now"
+            "SELECT f.consent_id, f.agent_id, :funder, :fields, false, :reference, :today "
+            f"FROM eligible_now f WHERE {free}"
         ),
         {
             **params,

@@ -9,9 +9,9 @@ from sqlalchemy import Select, select
 
 from yirong.agents.tables import Agent
 from yirong.books.service import business_date_of
-from yirong.credit.applications import ApplicationView, LineView
+from yirong.credit.applications import ApplicationView, LineView, engaged_in, family_sql
 from yirong.credit.consents import APPLICATION_FIELDS, PREAPPROVAL_FIELDS
-from yirong.credit.tables import CREDIT_LINE, AgentEngagement, CreditApplication, CreditLine, Offer
+from yirong.credit.tables import CREDIT_LINE, CreditApplication, CreditLine, Offer
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.infra.db import Tx, read_only
@@ -32,15 +32,16 @@ class ConsentText:
 
 @read_only
 def agents_to_apply(tx: Tx, limit: int = 1) -> list[str]:
-    """Agents with an open offer and no application in progress or line: those who
-    could apply today (the demo prints one, for a newcomer to walk that story)."""
-    engaged = select(AgentEngagement.agent_id)
+    """Agents with an open offer and no application in progress or line in its
+    product's family: those who could apply today (the demo prints one, for a
+    newcomer to walk that story)."""
     return list(
         tx.session.scalars(
             select(Agent.code)
             .join(Offer, Offer.agent_id == Agent.id)
+            .join(FunderProduct, FunderProduct.id == Offer.product_id)
             .where(Offer.status == "live", Offer.expires_on >= business_date_of(tx))
-            .where(Agent.id.not_in(engaged))
+            .where(~engaged_in(Agent.id, family_sql(FunderProduct.kind)))
             .group_by(Agent.code)
             .order_by(Agent.code)
             .limit(limit)

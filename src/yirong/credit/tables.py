@@ -1,5 +1,6 @@
 """The credit marketplace: consents, every sharing of data, pre-approval runs and
-their offers, formal applications, credit lines, and the one-funder-at-a-time rule."""
+their offers, formal applications, credit lines (an order facility is one too, on an
+order product), and the one-funder-at-a-time rule, in each product family."""
 
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ CREDIT_LINE = PublicRef("cl_", "credit_line", "line_not_found")
 
 
 class CreditLine(Base):
-    """A revolving credit line (授信额度) a funder granted."""
+    """A credit line (授信额度) a funder granted: a line (revolving or term), or an
+    order facility (订单融资额度) when its product's kind is ``order``."""
 
     __tablename__ = "credit_lines"
 
@@ -148,13 +150,15 @@ class CreditLine(Base):
 
 
 class AgentEngagement(Base):
-    """The agent's one formal relationship: an application in progress or an active
-    line. Its primary key is what makes "one funder at a time" hold when two
-    requests race, on either database."""
+    """The agent's one formal relationship in a product family (``funders.terms``:
+    a line, revolving or term; or an order facility): an application in progress or
+    an active line. Its primary key is what makes "one funder at a time" hold in
+    each family when two requests race, on either database."""
 
     __tablename__ = "agent_engagements"
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    family: Mapped[str] = mapped_column(String(8), primary_key=True)  # line | order
     funder_id: Mapped[int] = mapped_column(BigInteger)
     application_id: Mapped[int] = mapped_column(BigInteger)
     line_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -35,6 +35,7 @@ from yirong.demo.funders import FACTORING, FUNDERS, line
 from yirong.demo.result import DemoResult
 from yirong.errors import YirongError
 from yirong.funders.service import add_product, register_funder
+from yirong.funders.tables import FunderProduct
 from yirong.infra.db import Database, Tx
 from yirong.loans.lines import close_line
 from yirong.policy.service import setting
@@ -256,10 +257,12 @@ def _after_approval(
 
 def _on_record(tx: Tx) -> dict[str, int]:
     """What the database holds at the end: the proof behind the demo's claims."""
+    # One funder at a time in each product family: a line and an order facility each.
     active = (
         select(CreditLine.agent_id, func.count().label("lines"))
+        .join(FunderProduct, FunderProduct.id == CreditLine.product_id)
         .where(CreditLine.status == "active")
-        .group_by(CreditLine.agent_id)
+        .group_by(CreditLine.agent_id, apps.family_sql(FunderProduct.kind))
         .subquery()
     )
     return {

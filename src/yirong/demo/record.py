@@ -8,7 +8,9 @@ from sqlalchemy import case, func, or_, select
 
 from yirong.agents.tables import Agent
 from yirong.books.service import REVENUE
+from yirong.credit.applications import family_sql
 from yirong.credit.tables import CreditLine, Offer
+from yirong.funders.tables import FunderProduct
 from yirong.infra.db import Tx
 from yirong.infra.outbox import OutboxMessage
 from yirong.ledger import service as ledger
@@ -50,10 +52,13 @@ def on_record(tx: Tx) -> dict[str, int]:
     fell = select(OutboxMessage.subject_id).where(
         OutboxMessage.topic == "loan.overdue", OutboxMessage.subject_id.in_(term)
     )
+    # One funder at a time in each product family: a line and an order facility each.
     per_agent = (
         select(func.count().label("lines"))
+        .select_from(CreditLine)
+        .join(FunderProduct, FunderProduct.id == CreditLine.product_id)
         .where(CreditLine.status == "active")
-        .group_by(CreditLine.agent_id)
+        .group_by(CreditLine.agent_id, family_sql(FunderProduct.kind))
         .subquery()
     )
     return {

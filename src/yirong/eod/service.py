@@ -40,6 +40,7 @@ from yirong.loans.buckets import bucket_sql
 from yirong.loans.repayments import sweep_in
 from yirong.loans.tables import AccrualTotal, Drawdown, PortfolioSnapshot
 from yirong.loans.term_loans import charge_open
+from yirong.orders.financing import settle_margins_in
 from yirong.payments.batch import make_batches_in
 from yirong.payments.service import Payee
 from yirong.reconciliation.ageing import age_in
@@ -78,6 +79,9 @@ def steps() -> list[tuple[str, Callable[[Database, date], dict[str, Any]]]]:
         # a repayment's own day is not charged (算头不算尾); accrued after them, the
         # day is charged on what they left, as the loans themselves charge it.
         ("overdue", _overdue),
+        # After the overdue step: a defaulted order's margin goes to its debt (swept
+        # today), a repaid one's back to the wallet.
+        ("order_margins", _order_margins),
         ("accrue_and_snapshot", _accrue_and_snapshot),
         ("payouts", _payouts),
         ("payment_batches", _payment_batches),
@@ -330,6 +334,20 @@ def _overdue_chunk(tx: Tx, day: date) -> tuple[dict[str, int], bool]:
         return chunk, False
     totals = {k: chunk[k] + sum(e[k] for e in earlier) for k in chunk}
     return _record(tx, day, "overdue", totals), True
+
+
+def _order_margins(db: Database, day: date) -> dict[str, Any]:
+    """Order financing's margins: released for advances repaid, applied to the debt of
+    advances overdue; and the holds of approved financings whose funder's money never
+    came released."""
+
+    def work(tx: Tx) -> dict[str, Any]:
+        released, applied, lapsed = settle_margins_in(tx)
+        return _record(
+            tx, day, "order_margins", {"released": released, "applied": applied, "lapsed": lapsed}
+        )
+
+    return db.run(work)
 
 
 def _tell_overdue(tx: Tx, day: date, fallen: list[Any]) -> None:

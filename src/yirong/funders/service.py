@@ -13,7 +13,7 @@ from yirong.errors import YirongError
 from yirong.funders import scorecard
 from yirong.funders.accounts import open_funder_accounts
 from yirong.funders.tables import Funder, FunderProduct
-from yirong.funders.terms import REVOLVING, TERM_METHODS, worst_apr
+from yirong.funders.terms import ORDER, REVOLVING, TERM, TERM_METHODS, worst_apr
 from yirong.infra.db import Tx, transactional
 from yirong.infra.outbound import loopback_allowed, url_problem
 from yirong.money import check_amount, rate_to_ppm
@@ -52,8 +52,10 @@ SHARE_SETTLEMENTS = ("statement", "net")
 class ProductInput:
     code: str
     name: str
-    kind: str  # revolving | term
-    method: str  # revolving | equal-installment | equal-principal | interest-only
+    kind: str  # revolving | term | order
+    method: (
+        str  # revolving (revolving and order) | equal-installment | equal-principal | interest-only
+    )
     min_rate: Decimal
     max_rate: Decimal
     min_limit: int
@@ -69,6 +71,10 @@ class ProductInput:
     fee: Decimal = Decimal(0)  # upfront, on each drawdown, paid by the borrower
     offer_valid_days: int = 14
     line_valid_days: int = 365
+    # Order financing: the most an advance may be of the order's value, and the
+    # margin held from the wallet as a share of the advance.
+    advance_rate: Decimal | None = None
+    margin: Decimal | None = None
 
 
 @transactional
@@ -175,6 +181,8 @@ def add_product_in(tx: Tx, funder_code: str, data: ProductInput) -> FunderProduc
         fee_ppm=rate_to_ppm(data.fee),
         offer_valid_days=data.offer_valid_days,
         line_valid_days=data.line_valid_days,
+        advance_rate_ppm=None if data.advance_rate is None else rate_to_ppm(data.advance_rate),
+        margin_ppm=None if data.margin is None else rate_to_ppm(data.margin),
         active=True,
     )
     apr = worst_apr(product)
@@ -205,14 +213,25 @@ def _check_terms(data: ProductInput) -> None:
     _check_code(data.code, "product_invalid")
     if not 0 < len(data.name.strip()) <= 200:
         raise bad("a product is named in 1 to 200 characters")
-    if data.kind == REVOLVING:
+    if data.kind in (REVOLVING, ORDER):
         if data.method != REVOLVING or data.periods is not None:
-            raise bad("a revolving line has method 'revolving' and no periods")
-    elif data.kind == "term":
+            raise bad(f"a {data.kind} product has method 'revolving' and no periods")
+    elif data.kind == TERM:
         if data.method not in TERM_METHODS or not data.periods or data.periods < 1:
             raise bad("a term loan has an instalment method and at least one period")
     else:
-        raise bad("kind is revolving or term")
+        raise bad("kind is revolving, term or order")
+    if data.kind == ORDER:
+        if data.advance_rate is None or not Decimal("0.1") <= data.advance_rate <= Decimal(1):
+            raise bad("an order product advances 10% to 100% of the order's value")
+        if data.margin is None or not Decimal(0) <= data.margin <= Decimal("0.5"):
+            raise bad("an order product's margin is 0% to 50% of the advance")
+        if data.fee:
+            # The supplier is paid the whole advance: a fee kept back would leave the
+            # order short. The product's price is its rate.
+            raise bad("an order product charges no upfront fee")
+    elif data.advance_rate is not None or data.margin is not None:
+        raise bad("only an order product has an advance rate and a margin")
     if not Decimal(0) < data.min_rate <= data.max_rate < Decimal(1):
         raise bad("0 < min_rate <= max_rate < 100%")
     check_amount(data.min_limit)

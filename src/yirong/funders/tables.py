@@ -62,7 +62,7 @@ class FunderProduct(Base):
     funder_id: Mapped[int] = mapped_column(ForeignKey("funders.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))  # revolving (a credit line) | term
+    kind: Mapped[str] = mapped_column(String(16))  # revolving (a credit line) | term | order
     # revolving: daily interest, each drawdown a bullet at its due date (随借随还);
     # term: equal-installment | equal-principal | interest-only over `periods` months.
     method: Mapped[str] = mapped_column(String(24))
@@ -80,6 +80,11 @@ class FunderProduct(Base):
     compounds: Mapped[bool] = mapped_column(Boolean, server_default=true())
     allocation_order: Mapped[str] = mapped_column(String(64))  # penalty,interest,principal
     fee_ppm: Mapped[int] = mapped_column(Integer)  # upfront fee on each drawdown, borrower-paid
+    # Order financing only: the most an advance may be of the order's value (less what
+    # was cancelled or returned), and the margin (保证金) held from the agent's wallet
+    # as a share of the advance until it is repaid.
+    advance_rate_ppm: Mapped[int | None] = mapped_column(Integer)
+    margin_ppm: Mapped[int | None] = mapped_column(Integer)
     offer_valid_days: Mapped[int] = mapped_column(SmallInteger)
     line_valid_days: Mapped[int] = mapped_column(SmallInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

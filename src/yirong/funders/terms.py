@@ -14,6 +14,28 @@ from yirong.pricing.apr import Apr, schedule_apr
 from yirong.pricing.schedule import Method, Schedule, build_schedule
 
 REVOLVING = "revolving"
+TERM = "term"
+# Order financing (订单融资): each advance is a bullet loan against one purchase order,
+# paid to its supplier; the product's method is "revolving" like a line's.
+ORDER = "order"
+KINDS = (REVOLVING, TERM, ORDER)
+# The one-funder-at-a-time rule holds per family: an agent may have one line (revolving
+# or term) and one order facility, from different funders.
+LINE_FAMILY = "line"
+ORDER_FAMILY = "order"
+FAMILIES = (LINE_FAMILY, ORDER_FAMILY)
+
+
+def family_of(kind: str) -> str:
+    """The family a product kind belongs to: ``order`` for order financing, else ``line``."""
+    return ORDER_FAMILY if kind == ORDER else LINE_FAMILY
+
+
+def is_bullet(kind: str) -> bool:
+    """A revolving line's drawdowns and an order's advances are single bullets."""
+    return kind in (REVOLVING, ORDER)
+
+
 TERM_METHODS = (Method.EQUAL_INSTALLMENT, Method.EQUAL_PRINCIPAL, Method.INTEREST_ONLY)
 # A schedule's dates only place its cash flows; any fixed day gives the same APR.
 PRICING_DAY = date(2026, 1, 1)
@@ -53,7 +75,7 @@ def sample_schedule(terms: Terms, amount: int, annual_rate: Decimal, term_days: 
     """A drawdown of ``amount``: a bullet at its due date on a revolving line, the
     product's instalments on a term loan. The fee is paid upfront by the borrower."""
     fee = ppm_of(amount, terms.fee_ppm)
-    if terms.kind == REVOLVING:
+    if is_bullet(terms.kind):
         return build_schedule(
             amount,
             annual_rate,

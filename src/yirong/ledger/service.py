@@ -525,6 +525,19 @@ def set_states(
     return moved
 
 
+def resolution_of(tx: Tx, pending_id: int) -> Phase | None:
+    """How a hold was resolved (posted, voided or expired), or None while it is open."""
+    found = tx.conn.scalar(
+        select(LedgerEntry.phase)
+        .where(
+            LedgerEntry.pending_id == pending_id,
+            LedgerEntry.phase.in_((Phase.POSTED.value, Phase.VOIDED.value, Phase.EXPIRED.value)),
+        )
+        .limit(1)
+    )
+    return None if found is None else Phase(found)
+
+
 def expired_holds(tx: Tx, business_date: date, *, limit: int = 10_000) -> list[int]:
     """Holds whose last valid day is before ``business_date`` and still unresolved."""
     e, resolution = LedgerEntry, LedgerEntry.__table__.alias("resolution")

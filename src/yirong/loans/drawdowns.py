@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from yirong.agents.service import agent_row
 from yirong.books.service import business_date_of
+from yirong.credit.applications import family_sql
 from yirong.credit.tables import CREDIT_LINE, CreditLine
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder, FunderProduct
-from yirong.funders.terms import REVOLVING
+from yirong.funders.terms import LINE_FAMILY, ORDER_FAMILY, is_bullet
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.opaque import conceal
 from yirong.infra.outbox import tell
@@ -29,6 +30,8 @@ from yirong.wallets.service import frozen_by_order_in
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
 # The model's sets as tuples, for SQL's IN.
 LIVE_ORDER = tuple(sorted(model.ORDER))
+# What holds its whole amount on the line: an order, or an advance waiting in escrow.
+ASKED = tuple(sorted(model.ORDER | model.IN_ESCROW))
 LENT = tuple(sorted(model.OUTSTANDING))
 OPEN = tuple(sorted(model.OPEN))
 
@@ -104,15 +107,35 @@ def instalments_of(tx: Tx, d: Drawdown) -> tuple[InstalmentView, ...]:
 
 
 def active_line(tx: Tx, agent_id: int, *, lock: bool = False) -> CreditLine | None:
-    query = select(CreditLine).where(CreditLine.agent_id == agent_id, CreditLine.status == "active")
-    return tx.session.scalars(query.with_for_update() if lock else query).one_or_none()
+    """The agent's active line (revolving or term), if any: not its order facility."""
+    return _active_in(tx, agent_id, LINE_FAMILY, lock=lock)
+
+
+def active_facility(tx: Tx, agent_id: int, *, lock: bool = False) -> CreditLine | None:
+    """The agent's active order facility (订单融资额度), if any."""
+    return _active_in(tx, agent_id, ORDER_FAMILY, lock=lock)
+
+
+def _active_in(tx: Tx, agent_id: int, family: str, *, lock: bool) -> CreditLine | None:
+    """The agent's active line in a product family: one at most (its engagement)."""
+    query = (
+        select(CreditLine)
+        .join(FunderProduct, FunderProduct.id == CreditLine.product_id)
+        .where(
+            CreditLine.agent_id == agent_id,
+            CreditLine.status == "active",
+            family_sql(FunderProduct.kind) == family,
+        )
+    )
+    return tx.session.scalars(query.with_for_update(of=CreditLine) if lock else query).one_or_none()
 
 
 def used_on_line(tx: Tx, line_id: int) -> int:
-    """What the line carries: orders not yet funded, and principal outstanding."""
+    """What the line carries: orders not yet funded (or, for an order's advance, not yet
+    paid to the supplier), and principal outstanding."""
     pending = tx.session.scalar(
         select(func.coalesce(func.sum(Drawdown.amount), 0)).where(
-            Drawdown.line_id == line_id, Drawdown.status.in_(LIVE_ORDER)
+            Drawdown.line_id == line_id, Drawdown.status.in_(ASKED)
         )
     )
     lent = tx.session.scalar(
@@ -147,15 +170,54 @@ def request_drawdown(
         return view(tx, earlier, "exists")
     # One drawdown at a time per line: the line is locked until this one is written.
     line, product = _lendable(tx, agent.id, agent_code, amount, term_days, lock=True)
+    drawdown = new_drawdown_in(
+        tx,
+        line,
+        product,
+        amount,
+        term_days,
+        key,
+        fee=ppm_of(amount, product.fee_ppm),
+        method=Method.BULLET if is_bullet(product.kind) else Method(product.method),
+    )
+    funder = view(tx, drawdown).funder_code
+    tell(
+        tx,
+        f"funder:{funder}",
+        "drawdown.ordered",
+        drawdown.id,
+        today,
+        order_ref=drawdown.order_ref,
+        amount=amount,
+        term_days=term_days,
+        fund_by=drawdown.fund_by,
+    )
+    return view(tx, drawdown)
+
+
+def new_drawdown_in(
+    tx: Tx,
+    line: CreditLine,
+    product: FunderProduct,
+    amount: int,
+    term_days: int,
+    key: str,
+    *,
+    fee: int,
+    method: Method,
+) -> Drawdown:
+    """A new order to the line's funder on its terms, written with its public
+    reference (a keyed permutation of the id: it does not count drawdowns)."""
+    today = business_date_of(tx)
     drawdown = Drawdown(
         order_ref="",
         request_key=key,
         line_id=line.id,
-        agent_id=agent.id,
+        agent_id=line.agent_id,
         funder_id=line.funder_id,
         product_id=product.id,
         amount=amount,
-        fee=ppm_of(amount, product.fee_ppm),
+        fee=fee,
         term_days=term_days,
         annual_rate_ppm=line.annual_rate_ppm,
         penalty_rate_ppm=penalty_rate_ppm(line.annual_rate_ppm, product.penalty_multiplier_ppm),
@@ -163,7 +225,7 @@ def request_drawdown(
         grace_days=product.grace_days,
         allocation_order=product.allocation_order,
         compounds=product.compounds,
-        method=Method.BULLET if product.kind == REVOLVING else product.method,
+        method=method,
         status=model.DrawdownStatus.REQUESTED,
         requested_on=today,
         fund_by=today + timedelta(days=FUNDING_DAYS - 1),
@@ -179,21 +241,8 @@ def request_drawdown(
     )
     tx.session.add(drawdown)
     tx.session.flush()
-    # The public reference does not count drawdowns (a keyed permutation of the id).
     drawdown.order_ref = f"YR{today:%Y%m%d}{conceal(drawdown.id, 10, 'order'):010d}"
-    funder = view(tx, drawdown).funder_code
-    tell(
-        tx,
-        f"funder:{funder}",
-        "drawdown.ordered",
-        drawdown.id,
-        today,
-        order_ref=drawdown.order_ref,
-        amount=amount,
-        term_days=term_days,
-        fund_by=drawdown.fund_by,
-    )
-    return view(tx, drawdown)
+    return drawdown
 
 
 def _lendable(
@@ -238,7 +287,7 @@ def preview_drawdown(tx: Tx, agent_code: str, amount: int, term_days: int) -> Sc
     amount = check_amount(amount)
     agent = agent_row(tx, agent_code)
     line, product = _lendable(tx, agent.id, agent_code, amount, term_days, lock=False)
-    method = Method.BULLET if product.kind == REVOLVING else Method(product.method)
+    method = Method.BULLET if is_bullet(product.kind) else Method(product.method)
     return build_schedule(
         amount,
         ppm_to_rate(line.annual_rate_ppm),

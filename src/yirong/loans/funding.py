@@ -3,7 +3,10 @@
 The reconciliation matches a bank line of a reserve account to a live order of the
 line's funder for exactly its amount; then the money lands in the funder's payment
 account and moves on to the agent's wallet (less the upfront fee, which the funder
-keeps), and interest starts that day. Anything else (late, short, over, a second
+keeps), and interest starts that day. An order's advance (订单融资) does not reach the
+wallet: it waits in the order escrow for its payout to the supplier (受托支付), and
+its interest starts the day the bank shows the supplier paid (:func:`lend_paid_out_in`).
+Anything else (late, short, over, a second
 payment, an unknown reference) is the reconciliation's exception, never a wallet's."""
 
 from __future__ import annotations
@@ -16,15 +19,16 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 
 from yirong.agents.tables import Agent
-from yirong.books.service import business_date_of
+from yirong.books.service import ORDER_ESCROW, business_date_of
 from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
 from yirong.funders.tables import Funder, FunderProduct
+from yirong.funders.terms import ORDER
 from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
 from yirong.infra.outbox import tell_many
 from yirong.ledger import service as ledger
-from yirong.ledger.model import AccountState, Leg, NewEntry, Side
+from yirong.ledger.model import Account, AccountState, Leg, NewEntry, Side
 from yirong.loans import model
 from yirong.loans.interest import Clock
 from yirong.loans.model.term import instalments
@@ -78,6 +82,93 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
         return
     today = business_date_of(tx)
     tx.session.flush()  # the loans are written below in Core: nothing pending may be lost
+    found, funders, wallets, states, products = _load(tx, fundings)
+    requests: list[NewEntry] = []
+    changes: list[dict[str, Any]] = []
+    schedules: list[dict[str, Any]] = []
+    told: list[dict[str, Any]] = []
+    received: dict[str, dict[str, int]] = {}  # funder -> reserve account -> fen
+    owned: dict[str, int] = {}  # funder -> principal lent
+    for f in fundings:
+        row = found.get(f.order_ref)
+        if row is None:
+            raise YirongError("drawdown_not_found", order=f.order_ref)
+        # Refused (drawdown_not_pending) unless it is still an order waiting for money.
+        credited = model.after(row.status, model.Event.CREDITED, order=row.order_ref)
+        if sum(f.sources.values()) != row.amount:
+            raise YirongError(
+                "funding_differs",
+                order=row.order_ref,
+                field="amount",
+                amount=sum(f.sources.values()),
+                ordered=row.amount,
+            )
+        funder = funders[row.funder_id]
+        payment_account = wallet_account(tx, f"funder:{funder}")
+        arrived = received.setdefault(funder, {})
+        for code, amount in f.sources.items():
+            arrived[code] = arrived.get(code, 0) + amount
+        periods, kind = products[row.product_id]
+        if kind == ORDER:
+            # The advance waits in escrow for the supplier's payout: no wallet, no clock.
+            escrowed = model.after(row.status, model.Event.ESCROWED, order=row.order_ref)
+            requests.append(_escrowed(tx, row, payment_account.id))
+            changes.append({"id": row.id, "status": escrowed})
+            told.append(_told(funder, row.id, today, "drawdown.escrowed", row.order_ref))
+            continue
+        wallet = wallets[row.agent_id]
+        if states[wallet.id].state in (AccountState.BLOCKED, AccountState.CLOSED):
+            # The money waits with the funder.
+            funded = model.after(row.status, model.Event.FUNDED, order=row.order_ref)
+            changes.append({"id": row.id, "status": funded})
+            continue
+        requests.append(_lent(row, payment_account.id, wallet.id))
+        owned[funder] = owned.get(funder, 0) + row.amount
+        due, schedule = _due_and_schedule(row, today, periods)
+        schedules.extend(schedule)
+        clock = Clock.start(row.amount, today, due + timedelta(days=row.grace_days + 1))
+        changes.append(
+            {
+                "id": row.id,
+                "status": credited,
+                "credited_on": today,
+                "due_date": due,
+                "principal": clock.principal,
+                "since_day": clock.since,
+                "overdue_day": clock.overdue_from,
+                "accrual_open": True,
+            }
+        )
+        told.append(_told(funder, row.id, today, "drawdown.credited", row.order_ref, due))
+    # The money arrives in each funder's payment account, and each funder's memo book
+    # owns the principal, as one entry per funder for the chunk (the lines and the
+    # loans say which orders); the loans go to the wallets one by one.
+    key = fundings[0].key
+    requests = [
+        *(_arrived(tx, f"{key}:funding:{funder}", funder, s) for funder, s in received.items()),
+        *requests,
+        *(_owned(tx, f"{key}:lent:{funder}", funder, amount) for funder, amount in owned.items()),
+    ]
+    ledger.post_batch(tx, requests, atomic=True)
+    _write_loans(tx, changes)
+    if schedules:
+        tx.conn.execute(insert(DrawdownInstalment), schedules)
+    tell_many(tx, told)
+    tx.session.expire_all()  # loans read earlier in this transaction are stale now
+
+
+def _load(
+    tx: Tx, fundings: Sequence[Funding]
+) -> tuple[
+    dict[str, Any],
+    dict[int, str],
+    dict[int, Account],
+    Mapping[int, Any],
+    dict[int, tuple[int | None, str]],
+]:
+    """What funding a chunk reads, in a few queries: the orders (locked) by reference,
+    the funders' codes, the agents' wallets and their states, and each product's
+    periods and kind."""
     d = Drawdown.__table__.c
     found = {
         row.order_ref: row
@@ -111,85 +202,50 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
     by_handle = wallet_accounts(tx, [f"agent:{code}" for code in agents.values()])
     wallets = {aid: by_handle[f"agent:{code}"] for aid, code in agents.items()}
     states = ledger.balances_of(tx, list(wallets.values()))
-    periods = dict(
-        tx.conn.execute(
-            select(FunderProduct.id, FunderProduct.periods).where(
+    products = {
+        pid: (periods, kind)
+        for pid, periods, kind in tx.conn.execute(
+            select(FunderProduct.id, FunderProduct.periods, FunderProduct.kind).where(
                 FunderProduct.id.in_({r.product_id for r in found.values()})
             )
-        ).all()
-    )
-    requests: list[NewEntry] = []
-    changes: list[dict[str, Any]] = []
-    schedules: list[dict[str, Any]] = []
-    told: list[dict[str, Any]] = []
-    received: dict[str, dict[str, int]] = {}  # funder -> reserve account -> fen
-    owned: dict[str, int] = {}  # funder -> principal lent
-    for f in fundings:
-        row = found.get(f.order_ref)
-        if row is None:
-            raise YirongError("drawdown_not_found", order=f.order_ref)
-        # Refused (drawdown_not_pending) unless it is still an order waiting for money.
-        credited = model.after(row.status, model.Event.CREDITED, order=row.order_ref)
-        if sum(f.sources.values()) != row.amount:
-            raise YirongError(
-                "funding_differs",
-                order=row.order_ref,
-                field="amount",
-                amount=sum(f.sources.values()),
-                ordered=row.amount,
-            )
-        funder = funders[row.funder_id]
-        payment_account = wallet_account(tx, f"funder:{funder}")
-        arrived = received.setdefault(funder, {})
-        for code, amount in f.sources.items():
-            arrived[code] = arrived.get(code, 0) + amount
-        wallet = wallets[row.agent_id]
-        if states[wallet.id].state in (AccountState.BLOCKED, AccountState.CLOSED):
-            # The money waits with the funder.
-            funded = model.after(row.status, model.Event.FUNDED, order=row.order_ref)
-            changes.append({"id": row.id, "status": funded})
-            continue
-        requests.append(_lent(row, payment_account.id, wallet.id))
-        owned[funder] = owned.get(funder, 0) + row.amount
-        due, schedule = _due_and_schedule(row, today, periods[row.product_id])
-        schedules.extend(schedule)
-        clock = Clock.start(row.amount, today, due + timedelta(days=row.grace_days + 1))
-        changes.append(
-            {
-                "id": row.id,
-                "status": credited,
-                "credited_on": today,
-                "due_date": due,
-                "principal": clock.principal,
-                "since_day": clock.since,
-                "overdue_day": clock.overdue_from,
-                "accrual_open": True,
-            }
         )
-        told.append(
-            {
-                "recipient": f"funder:{funder}",
-                "topic": "drawdown.credited",
-                "subject_id": row.id,
-                "today": today,
-                "payload": {"order_ref": row.order_ref, "due_date": due},
-            }
-        )
-    # The money arrives in each funder's payment account, and each funder's memo book
-    # owns the principal, as one entry per funder for the chunk (the lines and the
-    # loans say which orders); the loans go to the wallets one by one.
-    key = fundings[0].key
-    requests = [
-        *(_arrived(tx, f"{key}:funding:{funder}", funder, s) for funder, s in received.items()),
-        *requests,
-        *(_owned(tx, f"{key}:lent:{funder}", funder, amount) for funder, amount in owned.items()),
-    ]
-    ledger.post_batch(tx, requests, atomic=True)
-    _write_loans(tx, changes)
-    if schedules:
-        tx.conn.execute(insert(DrawdownInstalment), schedules)
-    tell_many(tx, told)
-    tx.session.expire_all()  # loans read earlier in this transaction are stale now
+    }
+    return found, funders, wallets, states, products
+
+
+def _told(
+    funder: str, drawdown_id: int, today: date, topic: str, order_ref: str, due: date | None = None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"order_ref": order_ref}
+    if due is not None:
+        payload["due_date"] = due
+    return {
+        "recipient": f"funder:{funder}",
+        "topic": topic,
+        "subject_id": drawdown_id,
+        "today": today,
+        "payload": payload,
+    }
+
+
+def lend_paid_out_in(tx: Tx, drawdown_id: int) -> Drawdown:
+    """The bank shows an order's advance paid to the supplier: the loan runs from today,
+    for its term, and the funder's memo book owns its principal. Called when the
+    payout's debit line is matched; never on anyone's word."""
+    today = business_date_of(tx)
+    d = tx.session.get(Drawdown, drawdown_id, with_for_update=True)
+    if d is None:
+        raise YirongError("drawdown_not_found", drawdown=drawdown_id)
+    d.status = model.after(d.status, model.Event.PAID_OUT, drawdown=d.id)
+    due = today + timedelta(days=d.term_days)
+    clock = Clock.start(d.amount, today, due + timedelta(days=d.grace_days + 1))
+    d.credited_on, d.due_date, d.principal = today, due, clock.principal
+    d.since_day, d.overdue_day, d.accrual_open = clock.since, clock.overdue_from, True
+    funder = tx.conn.scalar(select(Funder.code).where(Funder.id == d.funder_id))
+    assert funder is not None
+    ledger.post(tx, _owned(tx, f"lent:{d.order_ref}", funder, d.amount))
+    tell_many(tx, [_told(funder, d.id, today, "drawdown.credited", d.order_ref, due)])
+    return d
 
 
 def _due_and_schedule(
@@ -263,6 +319,19 @@ def _lent(d: Any, payment_account: int, wallet: int) -> NewEntry:
         (
             Leg(payment_account, Side.DEBIT, d.amount - d.fee),
             Leg(wallet, Side.CREDIT, d.amount - d.fee),
+        ),
+        memo=d.order_ref,
+    )
+
+
+def _escrowed(tx: Tx, d: Any, payment_account: int) -> NewEntry:
+    """An order's advance goes from the funder's account to the order escrow."""
+    return NewEntry(
+        f"lend:{d.order_ref}",
+        "order.escrow",
+        (
+            Leg(payment_account, Side.DEBIT, d.amount),
+            Leg(ledger.account_by_code(tx, ORDER_ESCROW).id, Side.CREDIT, d.amount),
         ),
         memo=d.order_ref,
     )

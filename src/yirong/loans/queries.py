@@ -22,7 +22,7 @@ from yirong.infra.paging import page_after
 from yirong.loans.allocation import allocate, parse_order
 from yirong.loans.debts import debts_of, split_over
 from yirong.loans.drawdowns import OPEN
-from yirong.loans.repayments import OUTSTANDING
+from yirong.loans.repayments import by_funder, outstanding
 from yirong.loans.standing import AgentStanding, LoanStanding, agent_standing_in
 from yirong.loans.tables import Drawdown, Repayment
 from yirong.money import check_amount
@@ -209,20 +209,18 @@ def preview_repayment(tx: Tx, agent_code: str, amount: int | None) -> RepaymentP
     would be. Nothing is moved."""
     agent = agent_row(tx, agent_code)
     today = business_date_of(tx)
-    drawdowns = list(
-        tx.session.scalars(
-            select(Drawdown)
-            .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
-            .order_by(Drawdown.credited_on, Drawdown.id)
-        )
-    )
+    drawdowns = outstanding(tx, agent.id, lock=False)
     if amount is not None:
         amount = check_amount(amount)
     debts = debts_of(tx, drawdowns, today)
     owed, paying = split_over(debts, amount, agent_code)
     left = {x.drawdown.id: x.payoff.total for x in debts}
     order = parse_order(drawdowns[0].allocation_order)
-    shares = {s.drawdown_id: s for s in allocate(paying, owed, order)}
+    shares = {  # each funder's part by its own product's order, as the repayment splits it
+        s.drawdown_id: s
+        for run, run_owed, take in by_funder(debts, owed, paying)
+        for s in allocate(take, run_owed, parse_order(run[0].drawdown.allocation_order))
+    }
     refs = {d.id: d.order_ref for d in drawdowns}
     parts = tuple(
         PreviewPart(

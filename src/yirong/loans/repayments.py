@@ -5,24 +5,36 @@ share on the interest and penalty collected, the funder's notice (outbox), and t
 wallet's overdue freeze lifted when nothing overdue is left.
 
 While a loan is overdue the wallet is frozen, and what it holds (now, and whatever
-lands in it later) repays the overdue debt first: :func:`sweep_in`."""
+lands in it later) repays the overdue debt first: :func:`sweep_in`.
+
+An agent may owe two funders at once (a line from one, order advances from another:
+one funder at a time holds in each product family). Its debts are then taken in the
+operator's priority (the ``debt_priority`` rule: oldest first, or one family's
+before the other's), and the money goes to each run of the same funder's debts in
+turn, each taking what it owes (or, paying less than everything, what is due): a
+repayment for each such run, with its own postings, notice and revenue share. The
+first keeps the request's key; the next are its parts (``part_key``), so that the
+request asked again returns all of them, summed, and moves nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
 
 from yirong.agents.service import agent_row
+from yirong.agents.tables import Agent
 from yirong.books.service import REVENUE, business_date_of
 from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account, share_account
-from yirong.funders.tables import Funder
+from yirong.funders.tables import Funder, FunderProduct
+from yirong.funders.terms import LINE_FAMILY, ORDER_FAMILY, family_of
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
-from yirong.ledger.model import Leg, NewEntry, Side
+from yirong.ledger.model import Account, Leg, NewEntry, Side
 from yirong.loans import model
 from yirong.loans.accruals import accrual_total
 from yirong.loans.allocation import Owed, Share, allocate, parse_order
@@ -32,9 +44,16 @@ from yirong.loans.model.term import TermLoan
 from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.loans.term_loans import sync
 from yirong.money import check_amount, ppm_of
+from yirong.policy.service import setting
 from yirong.wallets.service import FreezeReason, frozen_for, unfreeze_in, wallet_account
 
 OUTSTANDING = ("credited", "overdue")
+# A request's later parts are kept under its key, this and their number: "<key> #2".
+# No key a client gives has a space (its ledger keys would be refused: ``repay``
+# refuses it first), so no part's key is ever another request's.
+PART = " #"
+# What each priority puts first (the rest follow; each family oldest first).
+FIRST = {"line_first": LINE_FAMILY, "order_first": ORDER_FAMILY}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +83,56 @@ def view(r: Repayment, outcome: str = "created") -> RepaymentView:
     )
 
 
-def _outstanding(tx: Tx, agent_id: int, *, overdue_only: bool) -> list[Drawdown]:
+def outstanding(
+    tx: Tx, agent_id: int, *, overdue_only: bool = False, lock: bool = True
+) -> list[Drawdown]:
+    """The agent's outstanding (or overdue) drawdowns in the order its money pays
+    them: oldest first (by the day lent, then id), or, when they are of both product
+    families, in the operator's ``debt_priority``."""
     statuses = ("overdue",) if overdue_only else OUTSTANDING
-    return list(
-        tx.session.scalars(
-            select(Drawdown)
-            .where(Drawdown.agent_id == agent_id, Drawdown.status.in_(statuses))
-            .order_by(Drawdown.credited_on, Drawdown.id)
-            .with_for_update()
-        )
+    query = (
+        select(Drawdown, FunderProduct.kind)
+        .join(FunderProduct, FunderProduct.id == Drawdown.product_id)
+        .where(Drawdown.agent_id == agent_id, Drawdown.status.in_(statuses))
+        .order_by(Drawdown.credited_on, Drawdown.id)
     )
+    rows = [
+        (d, family_of(kind))
+        for d, kind in tx.session.execute(query.with_for_update(of=Drawdown) if lock else query)
+    ]
+    if len({family for _, family in rows}) > 1:
+        first = FIRST.get(setting(tx, "debt_priority"))
+        if first is not None:
+            rows.sort(key=lambda row: row[1] != first)  # stable: oldest first within each
+    return [d for d, _ in rows]
+
+
+def by_funder(
+    debts: Sequence[Debt], owed: Sequence[Owed], amount: int
+) -> list[tuple[list[Debt], list[Owed], int]]:
+    """``amount`` split over the runs of the same funder's debts, in their order
+    (``owed``: what each debt is repaid on, as ``split_over`` chose): each run takes
+    what it owes until nothing is left. A run it does not reach is not listed."""
+    runs: list[tuple[list[Debt], list[Owed]]] = []
+    for debt, o in zip(debts, owed, strict=True):
+        if runs and runs[-1][0][-1].drawdown.funder_id == debt.drawdown.funder_id:
+            runs[-1][0].append(debt)
+            runs[-1][1].append(o)
+        else:
+            runs.append(([debt], [o]))
+    split, left = [], amount
+    for run, run_owed in runs:
+        take = min(left, sum(o.total for o in run_owed))
+        if take > 0:
+            split.append((run, run_owed, take))
+            left -= take
+    assert left == 0, f"{left} fen of {amount} left over"
+    return split
+
+
+def part_key(key: str, n: int) -> str:
+    """The key of a request's ``n``-th part (the first is the request's own)."""
+    return key if n == 1 else f"{key}{PART}{n}"
 
 
 @transactional
@@ -81,16 +140,19 @@ def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentVie
     """Repay ``amount`` fen (``None``: everything owed today) from the wallet. Never
     more than is owed; the same key again returns the first repayment."""
     agent = agent_row(tx, agent_code)
+    if " " in key:  # as its ledger keys would be, before a part's key could match it
+        raise YirongError("idempotency_key_invalid", key=key[:128])
     earlier = _earlier(tx, agent.id, key)
-    if earlier is not None:
-        if amount is not None and earlier.amount != amount:
-            raise YirongError("exists_with_different_amount", key=key, repayment=earlier.id)
-        return view(earlier, "exists")
+    if earlier:
+        made = summed(earlier, "exists")
+        if amount is not None and made.amount != amount:
+            raise YirongError("exists_with_different_amount", key=key, repayment=made.id)
+        return made
     if amount is not None:
         amount = check_amount(amount)
-    debts = debts_of(tx, _outstanding(tx, agent.id, overdue_only=False), business_date_of(tx))
+    debts = debts_of(tx, outstanding(tx, agent.id), business_date_of(tx))
     owed, paying = split_over(debts, amount, agent_code)
-    return view(_apply(tx, agent_code, agent.id, debts, owed, paying, key, "asked"))
+    return _apply_by_funder(tx, agent_code, agent.id, debts, owed, paying, key, "asked")
 
 
 def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> RepaymentView | None:
@@ -98,7 +160,7 @@ def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> Repayme
     caller's transaction: a credit, or the end of day that found the loan overdue,
     which says ``overdue_on``: the day it is overdue from, tomorrow's)."""
     agent = agent_row(tx, agent_code)
-    debts = debts_of(tx, _outstanding(tx, agent.id, overdue_only=True), business_date_of(tx))
+    debts = debts_of(tx, outstanding(tx, agent.id, overdue_only=True), business_date_of(tx))
     if not debts:
         return None
     owed = [x.due for x in debts]
@@ -106,17 +168,72 @@ def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> Repayme
     amount = min(available, sum(o.total for o in owed))
     if amount <= 0:
         return None
+    # Sweeps are counted by their first parts: a sweep paid to two funders is one.
     swept = tx.session.scalar(
-        select(func.count()).where(Repayment.agent_id == agent.id, Repayment.kind == "sweep")
+        select(func.count()).where(
+            Repayment.agent_id == agent.id,
+            Repayment.kind == "sweep",
+            Repayment.request_key.not_like(f"%{PART}%"),
+        )
     )
     key = f"sweep:{(swept or 0) + 1}"
-    return view(_apply(tx, agent_code, agent.id, debts, owed, amount, key, "sweep", overdue_on))
+    return _apply_by_funder(tx, agent_code, agent.id, debts, owed, amount, key, "sweep", overdue_on)
 
 
-def _earlier(tx: Tx, agent_id: int, key: str) -> Repayment | None:
-    return tx.session.scalars(
-        select(Repayment).where(Repayment.agent_id == agent_id, Repayment.request_key == key)
-    ).one_or_none()
+def _earlier(tx: Tx, agent_id: int, key: str) -> list[Repayment]:
+    """The repayment made under ``key`` and its later parts, in order; none if none."""
+    parts = f"{key}{PART}"
+    return list(
+        tx.session.scalars(
+            select(Repayment)
+            .where(
+                Repayment.agent_id == agent_id,
+                (Repayment.request_key == key)
+                # Not LIKE: SQLite's ignores case, and a key may hold % or _.
+                | (func.substr(Repayment.request_key, 1, len(parts)) == parts),
+            )
+            .order_by(Repayment.id)
+        )
+    )
+
+
+def summed(parts: Sequence[Repayment], outcome: str = "created") -> RepaymentView:
+    """A request's repayment: its one part as it is, or its parts summed under the
+    first's id."""
+    if len(parts) == 1:
+        return view(parts[0], outcome)
+    first = parts[0]
+    return RepaymentView(
+        first.id,
+        sum(r.amount for r in parts),
+        sum(r.penalty for r in parts),
+        sum(r.interest for r in parts),
+        sum(r.principal for r in parts),
+        sum(r.share for r in parts),
+        first.kind,
+        first.business_date,
+        outcome,
+    )
+
+
+def _apply_by_funder(
+    tx: Tx,
+    agent_code: str,
+    agent_id: int,
+    debts: list[Debt],
+    owed: list[Owed],
+    amount: int,
+    key: str,
+    kind: str,
+    overdue_on: date | None = None,
+) -> RepaymentView:
+    """``amount`` over ``debts`` (in the order it pays them): a repayment to each
+    funder's run of them in turn, the first under ``key`` and the next as its parts."""
+    made = [
+        _apply(tx, agent_code, agent_id, run, run_owed, take, part_key(key, n), kind, overdue_on)
+        for n, (run, run_owed, take) in enumerate(by_funder(debts, owed, amount), start=1)
+    ]
+    return summed(made)
 
 
 def _apply(
@@ -129,17 +246,25 @@ def _apply(
     key: str,
     kind: str,
     overdue_on: date | None = None,
+    *,
+    source: Account | None = None,
+    order: Sequence[str] | None = None,
 ) -> Repayment:
+    """``source``: where the money comes from (the agent's wallet unless said);
+    ``order``: how it is split (the product's allocation order unless said)."""
     today = business_date_of(tx)
     drawdowns = [x.drawdown for x in debts]
     funder = tx.session.get(Funder, drawdowns[0].funder_id)
     assert funder is not None and all(d.funder_id == funder.id for d in drawdowns)
-    shares = allocate(amount, owed, parse_order(drawdowns[0].allocation_order))
+    shares = allocate(amount, owed, order or parse_order(drawdowns[0].allocation_order))
     penalty = sum(s.penalty for s in shares)
     interest = sum(s.interest for s in shares)
     principal = sum(s.principal for s in shares)
     share = ppm_of(penalty + interest, funder.revenue_share_ppm)
-    entry = _post(tx, agent_code, funder.code, key, amount, penalty, interest, principal, share)
+    paid_from = source or wallet_account(tx, f"agent:{agent_code}")
+    entry = _post(
+        tx, agent_code, funder.code, key, (amount, penalty, interest, principal, share), paid_from
+    )
     repayment = Repayment(
         agent_id=agent_id,
         funder_id=funder.id,
@@ -191,8 +316,11 @@ def _apply(
 
 
 def repayment_entry_keys(agent_code: str, key: str) -> tuple[str, str, str]:
-    """The ledger keys of a repayment's payment, memo-book and revenue-share entries."""
-    base = f"repay:{agent_code}:{key}"
+    """The ledger keys of a repayment's payment, memo-book and revenue-share entries
+    (``key``: its own, a part's too). A request's later part has its number in the
+    prefix (``repay#2:``), where no client's key can reach."""
+    first, _, n = key.partition(PART)
+    base = f"repay#{n}:{agent_code}:{first}" if n else f"repay:{agent_code}:{key}"
     return base, f"{base}:memo", f"{base}:share"
 
 
@@ -201,14 +329,13 @@ def _post(
     agent_code: str,
     funder_code: str,
     key: str,
-    amount: int,
-    penalty: int,
-    interest: int,
-    principal: int,
-    share: int,
+    figures: tuple[int, int, int, int, int],
+    source: Account,
 ) -> int:
-    """The wallet pays the funder's account (a frozen wallet may: it is repayment);
-    the funder's memo book collects; the platform books its share."""
+    """The wallet (or ``source``) pays the funder's account (a frozen wallet may: it is
+    repayment); the funder's memo book collects; the platform books its share.
+    ``figures``: the amount, its penalty, interest and principal, and the share."""
+    amount, penalty, interest, principal, share = figures
 
     def memo(part: str) -> int:
         return ledger.account_by_code(tx, memo_account(funder_code, part)).id
@@ -224,7 +351,7 @@ def _post(
             payment_key,
             "loan.repayment",
             (
-                Leg(wallet_account(tx, f"agent:{agent_code}").id, Side.DEBIT, amount),
+                Leg(source.id, Side.DEBIT, amount),
                 Leg(wallet_account(tx, f"funder:{funder_code}").id, Side.CREDIT, amount),
             ),
             debit_block_exempt=True,
@@ -307,15 +434,42 @@ def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     return True
 
 
+def repay_from_in(
+    tx: Tx, drawdown_id: int, amount: int, key: str, source: Account, order: Sequence[str]
+) -> int:
+    """Repay one drawdown from ``source`` instead of the wallet, split in ``order`` (an
+    order's supplier refunding part of it: its money repays the principal first), at
+    most what it owes today; returns what was repaid (0 if it owes nothing)."""
+    d = tx.session.get(Drawdown, drawdown_id, with_for_update=True)
+    if d is None or d.status not in OUTSTANDING:
+        return 0
+    agent_code = tx.session.get(Agent, d.agent_id)
+    assert agent_code is not None
+    [debt] = debts_of(tx, [d], business_date_of(tx))
+    take = min(amount, debt.payoff.total)
+    if take == 0:
+        return 0
+    _apply(
+        tx,
+        agent_code.code,
+        d.agent_id,
+        [debt],
+        [debt.payoff],
+        take,
+        key,
+        "refund",
+        source=source,
+        order=order,
+    )
+    return take
+
+
 @read_only
 def owed_now(tx: Tx, agent_code: str) -> list[Owed]:
     """What each outstanding drawdown owes today (penalty, interest, principal), all
-    of it: a term loan's payoff."""
+    of it: a term loan's payoff; in the order a repayment pays them, to whichever
+    funder."""
     agent = agent_row(tx, agent_code)
     today = business_date_of(tx)
-    rows = tx.session.scalars(
-        select(Drawdown)
-        .where(Drawdown.agent_id == agent.id, Drawdown.status.in_(OUTSTANDING))
-        .order_by(Drawdown.credited_on, Drawdown.id)
-    ).all()
+    rows = outstanding(tx, agent.id, lock=False)
     return [x.payoff for x in debts_of(tx, rows, today)]

@@ -5,6 +5,7 @@ when the bank returns or refuses it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,14 +21,26 @@ from yirong.ledger.service import PostResult
 from yirong.payments.tables import Payment
 
 PREFIX = "YP"  # what our payment references start with, on our files and the bank's lines
-KINDS = ("withdrawal", "payout", "return")
+KINDS = ("withdrawal", "payout", "return", "supplier")
 # The ledger's entry codes: the hold, its settlement and its release, per kind. A
 # funder's payout is a withdrawal from its payment account.
 CODES = {
     "withdrawal": ("wallet.withdrawal", "wallet.withdrawal.confirm", "wallet.withdrawal.fail"),
     "payout": ("wallet.withdrawal", "wallet.withdrawal.confirm", "wallet.withdrawal.fail"),
     "return": ("bank.return", "bank.return.confirm", "bank.return.fail"),
+    # An order's payout to its supplier (受托支付), from the order escrow.
+    "supplier": ("order.payout", "order.payout.confirm", "order.payout.fail"),
 }
+# What a capability above does when the bank settles or voids one of its payments
+# (given by ``yirong.wiring``): order financing lends the advance once the supplier is
+# paid, and takes the payout back when the bank refuses or returns it.
+Settled = Callable[[Tx, Payment], None]
+_on_settled: dict[str, Settled] = {}
+_on_voided: dict[str, Settled] = {}
+
+
+def on_settled(kind: str, settled: Settled, voided: Settled) -> None:
+    _on_settled[kind], _on_voided[kind] = settled, voided
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +169,9 @@ def settle_in(tx: Tx, payment: Payment, *, line_id: int) -> PostResult:
         business_date_of(tx),
         line_id,
     )
+    settled = _on_settled.get(payment.kind)
+    if settled is not None:
+        settled(tx, payment)
     return posted
 
 
@@ -178,6 +194,9 @@ def void_in(
     payment.status, payment.note = status, note[:200]
     if status == "returned":
         payment.returned_on, payment.return_line_id = business_date_of(tx), line_id
+    voided = _on_voided.get(payment.kind)
+    if voided is not None:
+        voided(tx, payment)
     return posted
 
 

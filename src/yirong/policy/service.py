@@ -38,6 +38,19 @@ def _rate(value: str) -> Decimal:
     return rate
 
 
+# Which of an agent's debts its money pays first when they are owed to more than one
+# funder (a line from one, order advances from another): the oldest first, whatever
+# the product (by the day each was lent); or one product family's before the other's,
+# each oldest first.
+DEBT_PRIORITIES = ("oldest_first", "line_first", "order_first")
+
+
+def _debt_priority(value: str) -> str:
+    if value not in DEBT_PRIORITIES:
+        raise ValueError(f"one of {', '.join(DEBT_PRIORITIES)}")
+    return value
+
+
 RULES: dict[str, Rule] = {
     # All-in annualised cost cap for licensed lenders (九民纪要 Art. 51): every offer's and
     # product's APR (fees included; the higher of simple and compound) must stay at or below it.
@@ -54,6 +67,12 @@ RULES: dict[str, Rule] = {
         "5000000",
         lambda v: check_amount(int(v)),
         "a hand match or return of at least this many fen needs a second operator",
+    ),
+    "debt_priority": Rule(
+        "oldest_first",
+        _debt_priority,
+        "which debts a repayment or a sweep pays first across funders: "
+        + " | ".join(DEBT_PRIORITIES),
     ),
 }
 

@@ -28,6 +28,8 @@ from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans.funding import Funding, fund_order_in, fund_orders_in, order_by_reference
 from yirong.loans.model import DrawdownStatus
 from yirong.loans.tables import Drawdown
+from yirong.orders.refunds import receive_refund_in
+from yirong.orders.tables import OrderFinancing
 from yirong.payments import service as payments
 from yirong.payments.tables import Payment
 from yirong.reconciliation import model, suspense
@@ -99,7 +101,7 @@ def match_lines_in(tx: Tx, taken: Sequence[Taken], rules: Mapping[str, Rule]) ->
             # that a second line for the same order is a duplicate).
             t.status, t.matched_by = "matched", f"rule:{decision.rule}"
             t.target, t.target_ref = Target.ORDER.value, ",".join(decision.refs)
-            _update_facts(decision, facts)
+            _update_facts(decision, facts, t.parsed.amount)
             together.append((t, decision))
         else:
             apply_in(tx, t, decision, facts)
@@ -194,10 +196,13 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
         Payment.status,
         Payment.payee_account,
         Payment.instructed_on,
-    )
+        Payment.kind,
+        # A supplier's payout may come back as refunds up to what it paid.
+        (Payment.amount - func.coalesce(OrderFinancing.refunded, 0)).label("refundable"),
+    ).outerjoin(OrderFinancing, OrderFinancing.payment_id == Payment.id)
     # Locked, so that what is decided below still holds when it is applied: a legal
     # order may cancel a withdrawal, or the bank's refusal fail it, meanwhile.
-    query = query.order_by(Payment.reference).with_for_update()
+    query = query.order_by(Payment.reference).with_for_update(of=Payment)
     if payment_refs:
         for row in tx.conn.execute(query.where(Payment.reference.in_(payment_refs))):
             facts.payments[row[0]] = model.PaymentFacts(*row)
@@ -266,7 +271,7 @@ def apply_in(tx: Tx, t: Taken, decision: Decision, facts: Facts) -> None:
     assert decision.target is not None
     pay(tx, t, decision.target, decision.refs, returned=decision.returned)
     t.status, t.matched_by = "matched", f"rule:{decision.rule}"
-    _update_facts(decision, facts)
+    _update_facts(decision, facts, t.parsed.amount)
 
 
 FUNDED_TOGETHER = ("order_reference", "orders_in_one_line")  # no earlier parts to bring in
@@ -310,6 +315,16 @@ def pay(tx: Tx, t: Taken, target: Target, refs: Sequence[str], *, returned: bool
             record = commissions.file_for_payment(tx, commissions.file_ids_in(refs[0])[0])
             assert record is not None
             commissions.apply_commission_file_in(tx, record, bank_account=t.account.ledger_account)
+            t.target_ref = refs[0]
+        case Target.REFUND:
+            payment = payments.payment_row(tx, reference=refs[0])
+            receive_refund_in(
+                tx,
+                payment,
+                t.parsed.amount,
+                key=f"bank:{t.id}",
+                bank_account=t.account.ledger_account,
+            )
             t.target_ref = refs[0]
         case Target.PAYMENT:
             payment = payments.payment_row(tx, reference=refs[0])
@@ -454,7 +469,7 @@ def open_exception(
     tx.session.flush()
 
 
-def _update_facts(decision: Decision, facts: Facts) -> None:
+def _update_facts(decision: Decision, facts: Facts, amount: int) -> None:
     for ref in decision.refs:
         if decision.target is Target.ORDER and ref in facts.orders:
             facts.orders[ref].status, facts.orders[ref].paid_in_parts = DrawdownStatus.CREDITED, 0
@@ -462,6 +477,8 @@ def _update_facts(decision: Decision, facts: Facts) -> None:
             facts.files[ref].state = "applied"
         elif decision.target is Target.PAYMENT and ref in facts.payments:
             facts.payments[ref].status = "returned" if decision.returned else "settled"
+        elif decision.target is Target.REFUND and ref in facts.payments:
+            facts.payments[ref].refundable -= amount
 
 
 def _close_notices(tx: Tx, kind: str, target: str, t: Taken, *, amount: int | None = None) -> None:

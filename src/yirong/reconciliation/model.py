@@ -38,6 +38,7 @@ class Target(StrEnum):
     WALLET = "wallet"  # a wallet's top-up (pay-in code or virtual account)
     COMMISSION = "commission"  # a carrier's commission file (YC...)
     PAYMENT = "payment"  # one of our outbound payments (YP...)
+    REFUND = "refund"  # a supplier's refund quoting our payout to it (订单融资)
 
 
 class Outcome(StrEnum):
@@ -125,6 +126,9 @@ class PaymentFacts:
     status: str  # instructed | settled | returned | failed
     payee_account: str | None
     instructed_on: date
+    kind: str = "withdrawal"
+    # A settled payout to a supplier: what it may still refund (paid less refunded).
+    refundable: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,11 +325,22 @@ def _commission(line: Line, facts: Facts) -> Decision:
 
 
 def _returned(line: Line, facts: Facts) -> Decision:
-    """A credit quoting one of our payments: the bank sent it back (退汇)."""
+    """A credit quoting one of our payments: the bank sent it back (退汇); or, for a
+    payout to a supplier the bank has paid, the supplier's refund (a return of goods,
+    a short delivery), up to what it was paid."""
     ref = line.refs.payments[0]
     found = facts.payments.get(ref)
     if found is None:
         return _exception(ExceptionKind.UNKNOWN, f"No payment {ref}.")
+    if found.kind == "supplier" and found.status == "settled":
+        if line.amount > found.refundable:
+            return _exception(
+                ExceptionKind.OVER,
+                f"Payout {ref} can take back at most {found.refundable} fen; the line "
+                f"brings {line.amount}.",
+                refs=(ref,),
+            )
+        return Decision(Outcome.MATCHED, "payment_reference", Target.REFUND, (ref,))
     if found.status not in ("instructed", "settled") or line.amount != found.amount:
         return _exception(
             ExceptionKind.UNKNOWN,

@@ -4,6 +4,7 @@ runs on its interest clock (``loans.interest``)."""
 
 from yirong.loans.model.lifecycle import (
     CLOSED,
+    IN_ESCROW,
     LENT,
     OPEN,
     ORDER,
@@ -19,6 +20,7 @@ from yirong.loans.model.lifecycle import (
 
 __all__ = [
     "CLOSED",
+    "IN_ESCROW",
     "LENT",
     "OPEN",
     "ORDER",

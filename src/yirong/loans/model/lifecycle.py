@@ -5,6 +5,11 @@ refusal for a move its state does not allow. Pure: no I/O, no clock.
     requested --funded----> funded --returned--> returned
                             (the money came; the wallet could not take it: it waits
                             with the funder, and its payout that evening returns it)
+    requested --escrowed--> escrowed --paid_out--> credited
+                            (an order's advance: the money came and waits in escrow
+                            until the supplier is paid, 受托支付; interest runs from
+                            the day the bank shows the supplier paid)
+    escrowed --returned--> returned (the financing was called off: back to the funder)
     requested --cancelled | rejected | expired--> (closed, no money ever moved)
     credited --fell_overdue--> overdue --cured--> credited
     credited | overdue --repaid--> repaid --reopened--> credited | overdue
@@ -32,6 +37,7 @@ class DrawdownStatus(StrEnum):
     REJECTED = "rejected"  # the funder declined the order
     CANCELLED = "cancelled"  # the agent withdrew the order
     RETURNED = "returned"  # its money went back to the funder (the wallet could not take it)
+    ESCROWED = "escrowed"  # an order's advance: the money waits to be paid to the supplier
 
 
 class Event(StrEnum):
@@ -46,6 +52,8 @@ class Event(StrEnum):
     REOPENED = "reopened"  # its last repayment reversed: owed again, current
     REOPENED_OVERDUE = "reopened_overdue"  # ... owed again, and past due
     RETURNED = "returned"  # the funder's payout took the money that waited back
+    ESCROWED = "escrowed"  # an order's advance arrived: it waits for the supplier's payout
+    PAID_OUT = "paid_out"  # the bank shows the supplier paid: the advance is lent
 
 
 S = DrawdownStatus  # short, for the tables below
@@ -53,7 +61,8 @@ S = DrawdownStatus  # short, for the tables below
 ORDER = frozenset({S.REQUESTED})  # an order no money has come for
 LENT = frozenset({S.CREDITED, S.OVERDUE})  # a loan that runs: owes, accrues
 OUTSTANDING = frozenset({*LENT, S.FUNDED})  # lent money not paid back
-OPEN = frozenset({*ORDER, *OUTSTANDING})  # holds some of its line
+IN_ESCROW = frozenset({S.ESCROWED})  # an advance's money, not yet paid to the supplier
+OPEN = frozenset({*ORDER, *OUTSTANDING, *IN_ESCROW})  # holds some of its line
 CLOSED = frozenset({S.REPAID, S.EXPIRED, S.REJECTED, S.CANCELLED, S.RETURNED})
 _OWED_AGAIN = frozenset({*LENT, S.REPAID})
 
@@ -69,7 +78,9 @@ TRANSITIONS: Mapping[Event, tuple[frozenset[DrawdownStatus], DrawdownStatus, str
     Event.REPAID: (LENT, S.REPAID, "drawdown_not_lent"),
     Event.REOPENED: (_OWED_AGAIN, S.CREDITED, "drawdown_not_lent"),
     Event.REOPENED_OVERDUE: (_OWED_AGAIN, S.OVERDUE, "drawdown_not_lent"),
-    Event.RETURNED: (frozenset({S.FUNDED}), S.RETURNED, "drawdown_not_funded"),
+    Event.RETURNED: (frozenset({S.FUNDED, S.ESCROWED}), S.RETURNED, "drawdown_not_funded"),
+    Event.ESCROWED: (ORDER, S.ESCROWED, "drawdown_not_pending"),
+    Event.PAID_OUT: (IN_ESCROW, S.CREDITED, "drawdown_not_escrowed"),
 }
 
 
