@@ -68,6 +68,14 @@ def test_the_demo_plays_every_flow_and_its_claims_are_the_records(
             assert counts[flow] > 0, flow
         assert counts["freezes_for_overdue"] >= counts["overdue"] > 0
         assert counts["unfreezes"] > 0
+        # The second product: each financed order's supplier paid once, as the bank
+        # shows; one order partly returned (refunded through the bank), one defaulted
+        # (its margin taken to the debt), the rest repaid and their margins released.
+        assert counts["orders_financed"] == counts["supplier_payouts"] >= 3
+        assert counts["orders_refunded_in_part"] == 1 and counts["orders_defaulted"] == 1
+        assert counts["order_margins_released"] == counts["orders_financed"] - 1
+        for code in ("order_taken", "advance_over_rate", "payout_gate_failed"):
+            assert result.refusals[code] == 1, code
         # Six-instalment loans: one missed an instalment, fell overdue and recovered.
         assert counts["instalment_loans"] > 0 and counts["instalments_paid"] > 0
         assert counts["instalments_overdue"] >= counts["instalment_loans_recovered"] >= 1
@@ -138,7 +146,7 @@ def bank_records(tx: Tx) -> dict[str, Any]:
     credited = dict(
         tx.conn.execute(
             select(Drawdown.order_ref, Drawdown.amount).where(
-                (Drawdown.credited_on.is_not(None)) | (Drawdown.status == "funded")
+                (Drawdown.credited_on.is_not(None)) | Drawdown.status.in_(("funded", "escrowed"))
             )
         ).all()
     )

@@ -37,7 +37,7 @@ LEGAL: dict[tuple[S, E], S] = {
     # An order's advance waits in escrow for the supplier's payout (受托支付).
     (S.REQUESTED, E.ESCROWED): S.ESCROWED,
     (S.ESCROWED, E.PAID_OUT): S.CREDITED,
-    (S.ESCROWED, E.RETURNED): S.RETURNED,
+    (S.ESCROWED, E.CALLED_OFF): S.RETURNED,
 }
 ORDER_EVENTS = {E.CREDITED, E.FUNDED, E.CANCELLED, E.REJECTED, E.EXPIRED, E.ESCROWED}
 
@@ -55,7 +55,7 @@ def test_each_state_and_event(status: S, event: E) -> None:
         else "drawdown_not_funded"
         if event is E.RETURNED
         else "drawdown_not_escrowed"
-        if event is E.PAID_OUT
+        if event in (E.PAID_OUT, E.CALLED_OFF)
         else "drawdown_not_lent"
     )
     assert refused.value.code == expected
@@ -75,6 +75,9 @@ def test_a_set_based_move_reads_its_states_from_the_model() -> None:
     assert model.sources(E.EXPIRED) == ("requested",)
     assert model.target(E.EXPIRED) is S.EXPIRED
     assert model.sources(E.FELL_OVERDUE) == ("credited",)
+    # The end of day's payout returns money waiting with the funder, never an order's
+    # advance waiting in escrow for its supplier.
+    assert model.sources(E.RETURNED) == ("funded",)
     assert model.target(E.FELL_OVERDUE) is S.OVERDUE
 
 

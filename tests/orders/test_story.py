@@ -40,6 +40,7 @@ from yirong.orders.financing import (
 )
 from yirong.orders.purchase import get_order, record_change
 from yirong.orders.refunds import receive_refund_in
+from yirong.payments.batch import batch_content, batches, read_batch
 from yirong.payments.service import payment_row
 from yirong.payments.tables import Payment
 from yirong.wallets import service as wallets
@@ -69,6 +70,15 @@ def supplier_paid(db: Database, payment_ref: str) -> str:
     line = bank.debit(amount, memo=f"受托支付 {payment_ref}", account=SUPPLIER_ACCOUNT)
     bank.close_day()
     return line_outcome(db, line.bank_serial)
+
+
+def batched(db: Database, payment_ref: str) -> bool:
+    """The payment is in a payment file the platform wrote for the bank."""
+    return any(
+        line.payment_ref == payment_ref
+        for b in batches(db)
+        for line in read_batch(batch_content(db, b.reference))[1]
+    )
 
 
 def refused(code: str, fn, *args, **kwargs) -> YirongError:  # type: ignore[no-untyped-def]
@@ -186,6 +196,10 @@ def test_a_defaulted_order_freezes_sweeps_and_takes_its_margin(
     assert fund(db, "O1", approved.order_ref, advance) == "matched"
     paying = pay_supplier(db, financing.reference)
     assert paying.payment is not None
+    # The evening's payment file carries it; the bank pays it the next morning.
+    run_eod(db)
+    assert batched(db, paying.payment)
+    assert get_financing(db, financing.reference).loan_status == "escrowed"
     assert supplier_paid(db, paying.payment) == "matched"
     lent_on = current_business_date(db)
     left = 1_100_000 - own_part - margin  # 715,000 fen stays in the wallet

@@ -43,6 +43,7 @@ from yirong.demo.desk import record_refusals, review_days, work_the_queue
 from yirong.demo.funder_offices import exchange_files
 from yirong.demo.funders import FUNDERS
 from yirong.demo.marketplace import Market, chosen_offer, firm_details
+from yirong.demo.orders import ORDER_PRODUCT, OrderDesk, orders_evening, orders_morning
 from yirong.demo.wallet_days import one_day
 from yirong.demo.year import Profile, commission_file
 from yirong.eod.service import run_eod
@@ -138,6 +139,7 @@ class Lending:
     day_index: int = 0
     reversed_one: bool = False
     once: set[str] = field(default_factory=set)  # what happens once, done
+    orders: OrderDesk = field(default_factory=OrderDesk)  # the second product's story
 
     @property
     def rnd(self) -> random.Random:
@@ -187,6 +189,7 @@ def play_lending(
             paid = commission_file(db, bank, lending.rnd, codes, lending.profile, month, index)
             lending.count("commission_files")
             lending.count("commission_fen", sum(paid.values()))
+        orders_morning(lending, lending.orders, today)
         _plan_repayments(lending, today)
         _drawdowns(lending, today)
         _funds_arrive(lending, today)
@@ -198,6 +201,7 @@ def play_lending(
         # The evening: the day's statement is imported, then the end of day.
         bank.close_day(today)
         _after_statement(lending, today)
+        orders_evening(lending, lending.orders)
         report = run_eod(db)
         lending.count("eod_runs")
         lending.count("orders_expired", report.done["expire"]["orders"])
@@ -210,8 +214,8 @@ def play_lending(
 def _enrol_borrowers(lending: Lending, today: date) -> None:
     """Every agent with an active line the demo does not know yet."""
     for line in apps.lines(lending.market.db):
-        if line.agent_code in lending.borrowers:
-            continue
+        if line.agent_code in lending.borrowers or line.product_code == ORDER_PRODUCT.code:
+            continue  # known, or an order facility (its own story: demo.orders)
         lending.borrowers[line.agent_code] = Borrower(
             line.agent_code,
             line.funder_code,
@@ -237,7 +241,7 @@ def _month_start(lending: Lending, today: date) -> None:
     for code in market.opted_in:
         if code in lending.borrowers or lending.rnd.random() > 0.25:
             continue
-        offers = compare_offers(db, code)
+        offers = [o for o in compare_offers(db, code) if o.product_code != ORDER_PRODUCT.code]
         if not offers:
             continue
         details = firm_details(db, code)

@@ -15,6 +15,7 @@ from yirong.infra.db import Tx
 from yirong.infra.outbox import OutboxMessage
 from yirong.ledger import service as ledger
 from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
+from yirong.orders.tables import OrderFinancing, PurchaseOrder
 from yirong.payments.tables import Payment
 from yirong.reconciliation.tables import (
     BankLine,
@@ -91,7 +92,23 @@ def on_record(tx: Tx) -> dict[str, int]:
         "freezes_for_overdue": _count(tx, WalletFreeze.reason == "overdue", of=WalletFreeze),
         "unfreezes": _count(tx, WalletFreeze.lifted_on.is_not(None), of=WalletFreeze),
         "revenue_share_fen": ledger.balance_of(tx, ledger.account_by_code(tx, REVENUE)).balance,
+        **_orders(tx),
         **_reconciliation(tx),
+    }
+
+
+def _orders(tx: Tx) -> dict[str, int]:
+    """The second product: orders financed (their supplier paid, as the bank shows),
+    the payouts the bank settled, and how the financings ended."""
+    return {
+        "purchase_orders": _count(tx, of=PurchaseOrder),
+        "orders_financed": _count(tx, OrderFinancing.paid_on.is_not(None), of=OrderFinancing),
+        "supplier_payouts": _count(
+            tx, Payment.kind == "supplier", Payment.status == "settled", of=Payment
+        ),
+        "orders_refunded_in_part": _count(tx, OrderFinancing.refunded > 0, of=OrderFinancing),
+        "order_margins_released": _count(tx, OrderFinancing.status == "settled", of=OrderFinancing),
+        "orders_defaulted": _count(tx, OrderFinancing.status == "defaulted", of=OrderFinancing),
     }
 
 

@@ -389,7 +389,7 @@ def cancel_financing(tx: Tx, agent_code: str, reference: str) -> FinancingView:
         assert d is not None
         if d.status == loans.DrawdownStatus.ESCROWED:
             _return_escrow(tx, d)
-            d.status = loans.after(d.status, loans.Event.RETURNED, drawdown=d.id)
+            d.status = loans.after(d.status, loans.Event.CALLED_OFF, drawdown=d.id)
         else:
             d.status = loans.after(d.status, loans.Event.CANCELLED, drawdown=d.id)
         d.closed_on, d.reason = today, "financing_cancelled"

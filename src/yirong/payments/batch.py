@@ -32,7 +32,12 @@ COLUMNS = (
     "amount_fen",
     "purpose",
 )
-PURPOSE = {"withdrawal": "提现 withdrawal", "payout": "代付 payout", "return": "退款 return"}
+PURPOSE = {
+    "withdrawal": "提现 withdrawal",
+    "payout": "代付 payout",
+    "return": "退款 return",
+    "supplier": "受托支付 order payout",  # to an order's supplier, from escrow
+}
 
 
 @dataclass(frozen=True, slots=True)

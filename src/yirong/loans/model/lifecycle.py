@@ -9,7 +9,7 @@ refusal for a move its state does not allow. Pure: no I/O, no clock.
                             (an order's advance: the money came and waits in escrow
                             until the supplier is paid, 受托支付; interest runs from
                             the day the bank shows the supplier paid)
-    escrowed --returned--> returned (the financing was called off: back to the funder)
+    escrowed --called_off--> returned (the financing was called off: back to the funder)
     requested --cancelled | rejected | expired--> (closed, no money ever moved)
     credited --fell_overdue--> overdue --cured--> credited
     credited | overdue --repaid--> repaid --reopened--> credited | overdue
@@ -54,6 +54,9 @@ class Event(StrEnum):
     RETURNED = "returned"  # the funder's payout took the money that waited back
     ESCROWED = "escrowed"  # an order's advance arrived: it waits for the supplier's payout
     PAID_OUT = "paid_out"  # the bank shows the supplier paid: the advance is lent
+    # The financing was called off before the payout: the advance goes back to the
+    # funder's account (not the end of day's RETURNED, which takes FUNDED money only).
+    CALLED_OFF = "called_off"
 
 
 S = DrawdownStatus  # short, for the tables below
@@ -78,7 +81,8 @@ TRANSITIONS: Mapping[Event, tuple[frozenset[DrawdownStatus], DrawdownStatus, str
     Event.REPAID: (LENT, S.REPAID, "drawdown_not_lent"),
     Event.REOPENED: (_OWED_AGAIN, S.CREDITED, "drawdown_not_lent"),
     Event.REOPENED_OVERDUE: (_OWED_AGAIN, S.OVERDUE, "drawdown_not_lent"),
-    Event.RETURNED: (frozenset({S.FUNDED, S.ESCROWED}), S.RETURNED, "drawdown_not_funded"),
+    Event.RETURNED: (frozenset({S.FUNDED}), S.RETURNED, "drawdown_not_funded"),
+    Event.CALLED_OFF: (IN_ESCROW, S.RETURNED, "drawdown_not_escrowed"),
     Event.ESCROWED: (ORDER, S.ESCROWED, "drawdown_not_pending"),
     Event.PAID_OUT: (IN_ESCROW, S.CREDITED, "drawdown_not_escrowed"),
 }
