@@ -552,6 +552,9 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "document_invalid": ErrorSpec(
         422, "A document is a contract, an invoice or a delivery receipt, of 1 byte to 10 MB."
     ),
+    "delivery_receipt_missing": ErrorSpec(
+        409, "The goods are delivered when their signed delivery receipt (签收单) is attached."
+    ),
     "order_already_financed": ErrorSpec(
         409, "This order, or its invoice, is financed already: an order is financed once."
     ),

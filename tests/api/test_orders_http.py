@@ -297,7 +297,7 @@ def test_an_order_is_financed_and_its_supplier_paid_over_http(backend: str, tmp_
 
     # The goods arrive: the receipt first, then the supplier says so. A change now is
     # the supplier's refund's to record, through the bank.
-    refused(supplier.post(f"{V1}/orders/{ref}/delivered"), 422, "document_invalid")
+    refused(supplier.post(f"{V1}/orders/{ref}/delivered"), 409, "delivery_receipt_missing")
     ok(attach(supplier, ref, "delivery_receipt", b"%PDF receipt 7001", "receipt.pdf"), 201)
     assert ok(supplier.post(f"{V1}/orders/{ref}/delivered"))["delivered_on"] == today
     change = {"kind": "returned", "amount": 1_500_00, "note": "one phone back"}

@@ -23,8 +23,10 @@ from yirong.orders.financing import (
 )
 from yirong.orders.purchase import (
     GoodsLine,
+    attach_document,
     enter_order,
     get_order,
+    mark_delivered,
     record_change,
     set_invoice,
 )
@@ -180,6 +182,22 @@ def test_a_supplier_account_never_verified_is_never_paid(om: Any) -> None:
     other = enter_order(db, agent, "DIST2", "PO-U2", SMALL, today, "u2").reference
     refused("supplier_not_whitelisted", request_financing, db, agent, other, 100_000, "u2")
     assert get_supplier(db, "DIST2").whitelisted is False
+
+
+def test_delivered_only_with_its_signed_receipt(om: Any) -> None:
+    db = om.db
+    order = ready_order(db, om.code(0), "PO-DL", delivery=current_business_date(db))
+    refused("delivery_receipt_missing", mark_delivered, db, order, by="supplier:DIST1")
+    assert get_order(db, order).delivered_on is None
+    # A document is a contract, an invoice or a delivery receipt, and not empty.
+    for kind, content in (("photo", b"x"), ("delivery_receipt", b"")):
+        refused("document_invalid", attach_document, db, order, kind, "a", "b", content, by="x")
+    assert len(get_order(db, order).documents) == 2
+    attach_document(
+        db, order, "delivery_receipt", "签收单.jpg", "image/jpeg", b"signed", by="agent:x"
+    )
+    delivered = mark_delivered(db, order, by="supplier:DIST1")
+    assert delivered.delivered_on == current_business_date(db)
 
 
 def test_bad_suppliers_are_refused(om: Any) -> None:

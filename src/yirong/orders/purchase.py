@@ -433,7 +433,7 @@ def mark_delivered(
         )
     )
     if not has_receipt:
-        raise YirongError("document_invalid", kind="delivery_receipt", size=0)
+        raise YirongError("delivery_receipt_missing", order=reference)
     if order.delivered_on is None:
         order.delivered_on = business_date_of(tx)
     return order_view(tx, order)
