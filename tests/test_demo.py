@@ -16,6 +16,7 @@ from yirong.agents.tables import Agent
 from yirong.books.service import bank_accounts, business_date_of
 from yirong.demo.bank import RESERVE_NUMBER
 from yirong.demo.scenario import run_demo
+from yirong.demo.signins import create_signins
 from yirong.features.service import latest_as_of
 from yirong.features.tables import AgentFeatures
 from yirong.infra.db import Database, Tx
@@ -76,6 +77,12 @@ def test_the_demo_plays_every_flow_and_its_claims_are_the_records(
         assert counts["order_margins_released"] == counts["orders_financed"] - 1
         for code in ("order_taken", "advance_over_rate", "payout_gate_failed"):
             assert result.refusals[code] == 1, code
+        # The sign-ins the demo prints: one each, the order financing's agent among them.
+        signins = create_signins(db)
+        names = [s.username for s in signins if s.username is not None]
+        assert len(names) == len(set(names))
+        assert any("订单融资" in s.note for s in signins if s.role == "agent")
+        assert any(s.acts_for == "F05" for s in signins)
         # Six-instalment loans: one missed an instalment, fell overdue and recovered.
         assert counts["instalment_loans"] > 0 and counts["instalments_paid"] > 0
         assert counts["instalments_overdue"] >= counts["instalment_loans_recovered"] >= 1

@@ -10,6 +10,7 @@ from yirong.access.service import create_user, issue_api_key
 from yirong.credit.applications import lines
 from yirong.credit.queries import agents_to_apply
 from yirong.demo.lending import FUNDER_CODES
+from yirong.demo.orders import FINANCIER, ORDER_PRODUCT
 from yirong.infra.db import Database
 from yirong.loans.standing import agent_standing
 
@@ -26,7 +27,9 @@ class SignIn:
 
 def create_signins(db: Database) -> list[SignIn]:
     made = [_person(db, "operator", "operator", "operator", "sees everything; audited")]
-    borrowers = [line.agent_code for line in lines(db, status="active")]
+    active = lines(db, status="active")
+    borrowers = [line.agent_code for line in active if line.product_code != ORDER_PRODUCT.code]
+    ordering = [line.agent_code for line in active if line.product_code == ORDER_PRODUCT.code]
     overdue = next((a for a in borrowers if _is_overdue(db, a)), None)
     picked = [borrowers[0]] if borrowers else []
     if overdue is not None and overdue not in picked:
@@ -34,9 +37,18 @@ def create_signins(db: Database) -> list[SignIn]:
     for code in picked:
         note = "has an overdue loan; wallet frozen" if code == overdue else "has a credit line"
         made.append(_person(db, f"agent-{code.lower()}", "agent", code, note))
+    if ordering and ordering[0] not in picked:
+        picked.append(ordering[0])
+        note = "finances a purchase order (订单融资)"
+        made.append(_person(db, f"agent-{ordering[0].lower()}", "agent", ordering[0], note))
     for code in agents_to_apply(db):
+        if code in picked:  # it has a line, and offers of the other family
+            continue
         note = "has offers and no line yet: apply in the console"
         made.append(_person(db, f"agent-{code.lower()}", "agent", code, note))
+    if ordering:
+        code = FINANCIER.code
+        made.append(_person(db, f"funder-{code.lower()}", "funder", code, "the order financier"))
     for code in FUNDER_CODES:
         made.append(_person(db, f"funder-{code.lower()}", "funder", code, "the funder's staff"))
         key = issue_api_key(db, code, "demo system")
