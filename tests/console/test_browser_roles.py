@@ -8,7 +8,7 @@ page of each role, in both languages, checked for console errors and by axe-core
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from tests.console.signing import PASSWORD
 from tests.credit.market import Market, build_market, consent
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
+from tests.orders.market import build_order_market, ready_order
 from yirong.access.service import create_user
 from yirong.books.service import RESERVE, current_business_date
 from yirong.credit.applications import apply_for_credit
@@ -29,6 +30,7 @@ from yirong.credit.preapproval import run_preapproval
 from yirong.eod.service import run_eod
 from yirong.ledger import service as ledger
 from yirong.loans.drawdowns import request_drawdown
+from yirong.orders.financing import request_financing
 from yirong.policy.service import set_setting
 from yirong.wallets import service as wallets
 
@@ -206,3 +208,38 @@ def test_every_page_of_each_role_in_both_languages(tmp_path: Path) -> None:
                     page.goto(base + path)
                     slug = path.strip("/").replace("/", "-").split("?")[0]
                     shot.check(f"pages-{language}-{slug}")
+
+
+def test_the_order_financing_pages_of_each_role_in_both_languages(tmp_path: Path) -> None:
+    """Every page of each role with an order financing asked for, its order's page and
+    the financing's: no console error, no serious or critical axe violation, in both
+    languages."""
+    om = build_order_market("sqlite", tmp_path)
+    db, code = om.db, om.code(0)
+    delivery = current_business_date(db) + timedelta(days=10)
+    order = ready_order(db, code, "PO-9001", delivery=delivery)
+    financing = request_financing(db, code, order, 800_000, "ask").reference
+    for username, role, subject in (
+        ("o1-officer", "funder", "O1"),
+        ("ops-a", "operator", "ops-a"),
+        ("agent", "agent", code),
+    ):
+        create_user(db, username, PASSWORD, role, subject)
+    records = {
+        "o1-officer": [f"/funder/order-financings/{financing}"],
+        "ops-a": [],
+        "agent": [f"/agent/orders/{order}"],
+    }
+    with chromium() as browser, served(db) as base:
+        page = browser.new_page(viewport=DESKTOP)
+        shot = Watched(page)
+        for username, extra in records.items():
+            _sign_in(page, base, username)
+            paths = page.locator("nav.pages a").evaluate_all("links => links.map(a => a.pathname)")
+            assert any("order" in p for p in paths)
+            for language in ("zh_CN", "en"):
+                page.goto(f"{base}/language?to={language}&next=/")
+                for path in [*paths, *extra]:
+                    page.goto(base + path)
+                    slug = path.strip("/").replace("/", "-").split("?")[0]
+                    shot.check(f"orders-{language}-{slug}")

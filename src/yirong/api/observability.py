@@ -50,6 +50,9 @@ RAW_BODIES: dict[str, tuple[tuple[str, ...], int]] = {
     "/api/v1/commissions/files" + FORM_SUFFIX: ((MULTIPART,), 50 << 20),
     "/api/v1/bank-statements": (STATEMENT_TYPES, 200 << 20),
     "/api/v1/bank-statements" + FORM_SUFFIX: ((MULTIPART,), 200 << 20),
+    # The console's one multipart form: an agent's order document (its reference is a
+    # field of the form, so the path is fixed).
+    "/agent/order-documents": ((MULTIPART,), MAX_DOCUMENT_BYTES + FORM_ROOM),
 }
 # The same, for routes with a path parameter: a funder's own daily file, to compare;
 # an order's document.

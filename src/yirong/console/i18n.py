@@ -250,6 +250,7 @@ LOAN_STATUSES = {
     "cancelled": N_("Cancelled"),
     "returned": N_("Returned"),
     "funded": N_("Money waiting with the funder"),
+    "escrowed": N_("Money waiting in escrow for the supplier"),
 }
 # The daily files made for a funder, and how its own file may differ from ours.
 FILE_KINDS = {
@@ -262,4 +263,42 @@ FILE_DIFFERENCES = {
     "missing_at_platform": N_("In your file, not in ours"),
     "amount_differs": N_("An amount differs"),
     "status_differs": N_("A field differs"),
+}
+# Order financing (订单融资): an order's state, a financing's, a document's kind, and
+# what the payout gate may find missing (orders.model.missing).
+ORDER_STATUSES = {
+    "entered": N_("Waiting for the supplier's confirmation"),
+    "confirmed": N_("Confirmed by the supplier"),
+    "cancelled": N_("Cancelled"),
+}
+FINANCING_STATUSES = {
+    "requested": N_("Waiting for the funder"),
+    "approved": N_("Approved: waiting to pay the supplier"),
+    "paying": N_("Paying the supplier"),
+    "paid": N_("Supplier paid: the loan runs"),
+    "settled": N_("Repaid, margin returned"),
+    "defaulted": N_("Overdue: margin applied to the debt"),
+    "rejected": N_("Declined by the funder"),
+    "cancelled": N_("Cancelled"),
+}
+DOCUMENT_KINDS = {
+    "contract": N_("Purchase contract"),
+    "invoice": N_("Invoice"),
+    "delivery_receipt": N_("Delivery receipt"),
+}
+PAYOUT_GATE = {
+    "order_cancelled": N_("The order was cancelled."),
+    "order_not_confirmed": N_("The supplier has not confirmed the order."),
+    "document:contract": N_("The purchase contract is not attached."),
+    "document:invoice": N_("The invoice is not attached."),
+    "advance_over_rate": N_(
+        "The advance is more than the advance rate of what remains of the order."
+    ),
+    "facility_not_active": N_("The agent's order facility is not active."),
+    "margin_not_held": N_("The agent's part and margin are not held."),
+    "supplier_account_unverified": N_("The supplier's settlement account is not verified."),
+    "supplier_not_whitelisted": N_("The supplier is not on the whitelist."),
+    "order_already_financed": N_("The order or its invoice is financed elsewhere."),
+    "funder_money_not_arrived": N_("The funder's money has not arrived."),
+    "agent_overdue": N_("The agent has a loan overdue."),
 }

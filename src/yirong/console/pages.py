@@ -91,6 +91,41 @@ PROBLEMS = {
     "account_frozen": N_("Your wallet is frozen: no money may leave it but repayments."),
     "loan_overdue": N_("A loan is overdue: repay it before you borrow again."),
     "frozen_by_legal_order": N_("A court's or an authority's order stops new loans."),
+    "facility_not_active": N_(
+        "You have no active order facility: apply for one on the offers page."
+    ),
+    "advance_over_rate": N_(
+        "The advance is more than the product's advance rate of the order allows."
+    ),
+    "margin_insufficient": N_(
+        "Your wallet does not hold your part of the order and the margin: top it up first."
+    ),
+    "order_already_financed": N_("This order, or its invoice, is already financed."),
+    "order_not_found": N_("There is no such order."),
+    "order_not_open": N_("This order was cancelled."),
+    "order_invalid": N_(
+        "The order is not complete: an order number, at least one line of goods with its"
+        " quantity and unit price, and a delivery date from today."
+    ),
+    "order_taken": N_("This supplier's order number has been entered already."),
+    "invoice_taken": N_("This invoice number is on another order."),
+    "document_invalid": N_("Choose a contract or an invoice file of up to 10 MB."),
+    "supplier_not_whitelisted": N_(
+        "This supplier is not on the whitelist: its orders are not financed."
+    ),
+    "supplier_not_found": N_("There is no such supplier."),
+    "supplier_invalid": N_(
+        "A supplier's code is 1 to 32 letters, digits, '-' or '_', and it has a name."
+    ),
+    "supplier_code_taken": N_("A supplier with this code already exists."),
+    "supplier_firm_taken": N_("A supplier with this unified social credit code already exists."),
+    "supplier_account_invalid": N_("A settlement account is 8 to 32 digits, with its bank's name."),
+    "financing_not_found": N_("There is no such financing."),
+    "financing_not_open": N_("This financing is no longer open for that."),
+    "payout_gate_failed": N_("The supplier cannot be paid yet: see what is missing."),
+    "exists_with_different_request": N_(
+        "This form was already sent with other figures: open the page again."
+    ),
     "idempotency_key_required": N_("This form has lost its key: open the page again."),
     "offer_not_found": N_("This offer is no longer open."),
     "offer_not_yours": N_("This offer is no longer open."),

@@ -17,12 +17,15 @@ from yirong.console import (
     freeze_pages,
     funder_admin_pages,
     funder_book_pages,
+    funder_order_pages,
     funder_pages,
     funder_system_pages,
     money_pages,
     operator_pages,
+    order_pages,
     routes,
     statement_pages,
+    supplier_pages,
     wallet_pages,
 )
 
@@ -42,6 +45,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     agent_admin_pages.router,
     funder_admin_pages.router,
     funder_system_pages.router,
+    order_pages.router,
+    funder_order_pages.router,
+    supplier_pages.router,
 )
 
 

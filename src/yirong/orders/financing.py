@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +35,7 @@ from yirong.loans import model as loans
 from yirong.loans.drawdowns import active_facility, new_drawdown_in, used_on_line
 from yirong.loans.funding import lend_paid_out_in
 from yirong.loans.tables import Drawdown
-from yirong.money import check_amount
+from yirong.money import check_amount, ppm_to_rate
 from yirong.orders import model
 from yirong.orders.purchase import order_row
 from yirong.orders.tables import (
@@ -114,6 +115,35 @@ def view(tx: Tx, f: OrderFinancing, outcome: str = "created") -> FinancingView:
         None if payment is None else payment.reference,
         outcome,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityTerms:
+    """What the agent's order facility's product advances and holds."""
+
+    funder: str
+    advance_rate_ppm: int
+    margin_ppm: int
+
+    @property
+    def advance_rate(self) -> Decimal:
+        return ppm_to_rate(self.advance_rate_ppm)
+
+    @property
+    def margin_rate(self) -> Decimal:
+        return ppm_to_rate(self.margin_ppm)
+
+
+@read_only
+def facility_terms(tx: Tx, agent_code: str) -> FacilityTerms | None:
+    """The agent's active order facility's advance rate and margin (None: none)."""
+    line = active_facility(tx, agent_row(tx, agent_code).id)
+    if line is None:
+        return None
+    product = tx.session.get(FunderProduct, line.product_id)
+    funder = tx.session.get(Funder, line.funder_id)
+    assert product is not None and funder is not None
+    return FacilityTerms(funder.code, product.advance_rate_ppm or 0, product.margin_ppm or 0)
 
 
 def escrow_account(tx: Tx) -> Account:
