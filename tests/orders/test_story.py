@@ -28,6 +28,7 @@ from yirong.errors import YirongError
 from yirong.infra.db import Database, Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.verify import verify
+from yirong.loans.drawdowns import preview_drawdown, request_drawdown
 from yirong.loans.repayments import repay
 from yirong.orders.book import concentration, financing_detail
 from yirong.orders.financing import (
@@ -304,4 +305,29 @@ def test_goods_returned_after_the_payout_repay_the_funder_first(
     assert available(db, agent) == held + to_agent + MARGIN
     assert get_order(db, order).status == "cancelled"  # nothing of it remains
     assert escrow(db) == 0
+    assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_default_on_an_order_blocks_the_line_too(backend: str, tmp_path: Path) -> None:
+    """Agent 0 holds T1's line and O1's order facility: its overdue advance refuses a
+    drawdown on the line, and its line's drawdown would refuse a new advance alike."""
+    om = build_order_market(backend, tmp_path)
+    db, agent = om.db, om.code(0)
+    assert preview_drawdown(db, agent, 100_000, 30).principal == 100_000  # the line lends
+    order = ready_order(db, agent, "PO-5001", delivery=current_business_date(db))
+    financing = request_financing(db, agent, order, ADVANCE, "f1", sell_through_days=7)
+    approved = approve_financing(db, "O1", financing.reference)
+    assert approved.order_ref is not None
+    assert fund(db, "O1", approved.order_ref, ADVANCE) == "matched"
+    paying = pay_supplier(db, financing.reference)
+    assert paying.payment is not None
+    assert supplier_paid(db, paying.payment) == "matched"
+    wallets.pay_carrier(db, agent, available(db, agent), "stock")  # spent on stock
+    lent_on = current_business_date(db)
+    while current_business_date(db) <= lent_on + timedelta(days=7):
+        run_eod(db)
+    assert get_financing(db, financing.reference).loan_status == "overdue"
+    refused("loan_overdue", request_drawdown, db, agent, 100_000, 30, "d1")
+    refused("loan_overdue", preview_drawdown, db, agent, 100_000, 30)
     assert verify(db).ok
