@@ -30,7 +30,7 @@ from sqlalchemy import func, select, update
 
 from tests.api.client import Api, Caller
 from tests.bank import fund
-from tests.credit.market import consent
+from tests.credit.market import consent, order_lender
 from tests.databases import BACKENDS
 from tests.loans.story import market_with_lines
 from tests.orders.market import (
@@ -38,7 +38,6 @@ from tests.orders.market import (
     SUPPLIER_ACCOUNT,
     SUPPLIER_USCC,
     GoodsLine,
-    order_funder,
     ready_order,
 )
 from yirong.access.service import issue_api_key
@@ -786,7 +785,7 @@ def order_world(db: Database, agent: str, details: FirmDetails) -> tuple[str, st
     """T1 grants A an order facility too; DIST1 (verified) and DIST2 are registered; A
     has two orders from DIST1, each ready and its financing asked of T1. Returns the
     first order, its contract, its financing and the second order's financing."""
-    funder, product = order_funder("T1")
+    funder, product = order_lender("T1")
     add_product(db, "T1", product)
     # Written directly: no use case changes a funder's scorecard, and T1's must now
     # propose its order product (the line it proposed is granted already).
