@@ -331,3 +331,28 @@ def test_a_default_on_an_order_blocks_the_line_too(backend: str, tmp_path: Path)
     refused("loan_overdue", request_drawdown, db, agent, 100_000, 30, "d1")
     refused("loan_overdue", preview_drawdown, db, agent, 100_000, 30)
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_payout_the_bank_sends_back_is_paid_again(backend: str, tmp_path: Path) -> None:
+    om = build_order_market(backend, tmp_path)
+    db, agent = om.db, om.code(0)
+    order = ready_order(db, agent, "PO-6001", delivery=current_business_date(db))
+    financing = request_financing(db, agent, order, ADVANCE, "f1")
+    approved = approve_financing(db, "O1", financing.reference)
+    assert approved.order_ref is not None
+    assert fund(db, "O1", approved.order_ref, ADVANCE) == "matched"
+    first = pay_supplier(db, financing.reference).payment
+    assert first is not None
+    # The supplier's bank returns it before it was ever debited: the money is back in
+    # escrow and the financing waits to be paid again, its gate checked again.
+    assert refund(db, first, PHONES_TOTAL) == "matched"
+    back = get_financing(db, financing.reference)
+    assert (back.status, back.payment, back.loan_status) == ("approved", None, "escrowed")
+    assert escrow(db) == ADVANCE + OWN_PART + MARGIN
+    second = pay_supplier(db, financing.reference).payment
+    assert second is not None and second != first
+    assert supplier_paid(db, second) == "matched"
+    assert get_financing(db, financing.reference).status == "paid"
+    assert escrow(db) == MARGIN
+    assert verify(db).ok

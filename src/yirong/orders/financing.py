@@ -522,10 +522,14 @@ def pay_supplier(tx: Tx, reference: str) -> FinancingView:
         else:
             _release_hold(tx, f, "the order's remaining part needs none")
         f.own_part = parts.own_part
+    # A payout the bank refused or sent back is tried again under a new key: one more
+    # than every such payout to this payee so far (it only grows), so never an old one.
     attempt = 1 + int(
         tx.session.scalar(
             select(func.count()).where(
-                Payment.kind == "supplier", Payment.note == f"financing {reference}"
+                Payment.kind == "supplier",
+                Payment.payee_account == supplier.bank_account,
+                Payment.status.in_(("failed", "returned")),
             )
         )
         or 0
@@ -538,8 +542,6 @@ def pay_supplier(tx: Tx, reference: str) -> FinancingView:
         key=f"order:{reference}:payout:{attempt}",
         payee=payments.Payee(supplier.name, supplier.bank_account, supplier.bank_name),
     )
-    row = payments.payment_row(tx, reference=payment.reference)
-    row.note = f"financing {reference}"
     f.status, f.payment_id = "paying", payment.id
     return view(tx, f)
 
