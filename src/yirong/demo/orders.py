@@ -12,19 +12,21 @@ moves on the simulated bank's statements."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from yirong.credit import applications as apps
 from yirong.credit.decisions import decide_by_scorecards
 from yirong.credit.offers import compare_offers
 from yirong.credit.preapproval import run_preapproval
-from yirong.demo.bank import Party
+from yirong.demo.bank import Party, SimulatedBank
+from yirong.demo.customers import Customers
 from yirong.demo.funders import BROAD
-from yirong.demo.marketplace import firm_details
+from yirong.demo.marketplace import Market, firm_details
 from yirong.funders.service import FunderInput, ProductInput, add_product, register_funder
 from yirong.loans.repayments import repay
 from yirong.orders import financing as fin
@@ -42,8 +44,23 @@ from yirong.orders.suppliers import SupplierInput, register_supplier, verify_acc
 from yirong.policy.service import set_setting
 from yirong.wallets import service as wallets
 
-if TYPE_CHECKING:  # the day loop's state, passed in (it calls this module)
-    from yirong.demo.lending import Lending
+
+class Lending(Protocol):
+    """What this module uses of the day loop's state (``demo.lending.Lending``, which
+    calls this module: a protocol, so that the import runs one way)."""
+
+    market: Market
+    bank: SimulatedBank
+    customers: Customers
+    day_index: int
+
+    @property
+    def borrowers(self) -> Mapping[str, object]: ...
+
+    def count(self, name: str, n: int = 1) -> None: ...
+
+    def attempt(self, call: Callable[[], object]) -> bool: ...
+
 
 FINANCIER = FunderInput(
     code="F05",
