@@ -71,3 +71,14 @@ def test_the_api_benchmark_reports_a_clean_mixed_load(backend: str) -> None:
     assert r["entries_verified"] > 0
     assert r["loadgen_limit_rps"] > r["ceiling_rps"]
     assert (r["clients"], r["agents"], r["runs"]) == (CLIENTS, 5, 1)
+    # Then the same on every core (``yirong serve``'s default), on a market of its own.
+    assert r["workers"] == 1
+    cores = os.cpu_count() or 1
+    if cores > 1:
+        whole = r["all_cores"]
+        assert whole["workers"] == cores
+        assert whole["errors"] == 0 and whole["refused"] == {} and whole["verify_ok"] is True
+        assert whole["records"]["unfunded"] == 0
+        assert whole["records"]["drawdowns"] == whole["by_kind"]["drawdown"]["count"] > 0
+    else:
+        assert "all_cores" not in r

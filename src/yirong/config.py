@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import secrets
 from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PREFIX = "YIRONG_"
 DEFAULT_DATABASE_URL = "sqlite:///yirong.db"
 # The key a first run works with. Anyone with the source has it: serving refuses it.
 BUILT_IN_SECRET_KEY = "yirong-development-secret-change-me"
@@ -15,7 +18,7 @@ MIN_SECRET_KEY_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="YIRONG_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     # sqlite:///path.db (the embedded default) or postgresql+psycopg://user@host/db
     database_url: str = DEFAULT_DATABASE_URL
@@ -37,6 +40,16 @@ class Settings(BaseSettings):
 
 
 def settings() -> Settings:
+    """The settings as the environment has them now. Building them reads and checks
+    every field (about a millisecond), and some are read on every request (the secret
+    key): they are built again only when a ``YIRONG_*`` variable changed."""
+    return _settings_for(
+        tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(PREFIX)))
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_for(_environment: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()
 
 

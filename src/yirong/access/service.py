@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
 
 from yirong.access import recent, secrets, throttle
 from yirong.access.principals import Principal
@@ -26,7 +26,7 @@ from yirong.agents.tables import Agent
 from yirong.config import settings
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
-from yirong.infra.db import Database, Retryable, Tx, read_only, transactional
+from yirong.infra.db import Database, Tx, insert_new, read_only, transactional
 from yirong.roles import SIGN_IN_ROLES, Role
 
 SESSION_HOURS = 8
@@ -400,26 +400,20 @@ def revoke_all_api_keys(db: Database, funder_code: str) -> int:
 
 def use_nonce(db: Database, credential: str, nonce: str, expires_at: datetime) -> None:
     """Record a signed request's nonce, or refuse it (``signature_replayed``) when the
-    credential used it before."""
+    credential used it before. One statement, its own transaction: the insert that
+    takes the nonce, or finds it taken (a replay racing the first waits for it)."""
 
     def record(tx: Tx) -> None:
-        taken = tx.conn.scalar(
-            select(RequestNonce.nonce).where(
-                RequestNonce.credential == credential, RequestNonce.nonce == nonce
-            )
-        )
-        if taken is not None:
+        taken = tx.conn.execute(
+            insert_new(tx, RequestNonce)
+            .values(credential=credential, nonce=nonce, expires_at=expires_at)
+            .on_conflict_do_nothing()
+            .returning(RequestNonce.nonce)
+        ).first()
+        if taken is None:
             raise YirongError("signature_replayed")
-        try:
-            tx.conn.execute(
-                insert(RequestNonce).values(
-                    credential=credential, nonce=nonce, expires_at=expires_at
-                )
-            )
-        except IntegrityError as exc:  # the same nonce at the same moment: the retry refuses
-            raise Retryable from exc
 
-    db.run(record)
+    db.run(record, alone=True)
 
 
 @read_only
@@ -436,8 +430,7 @@ def api_keys(
 # ---------------------------------------------------------------- the audit log
 
 
-@transactional
-def record_action(
+def record_action_in(
     tx: Tx,
     who: Principal,
     action: str,
@@ -446,17 +439,30 @@ def record_action(
     request_id: str,
     detail: str | None = None,
 ) -> None:
-    _record(tx, who.handle, who.user, who.credential, action, target, status, request_id, detail)
+    tx.session.add(AuditRecord(**action_record(who, action, target, status, request_id, detail)))
+
+
+record_action = transactional(record_action_in)
+
+
+def action_record(
+    who: Principal, action: str, target: str, status: int, request_id: str, detail: str | None
+) -> dict[str, Any]:
+    """An audit record's columns, for a caller that writes it in a statement of its
+    own making (api.idempotency: with the request's stored answer, in one statement)."""
+    return _columns(
+        who.handle, who.user, who.credential, action, target, status, request_id, detail
+    )
 
 
 @transactional
 def record_shell_action(tx: Tx, os_user: str, command: str, target: str) -> None:
     """A command run on the server's shell (``cli:<the system's user>``)."""
-    _record(tx, f"cli:{os_user}", os_user, "cli", f"CLI {command}", target, 0, "cli", None)
+    columns = _columns(f"cli:{os_user}", os_user, "cli", f"CLI {command}", target, 0, "cli", None)
+    tx.session.add(AuditRecord(**columns))
 
 
-def _record(
-    tx: Tx,
+def _columns(
     actor: str,
     username: str | None,
     credential: str,
@@ -465,20 +471,18 @@ def _record(
     status: int,
     request_id: str,
     detail: str | None,
-) -> None:
-    tx.session.add(
-        AuditRecord(
-            at=now(),
-            actor=actor[:80],
-            username=username[:64] if username else None,
-            credential=credential[:40],
-            action=action[:120],
-            target=target[:300],
-            status=status,
-            request_id=request_id[:64],
-            detail=detail[:300] if detail else None,
-        )
-    )
+) -> dict[str, Any]:
+    return {
+        "at": now(),
+        "actor": actor[:80],
+        "username": username[:64] if username else None,
+        "credential": credential[:40],
+        "action": action[:120],
+        "target": target[:300],
+        "status": status,
+        "request_id": request_id[:64],
+        "detail": detail[:300] if detail else None,
+    }
 
 
 @read_only

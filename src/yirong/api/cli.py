@@ -13,7 +13,9 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, min=1, max=65535),
-    workers: int = typer.Option(1, min=1, max=32, help="Server processes."),
+    workers: int | None = typer.Option(
+        None, min=1, max=32, help="Server processes [default: one per core]."
+    ),
     deliver_events: bool = typer.Option(
         True, "--deliver-events/--no-deliver-events", help="Push funders' events while serving."
     ),

@@ -13,7 +13,9 @@ and the service answers it as the first time."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import inspect
 import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -23,18 +25,28 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, insert, literal, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from yirong.access.principals import Principal
+from yirong.access.service import action_record
+from yirong.access.tables import AuditRecord
+from yirong.api.observability import audited, audited_route
 from yirong.api.problems import MEDIA_TYPE, problem_response, refusal_response
 from yirong.api.security import Access, principal_of
 from yirong.api.signing import check_signature
 from yirong.api.tables import ApiRequest
 from yirong.api.uploads import uploaded_file
 from yirong.errors import YirongError
-from yirong.infra.db import Database, Retryable, Tx, transactional
+from yirong.infra.db import (
+    Database,
+    Dialect,
+    FirstWrite,
+    Retryable,
+    Tx,
+    insert_new,
+    transactional,
+)
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -46,7 +58,7 @@ def _valid(key: str) -> bool:
     return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable() and " " not in key
 
 
-def idempotency_key(
+async def idempotency_key(
     request: Request,
     key: Annotated[
         str,
@@ -99,29 +111,28 @@ def _this(caller: str, key: str) -> ColumnElement[bool]:
 
 
 def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
-    """A stored answer, or "new" (this request runs), or "reused". (Core statements,
-    not the ORM: this runs twice for every request that moves money.)"""
+    """A stored answer, or "new" (this request runs), or "reused". A first request
+    (the usual case) costs one statement: the insert that takes the key. (Core
+    statements, not the ORM: this runs for every request that moves money.)"""
     moment = _now()
     c = ApiRequest
+    taken = tx.conn.execute(
+        insert_new(tx, ApiRequest)
+        .values(
+            caller=caller, key=key, fingerprint=fingerprint, state="in_flight", started_at=moment
+        )
+        .on_conflict_do_nothing()
+        .returning(c.state)
+    ).first()
+    if taken is not None:
+        return "new"
     row = tx.conn.execute(
         select(c.fingerprint, c.state, c.status_code, c.response, c.started_at)
         .where(_this(caller, key))
         .with_for_update()
     ).one_or_none()
-    if row is None:
-        try:
-            tx.conn.execute(
-                insert(ApiRequest).values(
-                    caller=caller,
-                    key=key,
-                    fingerprint=fingerprint,
-                    state="in_flight",
-                    started_at=moment,
-                )
-            )
-        except IntegrityError as exc:  # a concurrent first request took the key
-            raise Retryable from exc
-        return "new"
+    if row is None:  # taken and let go (a refusal rolled back) in between: try again
+        raise Retryable
     if row.fingerprint != fingerprint:
         return "reused"
     if row.state == "done":
@@ -148,10 +159,52 @@ def _release(tx: Tx, caller: str, key: str) -> None:
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
+class _Answered(Exception):
+    """The key's record says this request was seen before: the use case stops at once
+    (nothing it did is committed) and the stored answer, or a refusal, is given."""
+
+    def __init__(self, started: _Stored | str) -> None:
+        super().__init__("idempotency key seen before")
+        self.started = started
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What the wrapper knows of one request that moves money."""
+
+    request: Request
+    principal: Principal
+    key: str
+    fingerprint: str
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.request.app.state.db
+        return db
+
+    @property
+    def caller(self) -> str:
+        return self.principal.handle
+
+    def take_key(self, tx: Tx) -> None:
+        started = _begin(tx, self.caller, self.key, self.fingerprint)
+        if started != "new":
+            raise _Answered(started)
+
+
 class IdempotentRoute(APIRoute):
     """Routes that take an ``Idempotency-Key`` (those depending on ``ServiceKey``: the
     money-moving ones) are wrapped; the others run as they are. A funder system's
-    call (an API key) must first be signed (``api.signing``)."""
+    call (an API key) must first be signed (``api.signing``).
+
+    The key's record is written by the use case's first transaction that writes
+    (``infra.db.FirstWrite``), so it commits with what the request moves and costs no
+    transaction of its own; the answer and the audit record follow in one more. A
+    repeat of a request already answered stops at that first write, before anything
+    of its own commits."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, in_one_hop(endpoint), **kwargs)
 
     def get_route_handler(self) -> Handler:
         handler: Handler = super().get_route_handler()
@@ -190,34 +243,124 @@ class IdempotentRoute(APIRoute):
                     (request.method.encode(), route_path.encode(), request.url.path.encode(), body)
                 )
             ).hexdigest()
-            db: Database = request.app.state.db
-            caller = principal.handle
-            started = await run_in_threadpool(
-                db.run, lambda tx: _begin(tx, caller, key, fingerprint)
-            )
-            if started == "reused":
-                return problem_response(request, "idempotency_key_reused")
-            if isinstance(started, _Stored):
-                if started.status is None:
-                    return problem_response(request, "idempotency_request_in_flight", retry_after=1)
-                return _replay(started)
-            try:
-                response = await handler(request)
-            except YirongError as exc:
-                response = refusal_response(request, exc)
-            except BaseException:
-                await run_in_threadpool(db.run, lambda tx: _release(tx, caller, key))
-                raise
-            if response.status_code >= 500 or not isinstance(response.body, bytes):
-                await run_in_threadpool(db.run, lambda tx: _release(tx, caller, key))
-                return response
-            stored = response.body.decode()
-            await run_in_threadpool(
-                db.run, lambda tx: _finish(tx, caller, key, response.status_code, stored)
-            )
-            return response
+            return await _answer(_Call(request, principal, key, fingerprint), handler)
 
         return idempotent
+
+
+def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain endpoint made async, its body run in the thread pool: FastAPI would
+    otherwise check its answer in a second trip to the pool (every hop is a hand-off of
+    the GIL, which under load costs more than the check itself)."""
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)
+    async def in_the_pool(*args: Any, **kwargs: Any) -> Any:
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return in_the_pool
+
+
+async def _answer(call: _Call, handler: Handler) -> Response:
+    first = FirstWrite(call.db, call.take_key)
+    leave = first.entered()
+    try:
+        response = await handler(call.request)
+    except _Answered as seen:
+        return _answer_to_repeat(call.request, seen.started)
+    except YirongError as exc:
+        response = refusal_response(call.request, exc)
+    except BaseException:
+        if first.done:
+            await run_in_threadpool(call.db.run, lambda tx: _release(tx, call.caller, call.key))
+        raise
+    finally:
+        leave()
+    if response.status_code >= 500 or not isinstance(response.body, bytes):
+        if first.done:  # nothing is kept: a retry runs anew
+            await run_in_threadpool(call.db.run, lambda tx: _release(tx, call.caller, call.key))
+        return response
+    stored = response.body.decode()
+    status = response.status_code
+    if first.done and call.db.dialect is Dialect.POSTGRESQL:
+        # The answer and its audit record in one statement, its own transaction.
+        await run_in_threadpool(
+            call.db.run, lambda tx: _keep_in_one(tx, call, status, stored), alone=True
+        )
+        return response
+    kept = await run_in_threadpool(
+        call.db.run, lambda tx: _keep(tx, call, first.done, status, stored)
+    )
+    return response if kept is None else _answer_to_repeat(call.request, kept)
+
+
+def _keep(tx: Tx, call: _Call, taken: bool, status: int, stored: str) -> _Stored | str | None:
+    """The answer stored under the key, with the audit record. A request that wrote
+    nothing (a refusal, most often) takes its key now; should another request with
+    the key have come first in the meantime, its answer is given instead."""
+    if not taken:
+        started = _begin(tx, call.caller, call.key, call.fingerprint)
+        if started != "new":
+            return started
+    _finish(tx, call.caller, call.key, status, stored)
+    audit = _audit_of(call, status)
+    if audit is not None:
+        tx.conn.execute(insert(AuditRecord).values(**audit))
+    return None
+
+
+def _keep_in_one(tx: Tx, call: _Call, status: int, stored: str) -> None:
+    """:func:`_keep` for a key already taken, on PostgreSQL: the answer's update and
+    the audit record's insert in one statement (a data-modifying WITH)."""
+    answered = (
+        update(ApiRequest)
+        .where(_this(call.caller, call.key))
+        .values(state="done", status_code=status, response=stored)
+    )
+    audit = _audit_of(call, status)
+    if audit is None:
+        tx.conn.execute(answered)
+        return
+    done = answered.returning(ApiRequest.key).cte("answered")
+    columns = AuditRecord.__table__.c
+    tx.conn.execute(
+        insert(AuditRecord)
+        .from_select(
+            list(audit),
+            select(*(literal(v, type_=columns[k].type) for k, v in audit.items())).select_from(
+                done
+            ),
+        )
+        .add_cte(done)
+    )
+
+
+def _audit_of(call: _Call, status: int) -> dict[str, Any] | None:
+    """The audit record's columns, if the request is audited (the middleware is told
+    it is written here, with the answer)."""
+    state = call.request.state
+    route = call.request.scope.get("route")
+    if not (audited(call.principal, call.request.method) or audited_route(route)):
+        return None
+    state.audit_done = True
+    return action_record(
+        call.principal,
+        f"{call.request.method} {getattr(route, 'path', 'unmatched')}",
+        call.request.url.path,
+        status,
+        state.request_id,
+        getattr(state, "audit_detail", None),
+    )
+
+
+def _answer_to_repeat(request: Request, started: _Stored | str) -> Response:
+    if started == "reused":
+        return problem_response(request, "idempotency_key_reused")
+    assert isinstance(started, _Stored)
+    if started.status is None:
+        return problem_response(request, "idempotency_request_in_flight", retry_after=1)
+    return _replay(started)
 
 
 def _replay(stored: _Stored) -> Response:

@@ -212,8 +212,10 @@ class RequestMiddleware:
                     "caller": caller,
                 },
             )
-            if isinstance(principal, Principal) and (
-                audited(principal, method) or _audited(scope.get("route"))
+            if (
+                isinstance(principal, Principal)
+                and not state.get("audit_done")  # written with the request's own transaction
+                and (audited(principal, method) or audited_route(scope.get("route")))
             ):
                 await run_in_threadpool(
                     record_action,
@@ -227,7 +229,7 @@ class RequestMiddleware:
                 )
 
 
-def _audited(route: Any) -> bool:
+def audited_route(route: Any) -> bool:
     """Routes audited whoever calls them (``security.AUDITED``: credentials)."""
     extra = getattr(route, "openapi_extra", None) or {}
     return bool(extra.get("x-audited"))
@@ -318,7 +320,17 @@ async def _refuse(scope: Scope, send: Send, code: str, request_id: str) -> None:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: what log shippers read without a grammar."""
 
-    FIELDS = ("request_id", "method", "route", "status", "duration_ms", "caller", "path")
+    FIELDS = (
+        "request_id",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "caller",
+        "path",
+        "job",
+        "pid",
+    )
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {

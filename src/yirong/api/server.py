@@ -1,6 +1,7 @@
 """Running the API: uvicorn on the database of ``YIRONG_DATABASE_URL`` (SQLite by
-default, PostgreSQL by URL), with the outbox's deliverer in a background thread so that
-funders' events leave while the server runs."""
+default, PostgreSQL by URL), one worker process per core by default, with the outbox's
+deliverer in a background thread of one of them so that funders' events leave while
+the server runs."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from yirong.config import settings, unsafe_secret_key
 from yirong.errors import YirongError
 from yirong.events.delivery import run_deliverer
 from yirong.infra.db import Database
+from yirong.infra.leader import run_once_everywhere
 from yirong.infra.migrate import current_revision, head_revision, upgrade
 
 DELIVER_ENV = "YIRONG_DELIVER_EVENTS"
@@ -45,6 +47,12 @@ class NoDelayH11(H11Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+
+
+def default_workers() -> int:
+    """One worker process per core: a worker is one Python interpreter, which runs on
+    one core at a time (the GIL)."""
+    return os.cpu_count() or 1
 
 
 def app_from_env() -> FastAPI:
@@ -71,20 +79,25 @@ def _lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         stop = threading.Event()
-        worker = threading.Thread(
-            target=run_deliverer, args=(db, stop), name="outbox-deliverer", daemon=True
-        )
+        # Every worker process starts these; only the one holding each job's lead
+        # runs it (infra.leader), and another takes over if that one stops.
+        jobs = [("retention", run_pruner)]
         if deliver_events:
-            worker.start()
-        pruner = threading.Thread(target=run_pruner, args=(db, stop), name="retention", daemon=True)
-        pruner.start()
+            jobs.append(("outbox-deliverer", run_deliverer))
+        background = [
+            threading.Thread(
+                target=run_once_everywhere, args=(db, name, work, stop), name=name, daemon=True
+            )
+            for name, work in jobs
+        ]
+        for thread in background:
+            thread.start()
         try:
             yield
         finally:
             stop.set()
-            if deliver_events:
-                worker.join(timeout=5)
-            pruner.join(timeout=5)
+            for thread in background:
+                thread.join(timeout=5)
             db.dispose()
 
     return lifespan
@@ -95,7 +108,7 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: int = 1,
+    workers: int | None = None,
     deliver_events: bool = True,
     log_level: str = "info",
 ) -> None:
@@ -120,7 +133,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
-        workers=workers,
+        workers=workers or default_workers(),
         log_level=log_level,
         access_log=False,  # our own structured line per request replaces it
         proxy_headers=False,

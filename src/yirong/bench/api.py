@@ -240,7 +240,15 @@ class Server:
     """``yirong serve`` as a child process in a session of its own (so that it and its
     workers are stopped together), its output kept in a file for when it fails."""
 
-    def __init__(self, url: str, *, workers: int, log_dir: Path, secret_key: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        workers: int,
+        log_dir: Path,
+        secret_key: str,
+        deliver_events: bool = False,
+    ) -> None:
         self.port = free_port()
         self.log_path = log_dir / "server.log"
         self.log = self.log_path.open("wb")
@@ -258,7 +266,7 @@ class Server:
                 str(self.port),
                 "--workers",
                 str(workers),
-                "--no-deliver-events",
+                "--deliver-events" if deliver_events else "--no-deliver-events",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -284,8 +292,11 @@ class Server:
         )
 
     def tail(self) -> str:
+        return "\n".join(self.tail_all().splitlines()[-30:])
+
+    def tail_all(self) -> str:
         self.log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+        return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -542,7 +553,7 @@ def bench_api(
     url: str, settings: Settings, *, console: Console, schema: str = SCHEMA
 ) -> dict[str, Any]:
     """Build, serve, measure (ceiling then mix, ``runs`` times), verify; the figures,
-    also printed as a table and, last, as one line of JSON."""
+    also printed as a table."""
     if settings.clients > settings.agents:
         raise ValueError("each client acts for an agent of its own: clients <= agents")
     directory = Path(tempfile.mkdtemp(prefix="yirong-bench-api-"))
@@ -583,7 +594,6 @@ def bench_api(
             drop_schema(url, schema)
     result = _result(seeded, measured, settings, backend)
     _print_table(console, result, measured)
-    print(json.dumps(result))
     return result
 
 

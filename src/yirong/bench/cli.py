@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
 
 import typer
 
+from yirong.api.server import default_workers
 from yirong.bench import api as api_bench
 from yirong.bench import eod as eod_bench
 from yirong.bench import pages as pages_bench
@@ -157,7 +159,13 @@ def api(
     runs: int = typer.Option(3, min=1, help="Runs of each load (the median is reported)."),
     clients: int = typer.Option(32, min=1, max=1024, help="Concurrent clients."),
     agents: int = typer.Option(300, min=1, help="Agents with a credit line in the market."),
-    workers: int = typer.Option(1, min=1, max=32, help="Server processes (yirong serve)."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        max=32,
+        help="Server processes (yirong serve) [default: one, then one per core, each "
+        "on a market of its own].",
+    ),
     warmup: float = typer.Option(5.0, min=0, help="Seconds of untimed load first."),
     generators: int = typer.Option(1, min=1, max=16, help="Load generator processes."),
     sqlite: bool = typer.Option(
@@ -169,27 +177,29 @@ def api(
 ) -> None:
     """A mixed load (balances, statements, drawdowns, fundings, repayments) on yirong
     serve from a load generator on 127.0.0.1, against the same server's GET /healthz
-    as the framework's ceiling; the ledger verified afterwards."""
-    if sqlite:
+    as the framework's ceiling; the ledger verified afterwards. The last line is its
+    JSON: one worker's figures, and all cores' under "all_cores"."""
+    counts = [workers] if workers else sorted({1, default_workers()})
+    results = []
+    for count in counts:
         directory = tempfile.mkdtemp(prefix="yirong-bench-api-")
-        url = f"sqlite:///{Path(directory) / 'api.db'}"
-    else:
-        url = _postgres_url(ctx)
-    try:
-        settings_ = api_bench.Settings(
-            seconds=seconds,
-            runs=runs,
-            clients=min(clients, agents),
-            agents=agents,
-            workers=workers,
-            warmup=warmup,
-            generators=generators,
-        )
-        result = api_bench.bench_api(url, settings_, console=console, schema=pg_schema)
-    finally:
-        if sqlite:
+        url = f"sqlite:///{Path(directory) / 'api.db'}" if sqlite else _postgres_url(ctx)
+        try:
+            settings_ = api_bench.Settings(
+                seconds=seconds,
+                runs=runs,
+                clients=min(clients, agents),
+                agents=agents,
+                workers=count,
+                warmup=warmup,
+                generators=generators,
+            )
+            results.append(api_bench.bench_api(url, settings_, console=console, schema=pg_schema))
+        finally:
             shutil.rmtree(directory, ignore_errors=True)
-    if not result["verify_ok"] or result["errors"]:
+    result = {**results[0], **({"all_cores": results[-1]} if len(results) > 1 else {})}
+    print(json.dumps(result))
+    if any(not r["verify_ok"] or r["errors"] for r in results):
         raise typer.Exit(1)
 
 

@@ -65,10 +65,20 @@ def open_house_account(tx: Tx, code: str, opened_on: date) -> None:
 
 
 def business_date_of(tx: Tx) -> date:
-    found = tx.conn.scalar(select(BusinessCalendar.business_date).where(BusinessCalendar.id == 1))
+    """The books' date, read once per transaction (a use case asks for it several
+    times; only :func:`advance_business_date` moves it, and it tells the transaction)."""
+    found: date | None = tx.memo.get(_TODAY)
     if found is None:
-        raise YirongError("books_not_open")
+        found = tx.conn.scalar(
+            select(BusinessCalendar.business_date).where(BusinessCalendar.id == 1)
+        )
+        if found is None:
+            raise YirongError("books_not_open")
+        tx.memo[_TODAY] = found
     return found
+
+
+_TODAY = "books.business_date"
 
 
 @read_only
@@ -90,6 +100,7 @@ def advance_business_date(tx: Tx, to: date) -> date:
     tx.conn.execute(
         update(BusinessCalendar).where(BusinessCalendar.id == 1).values(business_date=to)
     )
+    tx.memo[_TODAY] = to
     # A hold is valid through its last day; on the next it is released, booked on it.
     ledger.expire_holds(tx, to)
     return to

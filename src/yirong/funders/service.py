@@ -256,6 +256,19 @@ def _check_terms(data: ProductInput) -> None:
         raise bad("offers valid 1-90 days, lines 1 day to 3 years")
 
 
+def funder_code_of(tx: Tx, funder_id: int) -> str:
+    """A funder's code by its id, from this process's memory after the first time (a
+    funder's code never changes: it is how everyone names it)."""
+    known: dict[int, str] = tx.db.cache("funders.code_by_id", dict)
+    found = known.get(funder_id)
+    if found is None:
+        found = tx.conn.scalar(select(Funder.code).where(Funder.id == funder_id))
+        if found is None:
+            raise YirongError("funder_not_found", funder=str(funder_id))
+        known[funder_id] = found
+    return found
+
+
 def funder_row(tx: Tx, code: str) -> Funder:
     found = tx.session.scalars(select(Funder).where(Funder.code == code)).one_or_none()
     if found is None:

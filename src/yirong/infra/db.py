@@ -18,6 +18,7 @@ import random
 import sqlite3
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -25,6 +26,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import psycopg
 import psycopg.errors
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql as postgresql_dml
+from sqlalchemy.dialects import sqlite as sqlite_dml
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -43,6 +46,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 class Dialect(StrEnum):
     POSTGRESQL = "postgresql"
     SQLITE = "sqlite"
+
+
+class NeedsSnapshot(Exception):
+    """A read that was to run alone sent a second statement."""
 
 
 class Retryable(Exception):
@@ -91,14 +98,26 @@ class Database:
         result: T = self._caches[name]
         return result
 
-    def run(self, work: Callable[[Tx], R], *, readonly: bool = False) -> R:
+    def run(self, work: Callable[[Tx], R], *, readonly: bool = False, alone: bool = False) -> R:
         """Run ``work`` in one transaction, committed if it returns, rolled back if it
-        raises; retried from the start on a transient conflict."""
+        raises; retried from the start on a transient conflict.
+
+        A request's :class:`FirstWrite` runs first in the first that may write.
+        ``alone``: work done by one
+        statement, which is its own transaction (and snapshot), so it needs no BEGIN
+        and no COMMIT; should it send a second, it is run again in a transaction, so
+        the claim cannot quietly go stale (a cache filled on the way, say)."""
+        first = _first_write.get()
+        if first is not None and not first.claims(self, readonly or alone):
+            first = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with self.engine.connect() as conn:
-                    tx = Tx(self, conn, readonly=readonly)
+                    tx = Tx(self, conn, readonly=readonly, alone=alone)
                     try:
+                        if first is not None:
+                            first.running = True
+                            first.step(tx)
                         result = work(tx)
                         tx.commit()
                     except BaseException:
@@ -106,14 +125,29 @@ class Database:
                         raise
                     finally:
                         conn.info.pop("yirong.tx", None)
+                        if first is not None:
+                            first.running = False
+                    if first is not None:
+                        first.done = True
                     return result
+            except NeedsSnapshot:
+                token = _first_write.set(None)  # it was not one before either
+                try:
+                    return self.run(work, readonly=readonly)
+                finally:
+                    _first_write.reset(token)
             except Exception as exc:
                 if not is_retryable(exc):
                     hook = getattr(exc, "after_rollback", None)
                     if hook is not None:
                         # A refusal that must be remembered (so a retry gets the same
-                        # answer) is written on its own, after the use case rolled back.
-                        self.run(hook)
+                        # answer) is written on its own, after the use case rolled back
+                        # (and without the request's first write: it is not one).
+                        token = _first_write.set(None)
+                        try:
+                            self.run(hook)
+                        finally:
+                            _first_write.reset(token)
                     raise
                 if attempt == MAX_ATTEMPTS:
                     raise YirongError("database_busy", attempts=attempt) from exc
@@ -122,6 +156,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_first_write: ContextVar[FirstWrite | None] = ContextVar("yirong_first_write", default=None)
+
+
+class FirstWrite:
+    """A step that must commit with whatever a request writes first, and not on its
+    own: the Idempotency-Key's record (api.idempotency), which so costs no transaction
+    of its own. The first ``Database.run`` that may write, in the request's context,
+    runs it at its start; if that transaction rolls back, the next one that writes
+    runs it again. A read, or a transaction begun inside that one, does not."""
+
+    def __init__(self, db: Database, step: Callable[[Tx], object]) -> None:
+        self.db = db
+        self.step = step
+        self.running = False
+        self.done = False  # committed with the request's first write
+
+    def claims(self, db: Database, readonly: bool) -> bool:
+        return db is self.db and not (readonly or self.running or self.done)
+
+    def entered(self) -> Callable[[], None]:
+        """In force from here on (the context is copied into the request's threads);
+        returns the call that ends it."""
+        token = _first_write.set(self)
+        return lambda: _first_write.reset(token)
 
 
 class TxState(StrEnum):
@@ -140,16 +200,21 @@ class Tx:
     SQLAlchemy (Core and ORM) is used for most work; the ledger's hot statements go
     to the driver connection of the same transaction, ``raw``."""
 
-    def __init__(self, db: Database, conn: Connection, *, readonly: bool = False) -> None:
+    def __init__(
+        self, db: Database, conn: Connection, *, readonly: bool = False, alone: bool = False
+    ) -> None:
         self.db = db
         self._conn = conn
         self.dialect = db.dialect
         self.readonly = readonly
+        self.alone = alone
         self.state = TxState.IDLE
+        self.memo: dict[str, Any] = {}  # facts read once per transaction (the business date)
+        self._sent_one = False
         self._session: Session | None = None
         self.raw: Any = conn.connection.driver_connection
         conn.info["yirong.tx"] = self
-        if self.dialect is Dialect.SQLITE:
+        if self.dialect is Dialect.SQLITE and not alone:
             self.begin()
 
     @property
@@ -174,6 +239,8 @@ class Tx:
             return
         if self.state is TxState.DONE:
             raise RuntimeError("the transaction was already committed by a final statement")
+        if self.alone:
+            return  # autocommit: each statement is its own snapshot (see ``sending``)
         if self.dialect is Dialect.SQLITE:
             self.raw.execute("BEGIN" if self.readonly else "BEGIN IMMEDIATE")
         elif self.readonly:
@@ -182,6 +249,17 @@ class Tx:
         else:
             self.raw.execute("BEGIN")
         self.state = TxState.OPEN
+
+    def sending(self) -> None:
+        """Called before each statement goes out (an engine event)."""
+        if not self.alone:
+            self.begin()
+        elif self._sent_one:
+            # A second statement would read another snapshot than the first: the read
+            # runs again in a transaction (a cache filled on the way, say).
+            raise NeedsSnapshot
+        else:
+            self._sent_one = True
 
     def committed_by_final_statement(self) -> None:
         """The use case's last statement ran as its own transaction (autocommit)."""
@@ -225,6 +303,24 @@ def read_only(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Datab
     return query
 
 
+def read_alone(fn: Callable[Concatenate[Tx, P], R]) -> Callable[Concatenate[Database, P], R]:
+    """Like :func:`read_only` for a query that one statement answers: that statement is
+    its own snapshot, so no BEGIN and no COMMIT go with it (one round trip, not three)."""
+
+    @functools.wraps(fn)
+    def query(db: Database, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return db.run(lambda tx: fn(tx, *args, **kwargs), readonly=True, alone=True)
+
+    return query
+
+
+def insert_new(tx: Tx, table: Any) -> Any:
+    """An INSERT of ``table`` in the database's own dialect, for ``.on_conflict_do_nothing()``
+    with ``.returning(...)``: one statement that takes a key or says it was taken."""
+    module = sqlite_dml if tx.dialect is Dialect.SQLITE else postgresql_dml
+    return module.insert(table)
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, Retryable):
         return True
@@ -252,13 +348,14 @@ def _postgres_engine(url: URL, pool_size: int) -> Engine:
         hide_parameters=True,  # a statement's parameters hold personal data: never log them
     )
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _begin_first(conn: Connection, *_args: object) -> None:
-        tx = conn.info.get("yirong.tx")
-        if tx is not None:
-            tx.begin()
-
+    event.listen(engine, "before_cursor_execute", _sending)
     return engine
+
+
+def _sending(conn: Connection, *_args: object) -> None:
+    tx = conn.info.get("yirong.tx")
+    if tx is not None:
+        tx.sending()
 
 
 def _sqlite_engine(url: URL, synchronous: str) -> Engine:
@@ -281,4 +378,5 @@ def _sqlite_engine(url: URL, synchronous: str) -> Engine:
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.close()
 
+    event.listen(engine, "before_cursor_execute", _sending)
     return engine

@@ -15,7 +15,8 @@ from yirong.books.service import business_date_of
 from yirong.credit.applications import family_sql
 from yirong.credit.tables import CREDIT_LINE, CreditLine
 from yirong.errors import YirongError
-from yirong.funders.tables import Funder, FunderProduct
+from yirong.funders.service import funder_code_of
+from yirong.funders.tables import FunderProduct
 from yirong.funders.terms import LINE_FAMILY, ORDER_FAMILY, is_bullet
 from yirong.infra.db import Tx, read_only, transactional
 from yirong.infra.opaque import conceal
@@ -67,8 +68,7 @@ class DrawdownView:
 
 
 def view(tx: Tx, d: Drawdown, outcome: str = "created") -> DrawdownView:
-    funder = tx.session.scalar(select(Funder.code).where(Funder.id == d.funder_id))
-    assert funder is not None
+    funder = funder_code_of(tx, d.funder_id)
     return DrawdownView(
         d.id,
         d.order_ref,

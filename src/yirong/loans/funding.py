@@ -22,6 +22,7 @@ from yirong.agents.tables import Agent
 from yirong.books.service import ORDER_ESCROW, business_date_of
 from yirong.errors import YirongError
 from yirong.funders.accounts import memo_account
+from yirong.funders.service import funder_code_of
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import ORDER
 from yirong.infra.bulk import update_rows
@@ -59,7 +60,7 @@ def fund_order_in(
     tx: Tx, drawdown: Drawdown, funder_code: str, *, key: str, sources: Mapping[str, int]
 ) -> None:
     """:func:`fund_orders_in` for one order, whose money came from ``funder_code``."""
-    ordered_from = tx.conn.scalar(select(Funder.code).where(Funder.id == drawdown.funder_id))
+    ordered_from = funder_code_of(tx, drawdown.funder_id)
     if funder_code != ordered_from:
         raise YirongError(
             "funding_differs", order=drawdown.order_ref, field="funder", funder=funder_code
@@ -241,7 +242,7 @@ def lend_paid_out_in(tx: Tx, drawdown_id: int) -> Drawdown:
     clock = Clock.start(d.amount, today, due + timedelta(days=d.grace_days + 1))
     d.credited_on, d.due_date, d.principal = today, due, clock.principal
     d.since_day, d.overdue_day, d.accrual_open = clock.since, clock.overdue_from, True
-    funder = tx.conn.scalar(select(Funder.code).where(Funder.id == d.funder_id))
+    funder = funder_code_of(tx, d.funder_id)
     assert funder is not None
     ledger.post(tx, _owned(tx, f"lent:{d.order_ref}", funder, d.amount))
     tell_many(tx, [_told(funder, d.id, today, "drawdown.credited", d.order_ref, due)])

@@ -20,6 +20,7 @@ from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import Direction
 from yirong.books.service import BankAccountView, business_date_of
 from yirong.books.tables import BANK_LINE, BankAccount
+from yirong.funders.service import funder_code_of
 from yirong.funders.tables import Funder
 from yirong.infra.bulk import update_rows
 from yirong.infra.db import Tx
@@ -344,7 +345,7 @@ def _fund(tx: Tx, t: Taken, refs: Sequence[str]) -> None:
     for ref in refs:
         drawdown = order_by_reference(tx, ref)
         assert drawdown is not None
-        funder = tx.conn.scalar(select(Funder.code).where(Funder.id == drawdown.funder_id))
+        funder = funder_code_of(tx, drawdown.funder_id)
         assert funder is not None
         sources: dict[str, int] = {}
         for part in tx.session.scalars(

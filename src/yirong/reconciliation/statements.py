@@ -6,7 +6,8 @@ before): anything wrong refuses the whole file and nothing is written. Then the 
 file is stored with its hash and its lines are taken in chunks, each chunk one
 transaction holding the lines and everything their matching posted. A crash leaves
 whole chunks; the same command again resumes after the last one, so that the result
-is exactly that of one uninterrupted import. The same file again adds nothing; a line
+is exactly that of one uninterrupted import. A file of one chunk (a day's, as a rule)
+is one transaction from its record to its result. The same file again adds nothing; a line
 seen before (in another file) is a duplicate and adds nothing either."""
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def import_statement_file(
     """Import a statement file (see the module's docstring)."""
     parsed = parse_statements(content, filename=filename, fmt=fmt)
     digest = hashlib.sha256(content).hexdigest()
+    total = sum(len(stmt.lines) for stmt in parsed)
+    if total <= chunk:
+        # A file of one chunk (a day's, most often) in one transaction.
+        result = db.run(lambda tx: _whole(tx, parsed, digest, content, filename, actor))
+        if progress is not None:
+            progress(total, total)
+        return result
     file_id, done = db.run(
         lambda tx: _begin(tx, parsed, digest, content, filename, actor),
     )
@@ -84,6 +92,22 @@ def import_statement_file(
             if progress is not None:
                 progress(taken, total)
     return db.run(lambda tx: _finish(tx, file_id))
+
+
+def _whole(
+    tx: Tx,
+    parsed: Sequence[BankStatement],
+    digest: str,
+    content: bytes,
+    filename: str,
+    actor: str,
+) -> ImportResult:
+    file_id, done = _begin(tx, parsed, digest, content, filename, actor)
+    if not done:
+        _take(
+            tx, file_id, [(n, stmt, line) for n, stmt in enumerate(parsed) for line in stmt.lines]
+        )
+    return _finish(tx, file_id)
 
 
 def _chunks(

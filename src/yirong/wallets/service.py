@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
-from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.db import Tx, read_alone, read_only, transactional
 from yirong.ledger import service as ledger
 from yirong.ledger.model import (
     PLATFORM_BOOK,
@@ -483,7 +483,7 @@ def close_wallet(tx: Tx, handle: str, *, note: str) -> WalletView:
     return _view(tx, handle)
 
 
-@read_only
+@read_alone
 def wallet(tx: Tx, handle: str) -> WalletView:
     return _view(tx, handle)
 

@@ -18,7 +18,7 @@ from yirong.api.pages import Cursor, Limit, Page, after_of, cursor_of
 from yirong.api.routing import api_router
 from yirong.api.security import DB, AgentOrOperator, Anyone, Operator, hidden
 from yirong.api.uploads import CSV_TYPES, UploadedFile, upload_route
-from yirong.ledger.statement import StatementLine, statement
+from yirong.ledger.statement import StatementLine, statement_lines
 from yirong.payments.service import PaymentView
 from yirong.roles import Role
 from yirong.wallets import service
@@ -69,12 +69,12 @@ def get_wallet(handle: str, who: Anyone, db: DB) -> WalletView:
 def wallet_statement(
     handle: str, who: Anyone, db: DB, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[StatementLine]:
-    found = statement(
+    found = statement_lines(
         db,
         service.account_code(own_wallet(who, handle)),
         limit=limit + 1,
         before=after_of(cursor) or None,
-    ).lines  # oldest first; one more than asked says whether an older page exists
+    )  # oldest first; one more than asked says whether an older page exists
     more = len(found) > limit
     items = found[1:] if more else found
     return Page[StatementLine](
