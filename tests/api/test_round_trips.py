@@ -36,7 +36,7 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
     "postgresql": {
         "balance": (1, 1),
         "statement": (1, 1),
-        "drawdown": (16, 2),
+        "drawdown": (13, 2),
         "notice": (11, 3),  # the signed request's nonce: one statement of its own
         "funding": (33, 2),
         "repayment": (22, 2),
@@ -44,7 +44,7 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
     "sqlite": {
         "balance": (1, 1),
         "statement": (1, 1),
-        "drawdown": (19, 2),
+        "drawdown": (16, 2),
         "notice": (13, 3),
         "funding": (50, 2),
         "repayment": (35, 2),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 
 from yirong.agents.service import agent_row
 from yirong.books.service import business_date_of
@@ -26,7 +26,7 @@ from yirong.loans.interest import penalty_rate_ppm
 from yirong.loans.tables import Drawdown, DrawdownInstalment
 from yirong.money import check_amount, ppm_of, ppm_to_rate
 from yirong.pricing.schedule import Method, Schedule, build_schedule
-from yirong.wallets.service import frozen_by_order_in
+from yirong.wallets.service import legal_orders_on
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
 # The model's sets as tuples, for SQL's IN.
@@ -133,17 +133,23 @@ def _active_in(tx: Tx, agent_id: int, family: str, *, lock: bool) -> CreditLine 
 def used_on_line(tx: Tx, line_id: int) -> int:
     """What the line carries: orders not yet funded (or, for an order's advance, not yet
     paid to the supplier), and principal outstanding."""
-    pending = tx.session.scalar(
-        select(func.coalesce(func.sum(Drawdown.amount), 0)).where(
-            Drawdown.line_id == line_id, Drawdown.status.in_(ASKED)
+    return int(tx.conn.scalar(_used_on(line_id)) or 0)
+
+
+def _used_on(line_id: int) -> Select[int]:
+    d = Drawdown
+    return select(
+        func.coalesce(
+            func.sum(
+                case(
+                    (d.status.in_(ASKED), d.amount),
+                    (d.status.in_(LENT), d.principal),
+                    else_=0,
+                )
+            ),
+            0,
         )
-    )
-    lent = tx.session.scalar(
-        select(func.coalesce(func.sum(Drawdown.principal), 0)).where(
-            Drawdown.line_id == line_id, Drawdown.status.in_(LENT)
-        )
-    )
-    return int(pending or 0) + int(lent or 0)
+    ).where(d.line_id == line_id, d.status.in_((*ASKED, *LENT)))
 
 
 @transactional
@@ -258,12 +264,20 @@ def _lendable(
         raise YirongError(
             "line_expired", line=CREDIT_LINE.of(line.id), valid_until=str(line.valid_until)
         )
-    overdue = tx.session.scalar(
-        select(func.count()).where(Drawdown.agent_id == agent_id, Drawdown.status == "overdue")
-    )
+    # What stands in the way, in one statement: overdue loans, a legal order's freeze,
+    # what the line already carries.
+    overdue, legal_orders, used = tx.conn.execute(
+        select(
+            select(func.count())
+            .where(Drawdown.agent_id == agent_id, Drawdown.status == "overdue")
+            .scalar_subquery(),
+            legal_orders_on(f"agent:{agent_code}").scalar_subquery(),
+            _used_on(line.id).scalar_subquery(),
+        )
+    ).one()
     if overdue:
         raise YirongError("loan_overdue", agent=agent_code)
-    if frozen_by_order_in(tx, f"agent:{agent_code}"):
+    if legal_orders:
         raise YirongError("frozen_by_legal_order", agent=agent_code)
     product = tx.session.get(FunderProduct, line.product_id)
     assert product is not None
@@ -272,7 +286,7 @@ def _lendable(
         raise YirongError(
             "term_invalid", term_days=term_days, shortest=product.min_term_days, longest=longest
         )
-    available = line.credit_limit - used_on_line(tx, line.id)
+    available = line.credit_limit - int(used or 0)
     if amount > available:
         raise YirongError("exceeds_available_limit", amount=amount, available=available)
     return line, product

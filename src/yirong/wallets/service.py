@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
@@ -379,18 +379,22 @@ def _cancel_unsent_withdrawals(tx: Tx, codes: list[str], note: str) -> None:
 
 def frozen_by_order_in(tx: Tx, handle: str) -> bool:
     """Whether a legal order freezes the wallet (no new loans while it does)."""
+    return bool(tx.conn.scalar(legal_orders_on(handle)))
+
+
+def legal_orders_on(handle: str) -> Select[int]:
+    """How many legal orders freeze the wallet now, as a query (for a caller that asks
+    it together with others, in one statement)."""
     owner_type, code = parse_handle(handle)
-    return bool(
-        tx.conn.scalar(
-            select(func.count())
-            .select_from(WalletFreeze)
-            .join(Wallet, Wallet.id == WalletFreeze.wallet_id)
-            .where(
-                Wallet.owner_type == owner_type,
-                Wallet.owner_code == code,
-                WalletFreeze.reason == FreezeReason.LEGAL_ORDER.value,
-                WalletFreeze.lifted_on.is_(None),
-            )
+    return (
+        select(func.count())
+        .select_from(WalletFreeze)
+        .join(Wallet, Wallet.id == WalletFreeze.wallet_id)
+        .where(
+            Wallet.owner_type == owner_type,
+            Wallet.owner_code == code,
+            WalletFreeze.reason == FreezeReason.LEGAL_ORDER.value,
+            WalletFreeze.lifted_on.is_(None),
         )
     )
 
