@@ -39,7 +39,7 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
         "drawdown": (13, 2),
         "notice": (11, 3),  # the signed request's nonce: one statement of its own
         "funding": (33, 2),
-        "repayment": (22, 2),
+        "repayment": (20, 2),
     },
     "sqlite": {
         "balance": (1, 1),
@@ -47,7 +47,7 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
         "drawdown": (16, 2),
         "notice": (13, 3),
         "funding": (50, 2),
-        "repayment": (35, 2),
+        "repayment": (33, 2),
     },
 }
 

@@ -26,7 +26,7 @@ from yirong.loans.interest import penalty_rate_ppm
 from yirong.loans.tables import Drawdown, DrawdownInstalment
 from yirong.money import check_amount, ppm_of, ppm_to_rate
 from yirong.pricing.schedule import Method, Schedule, build_schedule
-from yirong.wallets.service import legal_orders_on
+from yirong.wallets.service import FreezeReason, freezes_on
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
 # The model's sets as tuples, for SQL's IN.
@@ -271,7 +271,7 @@ def _lendable(
             select(func.count())
             .where(Drawdown.agent_id == agent_id, Drawdown.status == "overdue")
             .scalar_subquery(),
-            legal_orders_on(f"agent:{agent_code}").scalar_subquery(),
+            freezes_on(f"agent:{agent_code}", FreezeReason.LEGAL_ORDER).scalar_subquery(),
             _used_on(line.id).scalar_subquery(),
         )
     ).one()

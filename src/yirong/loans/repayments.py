@@ -45,7 +45,7 @@ from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.loans.term_loans import sync
 from yirong.money import check_amount, ppm_of
 from yirong.policy.service import setting
-from yirong.wallets.service import FreezeReason, frozen_for, unfreeze_in, wallet_account
+from yirong.wallets.service import FreezeReason, freezes_on, unfreeze_in, wallet_account
 
 OUTSTANDING = ("credited", "overdue")
 # A request's later parts are kept under its key, this and their number: "<key> #2".
@@ -422,13 +422,16 @@ def _settle_term(
 def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     """Unfreeze the wallet when none of its owner's loans is overdue any longer (other
     reasons stay), if it is frozen for that."""
-    still = tx.session.scalar(
-        select(func.count()).where(
-            Drawdown.agent_id == agent_id, Drawdown.status == model.DrawdownStatus.OVERDUE
-        )
-    )
     handle = f"agent:{agent_code}"
-    if still or not frozen_for(tx, handle, FreezeReason.OVERDUE):
+    still, frozen = tx.conn.execute(
+        select(
+            select(func.count())
+            .where(Drawdown.agent_id == agent_id, Drawdown.status == model.DrawdownStatus.OVERDUE)
+            .scalar_subquery(),
+            freezes_on(handle, FreezeReason.OVERDUE).scalar_subquery(),
+        )
+    ).one()
+    if still or not frozen:
         return False
     unfreeze_in(tx, handle, FreezeReason.OVERDUE, note="nothing overdue is left", actor="loans")
     return True

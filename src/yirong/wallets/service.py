@@ -379,12 +379,12 @@ def _cancel_unsent_withdrawals(tx: Tx, codes: list[str], note: str) -> None:
 
 def frozen_by_order_in(tx: Tx, handle: str) -> bool:
     """Whether a legal order freezes the wallet (no new loans while it does)."""
-    return bool(tx.conn.scalar(legal_orders_on(handle)))
+    return bool(tx.conn.scalar(freezes_on(handle, FreezeReason.LEGAL_ORDER)))
 
 
-def legal_orders_on(handle: str) -> Select[int]:
-    """How many legal orders freeze the wallet now, as a query (for a caller that asks
-    it together with others, in one statement)."""
+def freezes_on(handle: str, reason: FreezeReason) -> Select[int]:
+    """How many active freezes for ``reason`` the wallet has (0 or 1), as a query, for
+    a caller that asks it together with others, in one statement."""
     owner_type, code = parse_handle(handle)
     return (
         select(func.count())
@@ -393,7 +393,7 @@ def legal_orders_on(handle: str) -> Select[int]:
         .where(
             Wallet.owner_type == owner_type,
             Wallet.owner_code == code,
-            WalletFreeze.reason == FreezeReason.LEGAL_ORDER.value,
+            WalletFreeze.reason == reason.value,
             WalletFreeze.lifted_on.is_(None),
         )
     )
