@@ -9,10 +9,12 @@ integer arithmetic on both databases."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from yirong.books.service import business_date_of
 from yirong.features.tables import AgentFeatures
@@ -116,60 +118,99 @@ def features_sql(dialect: Dialect, *, few: bool) -> str:
     ``CREATE TABLE AS`` with parallel workers and ``INSERT ... SELECT`` without. The
     pivot groups by wallet only (twelve filtered sums), so its hash stays small; with
     many agents wanted it reads every wallet's movements without consulting the
-    wanted set, so no estimate of that set can steer the big join wrong."""
+    wanted set, so no estimate of that set can steer the big join wrong.
+
+    Each movement's month is worked out once, not once per filtered sum: on SQLite
+    the movements are materialized with their month (``k``), which also lets it read
+    the entries in their stored order instead of through the account index; on
+    PostgreSQL, which must not materialize them (that would end the parallel scan),
+    each month's sum filters on the entry's date directly (two comparisons, where
+    the month's ``CASE`` took up to eleven, thirteen times a row). The sums of months
+    are worked out once per agent (``sums`` is materialized): inlined, each of the
+    ratios' many uses of the year's total added the twelve months up again."""
+    pg = dialect is Dialect.POSTGRESQL
     months = [f"m{k}" for k in range(1, MONTHS + 1)]
-    month_of = " ".join(f"WHEN e.business_date >= :m{k} THEN {k}" for k in range(1, MONTHS))
     # PostgreSQL sums bigints into numeric; the sums fit a bigint (so do the ledger's
     # own balances), and bigint arithmetic is several times faster. Only the ratios,
     # scaled by a million, are computed in numeric there.
-    as_int = "::bigint" if dialect is Dialect.POSTGRESQL else ""
-    exact = "::numeric" if dialect is Dialect.POSTGRESQL else ""
-    pivot = ",\n    ".join(
-        f"SUM(amount) FILTER (WHERE k = {k}){as_int} AS m{k}" for k in range(1, MONTHS + 1)
-    )
-    recent, earlier = "(m1 + m2 + m3)", "(m4 + m5 + m6)"
-    total = " + ".join(months)
-    spread = " + ".join(f"ABS(12 * {m} - ({total}))" for m in months)
-    with_income = " + ".join(f"CASE WHEN {m} > 0 THEN 1 ELSE 0 END" for m in months)
-    trend = _clamp(
-        dialect,
-        _div(dialect, f"({recent} - {earlier}){exact} * 1000000", earlier),
-        TREND_LIMIT_PPM,
-    )
-    volatility = _div(dialect, f"({spread}){exact} * 1000000", f"12 * ({total})")
-    tenure = _month_index(dialect, "carrier_since")
-    padded = ", ".join(f"COALESCE(p.{m}, 0) AS {m}" for m in months)
+    as_int = "::bigint" if pg else ""
+    exact = "::numeric" if pg else ""
     source = (
         "wanted_now x JOIN ledger_postings p ON p.account_id = x.account_id "
         "JOIN ledger_entries e ON e.id = p.entry_id"
         if few
         else "ledger_entries e JOIN ledger_postings p ON p.entry_id = e.id"
     )
-    return f"""
-WITH moves AS (
-  -- the wallet's side of each movement, and its month (1: last month; 0: a pre-payment)
-  SELECT p.account_id, p.amount,
-    CASE WHEN e.code = '{PREPAYMENT}' THEN 0 {month_of} ELSE {MONTHS} END AS k
+    if pg:
+        # The wallet's leg as a join filter, not a hash key: as a key on an expression
+        # its estimate was a hundred times too low, and the plan went to sorts. A CASE,
+        # not an OR, from which the planner would derive a filter on every posting.
+        moves = f"""moves AS (
+  SELECT p.account_id, p.amount, p.side, e.business_date AS day
   FROM {source}
   WHERE e.business_date >= :m12 AND e.business_date < :as_of AND e.phase = 'posted'
-    AND ((e.code = '{COMMISSION}' AND p.side = 'C') OR (e.code = '{PREPAYMENT}' AND p.side = 'D'))
-), pivot AS (
+    AND e.code IN ('{COMMISSION}', '{PREPAYMENT}')
+    AND CASE WHEN e.code = '{COMMISSION}' THEN p.side = 'C' ELSE p.side = 'D' END
+)"""
+
+        def month(k: int) -> str:
+            # the dates first: they settle most rows in one or two comparisons
+            before = f" AND day < :m{k - 1}" if k > 1 else ""
+            return f"day >= :m{k}{before} AND side = 'C'"
+
+        prepaid = "side = 'D'"
+    else:
+        month_of = " ".join(f"WHEN e.business_date >= :m{k} THEN {k}" for k in range(1, MONTHS))
+        moves = f"""moves AS MATERIALIZED (
+  -- the wallet's side of each movement, and its month (1: last month; 0: a pre-payment)
+  SELECT p.account_id, p.amount,
+    CASE WHEN p.side = 'D' THEN 0 {month_of} ELSE {MONTHS} END AS k
+  FROM {source}
+    AND p.side = CASE WHEN e.code = '{COMMISSION}' THEN 'C' ELSE 'D' END
+  WHERE e.business_date >= :m12 AND e.business_date < :as_of AND e.phase = 'posted'
+    AND e.code IN ('{COMMISSION}', '{PREPAYMENT}')
+)"""
+
+        def month(k: int) -> str:
+            return f"k = {k}"
+
+        prepaid = "k = 0"
+    pivot = ",\n    ".join(
+        f"SUM(amount) FILTER (WHERE {month(k)}){as_int} AS {m}" for k, m in enumerate(months, 1)
+    )
+    padded = ", ".join(f"COALESCE(p.{c}, 0) AS {c}" for c in (*months, "prepay_12m"))
+    recent = " + ".join(months[:3])
+    earlier = " + ".join(months[3:6])
+    total = " + ".join(months)
+    spread = " + ".join(f"ABS(12 * {m} - total)" for m in months)
+    with_income = " + ".join(f"CASE WHEN {m} > 0 THEN 1 ELSE 0 END" for m in months)
+    trend = _clamp(
+        dialect,
+        _div(dialect, f"(recent - earlier){exact} * 1000000", "earlier"),
+        TREND_LIMIT_PPM,
+    )
+    volatility = _div(dialect, f"({spread}){exact} * 1000000", "12 * total")
+    tenure = _month_index(dialect, "carrier_since")
+    return f"""
+WITH {moves}, pivot AS (
   SELECT account_id,
     {pivot},
-    SUM(amount) FILTER (WHERE k = 0){as_int} AS prepay_12m
+    SUM(amount) FILTER (WHERE {prepaid}){as_int} AS prepay_12m
   FROM moves GROUP BY account_id
 ), agent_months AS (
-  SELECT x.agent_id, x.carrier_since, {padded}, COALESCE(p.prepay_12m, 0) AS prepay_12m
+  SELECT x.agent_id, x.carrier_since, {padded}
   FROM wanted_now x
   LEFT JOIN pivot p ON p.account_id = x.account_id
+), sums AS MATERIALIZED (
+  SELECT a.*, {recent} AS recent, {earlier} AS earlier, {total} AS total FROM agent_months a
 )
-SELECT agent_id, {recent} AS income_3m, {recent} + {earlier} AS income_6m,
-  {total} AS income_12m, prepay_12m,
+SELECT agent_id, recent AS income_3m, recent + earlier AS income_6m,
+  total AS income_12m, prepay_12m,
   {MONTHS} - ({with_income}) AS months_without_income,
-  CASE WHEN {earlier} > 0 THEN {trend} END AS trend_ppm,
-  CASE WHEN ({total}) > 0 THEN {volatility} END AS volatility_ppm,
+  CASE WHEN earlier > 0 THEN {trend} END AS trend_ppm,
+  CASE WHEN total > 0 THEN {volatility} END AS volatility_ppm,
   :as_of_index - {tenure} AS tenure_months
-FROM agent_months
+FROM sums
 """
 
 
@@ -177,6 +218,26 @@ FEATURE_COLUMNS = (
     "income_3m, income_6m, income_12m, prepay_12m, months_without_income, trend_ppm, "
     "volatility_ppm, tenure_months"
 )
+
+
+def insert_new(tx: Tx, insert: str, on_conflict: str, params: Mapping[str, object]) -> int:
+    """Run ``insert`` (an ``INSERT ... SELECT ... WHERE ...`` of rows it checked are not
+    there yet) and return how many rows it wrote. Only a transaction writing the same
+    keys at the same moment can make it fail on a unique key: then it runs again with
+    ``on_conflict`` (``ON CONFLICT ... DO NOTHING``), keeping the other's rows.
+
+    A plain insert, not ``ON CONFLICT`` every time: PostgreSQL's speculative insertion
+    (look the key up, insert, confirm) cost 0.2 s per 100,000 rows more (BENCHMARKS.md).
+    The ``WHERE`` clause settles SQLite's parse of ``INSERT ... SELECT ... ON CONFLICT``."""
+    run = tx.conn.execute
+    run(text("SAVEPOINT insert_new"))
+    try:
+        written = run(text(insert), params).rowcount
+    except IntegrityError:
+        run(text("ROLLBACK TO SAVEPOINT insert_new"))
+        written = run(text(f"{insert} {on_conflict}"), params).rowcount
+    run(text("RELEASE SAVEPOINT insert_new"))
+    return written
 
 
 def compute_in(tx: Tx, business_date: date | None = None) -> date:
@@ -200,16 +261,14 @@ def compute_in(tx: Tx, business_date: date | None = None) -> date:
             run(text("SET LOCAL jit = off"))
         sql = features_sql(tx.dialect, few=wanted <= FEW_AGENTS)
         run(text(f"CREATE TEMPORARY TABLE features_now{drop} AS {sql}"), {**params, **months})
-        written = run(
-            text(
-                f"INSERT INTO agent_features (agent_id, as_of, {FEATURE_COLUMNS}, overdue_days) "
-                f"SELECT agent_id, :as_of, {FEATURE_COLUMNS}, 0 FROM features_now "
-                # ``WHERE true`` settles SQLite's parse of INSERT ... SELECT ... ON CONFLICT;
-                # a computation running at the same moment may have written some: keep theirs
-                "WHERE true ON CONFLICT (agent_id, as_of) DO NOTHING"
-            ),
+        written = insert_new(
+            tx,
+            f"INSERT INTO agent_features (agent_id, as_of, {FEATURE_COLUMNS}, overdue_days) "
+            f"SELECT agent_id, :as_of, {FEATURE_COLUMNS}, 0 FROM features_now WHERE true",
+            # a computation running at the same moment may have written some: keep theirs
+            "ON CONFLICT (agent_id, as_of) DO NOTHING",
             params,
-        ).rowcount
+        )
         run(text("DROP TABLE features_now"))
         if pg and written > ANALYZE_AFTER_ROWS:
             # A month's features just arrived: fresh statistics for pre-approval's joins.
