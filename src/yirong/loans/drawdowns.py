@@ -133,7 +133,7 @@ def _active_in(tx: Tx, agent_id: int, family: str, *, lock: bool) -> CreditLine 
 def used_on_line(tx: Tx, line_id: int) -> int:
     """What the line carries: orders not yet funded (or, for an order's advance, not yet
     paid to the supplier), and principal outstanding."""
-    return int(tx.conn.scalar(_used_on(line_id)) or 0)
+    return int(tx.session.scalar(_used_on(line_id)) or 0)
 
 
 def _used_on(line_id: int) -> Select[int]:
@@ -266,7 +266,7 @@ def _lendable(
         )
     # What stands in the way, in one statement: overdue loans, a legal order's freeze,
     # what the line already carries.
-    overdue, legal_orders, used = tx.conn.execute(
+    overdue, legal_orders, used = tx.session.execute(  # flushed first, as the ORM's reads
         select(
             select(func.count())
             .where(Drawdown.agent_id == agent_id, Drawdown.status == "overdue")

@@ -423,7 +423,7 @@ def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     """Unfreeze the wallet when none of its owner's loans is overdue any longer (other
     reasons stay), if it is frozen for that."""
     handle = f"agent:{agent_code}"
-    still, frozen = tx.conn.execute(
+    still, frozen = tx.session.execute(  # the session's, so its changes are flushed
         select(
             select(func.count())
             .where(Drawdown.agent_id == agent_id, Drawdown.status == model.DrawdownStatus.OVERDUE)

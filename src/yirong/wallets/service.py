@@ -379,7 +379,7 @@ def _cancel_unsent_withdrawals(tx: Tx, codes: list[str], note: str) -> None:
 
 def frozen_by_order_in(tx: Tx, handle: str) -> bool:
     """Whether a legal order freezes the wallet (no new loans while it does)."""
-    return bool(tx.conn.scalar(freezes_on(handle, FreezeReason.LEGAL_ORDER)))
+    return bool(tx.session.scalar(freezes_on(handle, FreezeReason.LEGAL_ORDER)))
 
 
 def freezes_on(handle: str, reason: FreezeReason) -> Select[int]:
