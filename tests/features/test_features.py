@@ -25,7 +25,7 @@ from tests.features.history import (
 from yirong.books.service import open_books
 from yirong.features import service as features_service
 from yirong.features.service import Features, compute_features, compute_in, latest_as_of
-from yirong.infra.db import Database
+from yirong.infra.db import Database, Dialect
 from yirong.wallets import service as wallets
 
 OpenBooks = Callable[[date], Database]
@@ -86,6 +86,14 @@ def test_each_feature_follows_its_definition(
     # A handful of agents reads their wallets' postings through the account index; with
     # the threshold at zero, the same features come from one pass over the year's entries.
     monkeypatch.setattr(features_service, "FEW_AGENTS", few_agents)
+    paths: list[bool] = []  # which path each computation took (few: by account)
+    features_sql = features_service.features_sql
+
+    def recorded(dialect: Dialect, *, few: bool) -> str:
+        paths.append(few)
+        return features_sql(dialect, few=few)
+
+    monkeypatch.setattr(features_service, "features_sql", recorded)
     db = books(BOOKS_OPEN)
     onboard(db, {**SINCE, "QUIET": date(2020, 2, 29)})
     play(db, [e for e in HISTORY if e.day <= date(2025, 12, 20)])
@@ -127,6 +135,7 @@ def test_each_feature_follows_its_definition(
     for agent, since in {**SINCE, "QUIET": date(2020, 2, 29)}.items():
         expected = reference(HISTORY, agent, since or BOOKS_OPEN, date(2026, 1, 20))
         assert january[agent] == expected, agent
+    assert paths == [few_agents > 0] * 2  # the path under test, on both databases
 
 
 def test_an_agent_without_any_history_gets_zeros(db: Database) -> None:
