@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from yirong.agents import identifiers, masking
@@ -139,6 +139,23 @@ def checked(data: AgentInput, today: date) -> AgentInput:
         mobile=identifiers.mainland_mobile(data.mobile),
         bank_card=identifiers.bank_card(data.bank_card),
     )
+
+
+def agent_id_of(tx: Tx, code: str) -> int:
+    """The agent's id (never changes and agents are never deleted, so it is kept for
+    the process's life): what a money request needs of the agent, without loading its
+    personal data."""
+    known: dict[str, int] = tx.db.cache("agents.ids", dict)
+    found = known.get(code)
+    if found is None:
+        found = tx.conn.scalar(_ID_OF, {"code": code})
+        if found is None:
+            raise YirongError("agent_not_found", agent=code)
+        known[code] = found
+    return found
+
+
+_ID_OF = select(Agent.id).where(Agent.code == bindparam("code"))
 
 
 def agent_row(tx: Tx, code: str) -> Agent:

@@ -69,9 +69,7 @@ def business_date_of(tx: Tx) -> date:
     times; only :func:`advance_business_date` moves it, and it tells the transaction)."""
     found: date | None = tx.memo.get(_TODAY)
     if found is None:
-        found = tx.conn.scalar(
-            select(BusinessCalendar.business_date).where(BusinessCalendar.id == 1)
-        )
+        found = tx.conn.scalar(_TODAY_QUERY)
         if found is None:
             raise YirongError("books_not_open")
         tx.memo[_TODAY] = found
@@ -79,6 +77,8 @@ def business_date_of(tx: Tx) -> date:
 
 
 _TODAY = "books.business_date"
+# Built once: on a busy server, building the statement cost more than sending it.
+_TODAY_QUERY = select(BusinessCalendar.business_date).where(BusinessCalendar.id == 1)
 
 
 @read_only

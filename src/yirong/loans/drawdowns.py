@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 
-from yirong.agents.service import agent_row
+from yirong.agents.service import agent_id_of, agent_row
 from yirong.books.service import business_date_of
 from yirong.credit.applications import family_sql
 from yirong.credit.tables import CREDIT_LINE, CreditLine
@@ -26,7 +27,7 @@ from yirong.loans.interest import penalty_rate_ppm
 from yirong.loans.tables import Drawdown, DrawdownInstalment
 from yirong.money import check_amount, ppm_of, ppm_to_rate
 from yirong.pricing.schedule import Method, Schedule, build_schedule
-from yirong.wallets.service import FreezeReason, freezes_on
+from yirong.wallets.service import FreezeReason, agent_freezes
 
 FUNDING_DAYS = 2  # the funder's money must arrive by the end of the second day
 # The model's sets as tuples, for SQL's IN.
@@ -136,7 +137,7 @@ def used_on_line(tx: Tx, line_id: int) -> int:
     return int(tx.session.scalar(_used_on(line_id)) or 0)
 
 
-def _used_on(line_id: int) -> Select[int]:
+def _used_on(line_id: object) -> Select[int]:
     d = Drawdown
     return select(
         func.coalesce(
@@ -159,10 +160,10 @@ def request_drawdown(
     """Ask the line's funder for ``amount`` fen for ``term_days`` days. The same key
     again returns the first order; with another amount or term it is refused."""
     amount = check_amount(amount)
-    agent = agent_row(tx, agent_code)
+    agent_id = agent_id_of(tx, agent_code)
     today = business_date_of(tx)
     earlier = tx.session.scalars(
-        select(Drawdown).where(Drawdown.agent_id == agent.id, Drawdown.request_key == key)
+        select(Drawdown).where(Drawdown.agent_id == agent_id, Drawdown.request_key == key)
     ).one_or_none()
     if earlier is not None:
         if (earlier.amount, earlier.term_days) != (amount, term_days):
@@ -175,7 +176,7 @@ def request_drawdown(
             )
         return view(tx, earlier, "exists")
     # One drawdown at a time per line: the line is locked until this one is written.
-    line, product = _lendable(tx, agent.id, agent_code, amount, term_days, lock=True)
+    line, product = _lendable(tx, agent_id, agent_code, amount, term_days, lock=True)
     drawdown = new_drawdown_in(
         tx,
         line,
@@ -251,15 +252,42 @@ def new_drawdown_in(
     return drawdown
 
 
+# What stands in the way of a drawdown (built once: it is on every drawdown's path).
+_OBSTACLES = select(
+    select(func.count())
+    .where(Drawdown.agent_id == bindparam("agent"), Drawdown.status == "overdue")
+    .scalar_subquery(),
+    agent_freezes(FreezeReason.LEGAL_ORDER).scalar_subquery(),
+    _used_on(bindparam("line")).scalar_subquery(),
+)
+
+
+@cache
+def _line_and_product(lock: bool) -> Select[CreditLine, FunderProduct]:
+    """The agent's active line (:func:`active_line`) with its product, in one statement
+    built once (a drawdown's hot path)."""
+    query = (
+        select(CreditLine, FunderProduct)
+        .join(FunderProduct, FunderProduct.id == CreditLine.product_id)
+        .where(
+            CreditLine.agent_id == bindparam("agent"),
+            CreditLine.status == "active",
+            family_sql(FunderProduct.kind) == LINE_FAMILY,
+        )
+    )
+    return query.with_for_update(of=CreditLine) if lock else query
+
+
 def _lendable(
     tx: Tx, agent_id: int, agent_code: str, amount: int, term_days: int, *, lock: bool
 ) -> tuple[CreditLine, FunderProduct]:
     """The agent's line and its product, if they lend ``amount`` for ``term_days``
     today; else the refusal a drawdown would meet."""
     today = business_date_of(tx)
-    line = active_line(tx, agent_id, lock=lock)
-    if line is None:
+    found = tx.session.execute(_line_and_product(lock), {"agent": agent_id}).one_or_none()
+    if found is None:
         raise YirongError("line_not_active", agent=agent_code)
+    line, product = found
     if line.valid_until < today:
         raise YirongError(
             "line_expired", line=CREDIT_LINE.of(line.id), valid_until=str(line.valid_until)
@@ -267,20 +295,12 @@ def _lendable(
     # What stands in the way, in one statement: overdue loans, a legal order's freeze,
     # what the line already carries.
     overdue, legal_orders, used = tx.session.execute(  # flushed first, as the ORM's reads
-        select(
-            select(func.count())
-            .where(Drawdown.agent_id == agent_id, Drawdown.status == "overdue")
-            .scalar_subquery(),
-            freezes_on(f"agent:{agent_code}", FreezeReason.LEGAL_ORDER).scalar_subquery(),
-            _used_on(line.id).scalar_subquery(),
-        )
+        _OBSTACLES, {"agent": agent_id, "agent_code": agent_code, "line": line.id}
     ).one()
     if overdue:
         raise YirongError("loan_overdue", agent=agent_code)
     if legal_orders:
         raise YirongError("frozen_by_legal_order", agent=agent_code)
-    product = tx.session.get(FunderProduct, line.product_id)
-    assert product is not None
     longest = min(product.max_term_days, line.max_term_days)
     if not product.min_term_days <= term_days <= longest:
         raise YirongError(

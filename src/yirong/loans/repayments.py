@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from yirong.agents.service import agent_row
+from yirong.agents.service import agent_id_of, agent_row
 from yirong.agents.tables import Agent
 from yirong.books.service import REVENUE, business_date_of
 from yirong.errors import YirongError
@@ -45,7 +45,7 @@ from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.loans.term_loans import sync
 from yirong.money import check_amount, ppm_of
 from yirong.policy.service import setting
-from yirong.wallets.service import FreezeReason, freezes_on, unfreeze_in, wallet_account
+from yirong.wallets.service import FreezeReason, agent_freezes, unfreeze_in, wallet_account
 
 OUTSTANDING = ("credited", "overdue")
 # A request's later parts are kept under its key, this and their number: "<key> #2".
@@ -139,10 +139,10 @@ def part_key(key: str, n: int) -> str:
 def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentView:
     """Repay ``amount`` fen (``None``: everything owed today) from the wallet. Never
     more than is owed; the same key again returns the first repayment."""
-    agent = agent_row(tx, agent_code)
+    agent_id = agent_id_of(tx, agent_code)
     if " " in key:  # as its ledger keys would be, before a part's key could match it
         raise YirongError("idempotency_key_invalid", key=key[:128])
-    earlier = _earlier(tx, agent.id, key)
+    earlier = _earlier(tx, agent_id, key)
     if earlier:
         made = summed(earlier, "exists")
         if amount is not None and made.amount != amount:
@@ -150,17 +150,17 @@ def repay(tx: Tx, agent_code: str, amount: int | None, key: str) -> RepaymentVie
         return made
     if amount is not None:
         amount = check_amount(amount)
-    debts = debts_of(tx, outstanding(tx, agent.id), business_date_of(tx))
+    debts = debts_of(tx, outstanding(tx, agent_id), business_date_of(tx))
     owed, paying = split_over(debts, amount, agent_code)
-    return _apply_by_funder(tx, agent_code, agent.id, debts, owed, paying, key, "asked")
+    return _apply_by_funder(tx, agent_code, agent_id, debts, owed, paying, key, "asked")
 
 
 def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> RepaymentView | None:
     """Repay the overdue debt from what the wallet holds, as far as it goes (within the
     caller's transaction: a credit, or the end of day that found the loan overdue,
     which says ``overdue_on``: the day it is overdue from, tomorrow's)."""
-    agent = agent_row(tx, agent_code)
-    debts = debts_of(tx, outstanding(tx, agent.id, overdue_only=True), business_date_of(tx))
+    agent_id = agent_id_of(tx, agent_code)
+    debts = debts_of(tx, outstanding(tx, agent_id, overdue_only=True), business_date_of(tx))
     if not debts:
         return None
     owed = [x.due for x in debts]
@@ -171,13 +171,13 @@ def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> Repayme
     # Sweeps are counted by their first parts: a sweep paid to two funders is one.
     swept = tx.session.scalar(
         select(func.count()).where(
-            Repayment.agent_id == agent.id,
+            Repayment.agent_id == agent_id,
             Repayment.kind == "sweep",
             Repayment.request_key.not_like(f"%{PART}%"),
         )
     )
     key = f"sweep:{(swept or 0) + 1}"
-    return _apply_by_funder(tx, agent_code, agent.id, debts, owed, amount, key, "sweep", overdue_on)
+    return _apply_by_funder(tx, agent_code, agent_id, debts, owed, amount, key, "sweep", overdue_on)
 
 
 def _earlier(tx: Tx, agent_id: int, key: str) -> list[Repayment]:
@@ -419,17 +419,22 @@ def _settle_term(
     sync(tx, d, after, today, overdue_on)
 
 
+# Loans still overdue, and the wallet's overdue freeze (built once: every repayment
+# asks it).
+_STILL_FROZEN = select(
+    select(func.count())
+    .where(Drawdown.agent_id == bindparam("agent"), Drawdown.status == model.DrawdownStatus.OVERDUE)
+    .scalar_subquery(),
+    agent_freezes(FreezeReason.OVERDUE).scalar_subquery(),
+)
+
+
 def lift_overdue_freeze(tx: Tx, agent_code: str, agent_id: int) -> bool:
     """Unfreeze the wallet when none of its owner's loans is overdue any longer (other
     reasons stay), if it is frozen for that."""
     handle = f"agent:{agent_code}"
     still, frozen = tx.session.execute(  # the session's, so its changes are flushed
-        select(
-            select(func.count())
-            .where(Drawdown.agent_id == agent_id, Drawdown.status == model.DrawdownStatus.OVERDUE)
-            .scalar_subquery(),
-            freezes_on(handle, FreezeReason.OVERDUE).scalar_subquery(),
-        )
+        _STILL_FROZEN, {"agent": agent_id, "agent_code": agent_code}
     ).one()
     if still or not frozen:
         return False

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import bindparam, func, insert, select, text, tuple_, update
 
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import BankStatement
@@ -102,12 +103,33 @@ def _whole(
     filename: str,
     actor: str,
 ) -> ImportResult:
-    file_id, done = _begin(tx, parsed, digest, content, filename, actor)
-    if not done:
-        _take(
-            tx, file_id, [(n, stmt, line) for n, stmt in enumerate(parsed) for line in stmt.lines]
-        )
+    """A file of one chunk in the caller's transaction. What the steps of a chunked
+    import read again in each of their transactions (the accounts, the statements'
+    ids, which lines are stored) is read once here: a day's file is a money request
+    of the API, on its hot path."""
+    existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
+    if existing is not None:
+        file_id, state = existing
+        if state != "imported":  # a crashed chunked import of the same file
+            _take(tx, file_id, _all_lines(parsed))
+        return _finish(tx, file_id)
+    accounts = _accounts_for(tx, parsed)
+    stored: set[tuple[int, str]] = set()
+    _check_conflicts(tx, parsed, accounts, stored=stored)
+    file_id, statement_ids = _record(tx, parsed, accounts, digest, content, filename, actor)
+    _store_and_match(
+        tx,
+        file_id,
+        statement_ids,
+        {a.number: a for a in accounts},
+        _all_lines(parsed),
+        stored,
+    )
     return _finish(tx, file_id)
+
+
+def _all_lines(parsed: Sequence[BankStatement]) -> list[tuple[int, BankStatement, ParsedLine]]:
+    return [(n, stmt, line) for n, stmt in enumerate(parsed) for line in stmt.lines]
 
 
 def _chunks(
@@ -156,48 +178,74 @@ def _begin(
 ) -> tuple[int, bool]:
     """The file's record (new, or the one a crashed import left), after proving that
     nothing in it contradicts what the bank said before. Returns (file id, done)."""
-    existing = tx.session.scalars(
-        select(StatementFile).where(StatementFile.sha256 == digest)
-    ).one_or_none()
+    existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
     if existing is not None:
         return existing.id, existing.state == "imported"
     accounts = _accounts_for(tx, parsed)
     _check_conflicts(tx, parsed, accounts)
-    record = StatementFile(
-        sha256=digest,
-        filename=filename[:255],
-        format=parsed[0].format if parsed else "",
-        size=len(content),
-        content=content,
-        state="importing",
-        statements=len(parsed),
-        lines=sum(len(s.lines) for s in parsed),
-        received_on=business_date_of(tx),
-        received_by=actor[:80],
+    return _record(tx, parsed, accounts, digest, content, filename, actor)[0], False
+
+
+_FILE_BY_HASH = select(StatementFile.id, StatementFile.state).where(
+    StatementFile.sha256 == bindparam("sha256")
+)
+
+
+def _record(
+    tx: Tx,
+    parsed: Sequence[BankStatement],
+    accounts: Sequence[BankAccountView],
+    digest: str,
+    content: bytes,
+    filename: str,
+    actor: str,
+) -> tuple[int, list[int]]:
+    """The file's record and its statements' (the file is importing): their ids."""
+    file_id = tx.conn.scalar(
+        insert(StatementFile).returning(StatementFile.id),
+        {
+            "sha256": digest,
+            "filename": filename[:255],
+            "format": parsed[0].format if parsed else "",
+            "size": len(content),
+            "content": content,
+            "state": "importing",
+            "statements": len(parsed),
+            "lines": sum(len(s.lines) for s in parsed),
+            "received_on": business_date_of(tx),
+            "received_by": actor[:80],
+        },
     )
-    tx.session.add(record)
-    tx.session.flush()
-    for stmt, account in zip(parsed, accounts, strict=True):
-        tx.session.add(
-            Statement(
-                file_id=record.id,
-                bank_account_id=account.id,
-                bank_statement_id=stmt.statement_id[:80],
-                from_date=stmt.from_date,
-                to_date=stmt.to_date,
-                opening_balance=stmt.opening_balance,
-                closing_balance=stmt.closing_balance,
-                credits=stmt.credits,
-                debits=stmt.debits,
-                lines=len(stmt.lines),
-            )
-        )
-    tx.session.flush()
-    return record.id, False
+    assert file_id is not None
+    if not parsed:
+        return file_id, []
+    statement_ids = tx.conn.scalars(
+        insert(Statement).returning(Statement.id, sort_by_parameter_order=True),
+        [
+            {
+                "file_id": file_id,
+                "bank_account_id": account.id,
+                "bank_statement_id": stmt.statement_id[:80],
+                "from_date": stmt.from_date,
+                "to_date": stmt.to_date,
+                "opening_balance": stmt.opening_balance,
+                "closing_balance": stmt.closing_balance,
+                "credits": stmt.credits,
+                "debits": stmt.debits,
+                "lines": len(stmt.lines),
+            }
+            for stmt, account in zip(parsed, accounts, strict=True)
+        ],
+    ).all()
+    return file_id, list(statement_ids)
 
 
 def _check_conflicts(
-    tx: Tx, parsed: Sequence[BankStatement], accounts: Sequence[BankAccountView]
+    tx: Tx,
+    parsed: Sequence[BankStatement],
+    accounts: Sequence[BankAccountView],
+    *,
+    stored: set[tuple[int, str]] | None = None,
 ) -> None:
     """A line the bank gave before (same account, same identity) must say the same:
     amount, direction and booking date. One that does not refuses the file. Each
@@ -225,6 +273,8 @@ def _check_conflicts(
             index = {line.identity: line for line in part}
             keys = [(account.id, identity) for identity in index]
             for _, identity, amount, direction, booked in _given_before(tx, keys):
+                if stored is not None:
+                    stored.add((account.id, identity))
                 line = index[identity]
                 if (amount, direction, booked) != _facts(line):
                     raise _conflict(account, identity, (amount, direction, booked), _facts(line))
@@ -283,7 +333,18 @@ def _take(tx: Tx, file_id: int, part: list[tuple[int, BankStatement, ParsedLine]
         )
     )
     wanted = sorted({(accounts[s.account_number].id, line.identity) for _, s, line in part})
-    known = _stored(tx, wanted)
+    _store_and_match(tx, file_id, statement_ids, accounts, part, _stored(tx, wanted))
+
+
+def _store_and_match(
+    tx: Tx,
+    file_id: int,
+    statement_ids: Sequence[int],
+    accounts: dict[str, BankAccountView],
+    part: list[tuple[int, BankStatement, ParsedLine]],
+    known: set[tuple[int, str]],
+) -> None:
+    """The lines of ``part`` not ``known`` (stored before) stored and matched."""
     rows = []
     fresh: list[tuple[BankAccountView, ParsedLine]] = []
     for n, stmt, line in part:
@@ -396,27 +457,60 @@ def _row(
 
 
 def _finish(tx: Tx, file_id: int) -> ImportResult:
-    record = tx.session.get(StatementFile, file_id, with_for_update=True)
-    assert record is not None
-    if record.state == "imported":
-        return _result(record, "exists")
-    counts = dict(
-        tx.conn.execute(
-            select(BankLine.status, func.count())
-            .where(BankLine.file_id == file_id)
-            .group_by(BankLine.status)
-        ).all()
-    )
+    """The file imported, with what its import did; or, if another import finished it
+    first, what that one did (the UPDATE waits for it and then finds nothing to do)."""
+    counts = dict(tx.conn.execute(_STATUS_COUNTS, {"file": file_id}).all())
     new = sum(counts.values())
-    record.new_lines, record.duplicate_lines = new, record.lines - new
-    record.matched_lines = counts.get("matched", 0)
-    record.partial_lines = counts.get("partial", 0)
-    record.exception_lines = counts.get("exception", 0)
-    record.state = "imported"
-    return _result(record, "created")
+    done = tx.conn.execute(
+        _FINISH,
+        {
+            "file": file_id,
+            "new_lines": new,
+            "matched_lines": counts.get("matched", 0),
+            "partial_lines": counts.get("partial", 0),
+            "exception_lines": counts.get("exception", 0),
+        },
+    ).one_or_none()
+    if done is not None:
+        return _result(done, "created")
+    found = tx.conn.execute(select(*_RESULT).where(StatementFile.id == file_id)).one()
+    return _result(found, "exists")
 
 
-def _result(record: StatementFile, status: str) -> ImportResult:
+_STATUS_COUNTS = (
+    select(BankLine.status, func.count())
+    .where(BankLine.file_id == bindparam("file"))
+    .group_by(BankLine.status)
+)
+_RESULT = (
+    StatementFile.id,
+    StatementFile.format,
+    StatementFile.statements,
+    StatementFile.lines,
+    StatementFile.new_lines,
+    StatementFile.duplicate_lines,
+    StatementFile.matched_lines,
+    StatementFile.partial_lines,
+    StatementFile.exception_lines,
+    StatementFile.received_on,
+)
+_FINISH = (
+    update(StatementFile)
+    .where(StatementFile.id == bindparam("file"), StatementFile.state != "imported")
+    .values(
+        state="imported",
+        new_lines=bindparam("new_lines"),
+        duplicate_lines=StatementFile.lines - bindparam("new_lines"),
+        matched_lines=bindparam("matched_lines"),
+        partial_lines=bindparam("partial_lines"),
+        exception_lines=bindparam("exception_lines"),
+    )
+    .returning(*_RESULT)
+)
+
+
+def _result(record: Any, status: str) -> ImportResult:
+    """``record``: a file's row (an entity, or a row of its result's columns)."""
     return ImportResult(
         status,
         record.id,

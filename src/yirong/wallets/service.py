@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
@@ -386,6 +388,16 @@ def freezes_on(handle: str, reason: FreezeReason) -> Select[int]:
     """How many active freezes for ``reason`` the wallet has (0 or 1), as a query, for
     a caller that asks it together with others, in one statement."""
     owner_type, code = parse_handle(handle)
+    return _freezes(owner_type, code, reason)
+
+
+def agent_freezes(reason: FreezeReason) -> Select[int]:
+    """:func:`freezes_on` for the agent whose code is bound as ``agent_code``: for a
+    statement built once and run many times."""
+    return _freezes("agent", bindparam("agent_code"), reason)
+
+
+def _freezes(owner_type: str, code: object, reason: FreezeReason) -> Select[int]:
     return (
         select(func.count())
         .select_from(WalletFreeze)
@@ -622,29 +634,7 @@ def _view(tx: Tx, handle: str) -> WalletView:
     """The wallet, its balance (summed over its shards) and its active freezes, in one
     query: the view every balance read and every freeze answers with."""
     owner_type, code = parse_handle(handle)
-    balances = ledger.balance_rows()
-    b = balances.c
-    active = (
-        select(func.aggregate_strings(WalletFreeze.reason, ","))
-        .where(WalletFreeze.wallet_id == Wallet.id, WalletFreeze.lifted_on.is_(None))
-        .scalar_subquery()
-    )
-    row = tx.conn.execute(
-        select(
-            Wallet.id,
-            Wallet.name,
-            Wallet.opened_on,
-            func.min(b.state),
-            func.sum(b.debits_pending),
-            func.sum(b.debits_posted),
-            func.sum(b.credits_pending),
-            func.sum(b.credits_posted),
-            active,
-        )
-        .join(balances, b.account_id == Wallet.account_id)
-        .where(Wallet.owner_type == owner_type, Wallet.owner_code == code)
-        .group_by(Wallet.id, Wallet.name, Wallet.opened_on)
-    ).one_or_none()
+    row = tx.conn.execute(_view_query(), {"owner_type": owner_type, "code": code}).one_or_none()
     if row is None:
         raise YirongError("wallet_not_found", wallet=handle)
     (
@@ -677,6 +667,35 @@ def _view(tx: Tx, handle: str) -> WalletView:
         freezes=tuple(sorted(reasons.split(","))) if reasons else (),
         opened_on=opened_on,
         pay_in_code=pay_in_code(wallet_id),
+    )
+
+
+@cache
+def _view_query() -> Select[tuple[Any, ...]]:
+    """The statement of :func:`_view`, built once: building it cost more than running
+    it on every balance read (a built statement also keeps its cache key)."""
+    balances = ledger.balance_rows()
+    b = balances.c
+    active = (
+        select(func.aggregate_strings(WalletFreeze.reason, ","))
+        .where(WalletFreeze.wallet_id == Wallet.id, WalletFreeze.lifted_on.is_(None))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Wallet.id,
+            Wallet.name,
+            Wallet.opened_on,
+            func.min(b.state),
+            func.sum(b.debits_pending),
+            func.sum(b.debits_posted),
+            func.sum(b.credits_pending),
+            func.sum(b.credits_posted),
+            active,
+        )
+        .join(balances, b.account_id == Wallet.account_id)
+        .where(Wallet.owner_type == bindparam("owner_type"), Wallet.owner_code == bindparam("code"))
+        .group_by(Wallet.id, Wallet.name, Wallet.opened_on)
     )
 
 
