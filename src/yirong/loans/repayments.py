@@ -36,10 +36,9 @@ from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Account, Leg, NewEntry, Side
 from yirong.loans import model
-from yirong.loans.accruals import accrual_total
+from yirong.loans.accruals import add_to_closed, final_charges
 from yirong.loans.allocation import Owed, Share, allocate, parse_order
 from yirong.loans.debts import Debt, clock_of, debts_of, owed_by, split_over
-from yirong.loans.interest import charged
 from yirong.loans.model.term import TermLoan
 from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.loans.term_loans import sync
@@ -393,12 +392,7 @@ def _settle(tx: Tx, d: Drawdown, s: Share, today: date) -> None:
     d.normal_fen_days, d.penalty_fen_days = clock.normal_fen_days, clock.penalty_fen_days
     if d.principal == 0 and d.accrual_open:
         d.accrual_open = False
-        for kind, fen_days, rate in (
-            ("interest", d.normal_fen_days, d.annual_rate_ppm),
-            ("penalty", d.penalty_fen_days, d.penalty_rate_ppm),
-        ):
-            total = accrual_total(tx, d.funder_id, d.product_id, kind)
-            total.closed += charged(fen_days, rate, d.day_basis)
+        add_to_closed(tx, d.funder_id, d.product_id, final_charges(d))
     left = owed_by(d, today)
     if left.total == 0:
         d.status, d.closed_on = model.after(d.status, model.Event.REPAID, drawdown=d.id), today

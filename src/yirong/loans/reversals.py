@@ -20,9 +20,8 @@ from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Reverse
 from yirong.loans import model
-from yirong.loans.accruals import accrual_total
+from yirong.loans.accruals import add_to_closed, final_charges
 from yirong.loans.debts import clock_of
-from yirong.loans.interest import charged
 from yirong.loans.repayments import RepaymentView, repayment_entry_keys, view
 from yirong.loans.tables import Drawdown, Repayment, RepaymentPart
 from yirong.loans.term_loans import is_term, reopen, term_loans
@@ -123,13 +122,8 @@ def _unsettle(tx: Tx, d: Drawdown, part: RepaymentPart, repayment: Repayment, to
     if part.principal and not d.accrual_open:
         # The repayment closed the clock and added its final charge to the funder's
         # closed total; the clock runs again, so that charge is taken back out.
-        for kind, fen_days, rate in (
-            ("interest", d.normal_fen_days, d.annual_rate_ppm),
-            ("penalty", d.penalty_fen_days, d.penalty_rate_ppm),
-        ):
-            accrual_total(tx, d.funder_id, d.product_id, kind).closed -= charged(
-                fen_days, rate, d.day_basis
-            )
+        taken_back = {kind: -value for kind, value in final_charges(d).items()}
+        add_to_closed(tx, d.funder_id, d.product_id, taken_back)
         d.accrual_open = True
     clock = clock_of(d).restored(today, part.principal, repayment.business_date)
     d.principal, d.since_day = clock.principal, clock.since

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from yirong.infra.db import Tx
 from yirong.loans import model
-from yirong.loans.accruals import accrual_total
+from yirong.loans.accruals import add_to_closed
 from yirong.loans.allocation import Owed, parse_order
 from yirong.loans.model.term import Instalment, Rules, TermLoan
 from yirong.loans.tables import Drawdown, DrawdownInstalment, Repayment, RepaymentPart
@@ -165,5 +165,5 @@ def charge_open(tx: Tx, day: date) -> int:
 
 
 def _close_totals(tx: Tx, d: Drawdown, sign: int) -> None:
-    for kind, value in (("interest", d.interest_charged), ("penalty", d.penalty_charged)):
-        accrual_total(tx, d.funder_id, d.product_id, kind).closed += sign * value
+    charges = {"interest": d.interest_charged, "penalty": d.penalty_charged}
+    add_to_closed(tx, d.funder_id, d.product_id, {k: sign * v for k, v in charges.items()})
