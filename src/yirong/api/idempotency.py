@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from sqlalchemy import and_, delete, insert, literal, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from yirong.access.principals import Principal
@@ -117,12 +117,8 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
     moment = _now()
     c = ApiRequest
     taken = tx.conn.execute(
-        insert_new(tx, ApiRequest)
-        .values(
-            caller=caller, key=key, fingerprint=fingerprint, state="in_flight", started_at=moment
-        )
-        .on_conflict_do_nothing()
-        .returning(c.state)
+        _take_statement(tx),
+        {"caller": caller, "key": key, "fingerprint": fingerprint, "started_at": moment},
     ).first()
     if taken is not None:
         return "new"
@@ -142,6 +138,23 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
     # Orphaned by a crash: this request takes it over.
     tx.conn.execute(update(ApiRequest).where(_this(caller, key)).values(started_at=moment))
     return "new"
+
+
+def _take_statement(tx: Tx) -> Any:
+    """The insert that takes a key (nothing if it is taken), built once per dialect:
+    it runs for every request that moves money."""
+    found = _TAKE.get(tx.dialect)
+    if found is None:
+        found = _TAKE[tx.dialect] = (
+            insert_new(tx, ApiRequest)
+            .values(state="in_flight")
+            .on_conflict_do_nothing()
+            .returning(ApiRequest.state)
+        )
+    return found
+
+
+_TAKE: dict[Dialect, Any] = {}
 
 
 def _finish(tx: Tx, caller: str, key: str, status: int, body: str) -> None:
@@ -313,27 +326,33 @@ def _keep(tx: Tx, call: _Call, taken: bool, status: int, stored: str) -> _Stored
 def _keep_in_one(tx: Tx, call: _Call, status: int, stored: str) -> None:
     """:func:`_keep` for a key already taken, on PostgreSQL: the answer's update and
     the audit record's insert in one statement (a data-modifying WITH)."""
-    answered = (
-        update(ApiRequest)
-        .where(_this(call.caller, call.key))
-        .values(state="done", status_code=status, response=stored)
-    )
+    answer = {"k_caller": call.caller, "k_key": call.key, "k_status": status, "k_body": stored}
     audit = _audit_of(call, status)
     if audit is None:
-        tx.conn.execute(answered)
+        tx.conn.execute(_ANSWERED, answer)
         return
-    done = answered.returning(ApiRequest.key).cte("answered")
-    columns = AuditRecord.__table__.c
     tx.conn.execute(
-        insert(AuditRecord)
-        .from_select(
-            list(audit),
-            select(*(literal(v, type_=columns[k].type) for k, v in audit.items())).select_from(
-                done
-            ),
-        )
-        .add_cte(done)
+        _answered_and_audited(tuple(audit)), {**answer, **{f"a_{k}": v for k, v in audit.items()}}
     )
+
+
+# The answer stored (built once: every request that moves money ends with it). Its
+# parameters are not named as columns are, which an UPDATE would take as more to set.
+_ANSWERED = (
+    update(ApiRequest)
+    .where(ApiRequest.caller == bindparam("k_caller"), ApiRequest.key == bindparam("k_key"))
+    .values(state="done", status_code=bindparam("k_status"), response=bindparam("k_body"))
+)
+
+
+@functools.cache
+def _answered_and_audited(columns: tuple[str, ...]) -> Any:
+    """:data:`_ANSWERED` and the audit record's insert of ``columns`` (bound as
+    ``a_<column>``), in one statement."""
+    done = _ANSWERED.returning(ApiRequest.key).cte("answered")
+    table = AuditRecord.__table__.c
+    values = select(*(bindparam(f"a_{c}", type_=table[c].type) for c in columns))
+    return insert(AuditRecord).from_select(list(columns), values.select_from(done)).add_cte(done)
 
 
 def _audit_of(call: _Call, status: int) -> dict[str, Any] | None:
