@@ -45,16 +45,22 @@ class OutboxMessage(Base):
 
 
 def tell(tx: Tx, recipient: str, topic: str, subject_id: int, today: date, **payload: Any) -> None:
-    tx.session.add(
-        OutboxMessage(
-            recipient=recipient,
-            topic=topic,
-            subject_id=subject_id,
-            payload=json.dumps(payload, default=str, sort_keys=True),
-            business_date=today,
-            attempts=0,
-        )
+    """One message, written now (a Core insert, not the ORM's at its next flush: it is
+    on every money request's path), so that a transaction's messages keep the order
+    they were told in."""
+    tx.conn.execute(
+        _TELL,
+        {
+            "recipient": recipient,
+            "topic": topic,
+            "subject_id": subject_id,
+            "payload": json.dumps(payload, default=str, sort_keys=True),
+            "business_date": today,
+        },
     )
+
+
+_TELL = insert(OutboxMessage).values(attempts=0)
 
 
 def tell_many(tx: Tx, messages: list[dict[str, Any]]) -> None:

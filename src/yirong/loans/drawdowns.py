@@ -162,9 +162,10 @@ def request_drawdown(
     amount = check_amount(amount)
     agent_id = agent_id_of(tx, agent_code)
     today = business_date_of(tx)
-    earlier = tx.session.scalars(
-        select(Drawdown).where(Drawdown.agent_id == agent_id, Drawdown.request_key == key)
-    ).one_or_none()
+    # A key is new on almost every request: its id is asked first (a statement built
+    # once), the order itself only when there is one.
+    earlier_id = tx.conn.scalar(_ORDERED_UNDER, {"agent": agent_id, "key": key})
+    earlier = None if earlier_id is None else tx.session.get(Drawdown, earlier_id)
     if earlier is not None:
         if (earlier.amount, earlier.term_days) != (amount, term_days):
             raise YirongError(
@@ -200,6 +201,11 @@ def request_drawdown(
         fund_by=drawdown.fund_by,
     )
     return view(tx, drawdown)
+
+
+_ORDERED_UNDER = select(Drawdown.id).where(
+    Drawdown.agent_id == bindparam("agent"), Drawdown.request_key == bindparam("key")
+)
 
 
 def new_drawdown_in(

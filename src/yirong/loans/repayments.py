@@ -180,7 +180,11 @@ def sweep_in(tx: Tx, agent_code: str, overdue_on: date | None = None) -> Repayme
 
 
 def _earlier(tx: Tx, agent_id: int, key: str) -> list[Repayment]:
-    """The repayment made under ``key`` and its later parts, in order; none if none."""
+    """The repayment made under ``key`` and its later parts, in order; none if none.
+    A request's first part carries the key itself: asked first, in a statement built
+    once, since a key is new on almost every request."""
+    if tx.conn.scalar(_MADE_UNDER, {"agent": agent_id, "key": key}) is None:
+        return []
     parts = f"{key}{PART}"
     return list(
         tx.session.scalars(
@@ -194,6 +198,11 @@ def _earlier(tx: Tx, agent_id: int, key: str) -> list[Repayment]:
             .order_by(Repayment.id)
         )
     )
+
+
+_MADE_UNDER = select(Repayment.id).where(
+    Repayment.agent_id == bindparam("agent"), Repayment.request_key == bindparam("key")
+)
 
 
 def summed(parts: Sequence[Repayment], outcome: str = "created") -> RepaymentView:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from yirong.books.service import business_date_of
@@ -83,9 +83,10 @@ def record_notice(
     today = business_date_of(tx)
     target, party, expected = _target(tx, kind, target, funder)
     amount = check_amount(amount if amount is not None else expected)
-    earlier = tx.session.scalars(
-        select(Notice).where(Notice.recorded_by == recorded_by, Notice.request_key == key)
-    ).one_or_none()
+    # A key is new on almost every request: its id is asked first (a statement built
+    # once), the notice itself only when there is one.
+    earlier_id = tx.conn.scalar(_SAID_UNDER, {"by": recorded_by, "key": key})
+    earlier = None if earlier_id is None else tx.session.get(Notice, earlier_id)
     if earlier is not None:
         _same_notice(earlier, key, kind=kind, target=target, amount=amount, bank_ref=their_ref)
         return _view(earlier)
@@ -110,6 +111,11 @@ def record_notice(
         raise Retryable from exc  # run again, it answers "exists" or bank_ref_used
     _already_paid(tx, notice)
     return _view(notice, "created")
+
+
+_SAID_UNDER = select(Notice.id).where(
+    Notice.recorded_by == bindparam("by"), Notice.request_key == bindparam("key")
+)
 
 
 def _same_notice(earlier: Notice, key: str, **asked: object) -> None:
