@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from yirong.agents.service import agent_id_of, agent_row
 from yirong.agents.tables import Agent
@@ -88,22 +89,28 @@ def outstanding(
     """The agent's outstanding (or overdue) drawdowns in the order its money pays
     them: oldest first (by the day lent, then id), or, when they are of both product
     families, in the operator's ``debt_priority``."""
-    statuses = ("overdue",) if overdue_only else OUTSTANDING
-    query = (
-        select(Drawdown, FunderProduct.kind)
-        .join(FunderProduct, FunderProduct.id == Drawdown.product_id)
-        .where(Drawdown.agent_id == agent_id, Drawdown.status.in_(statuses))
-        .order_by(Drawdown.credited_on, Drawdown.id)
-    )
     rows = [
         (d, family_of(kind))
-        for d, kind in tx.session.execute(query.with_for_update(of=Drawdown) if lock else query)
+        for d, kind in tx.session.execute(_outstanding(overdue_only, lock), {"agent": agent_id})
     ]
     if len({family for _, family in rows}) > 1:
         first = FIRST.get(setting(tx, "debt_priority"))
         if first is not None:
             rows.sort(key=lambda row: row[1] != first)  # stable: oldest first within each
     return [d for d, _ in rows]
+
+
+@cache
+def _outstanding(overdue_only: bool, lock: bool) -> Select[Drawdown, str]:
+    """:func:`outstanding`'s statement, built once (every repayment asks it)."""
+    statuses = ("overdue",) if overdue_only else OUTSTANDING
+    query = (
+        select(Drawdown, FunderProduct.kind)
+        .join(FunderProduct, FunderProduct.id == Drawdown.product_id)
+        .where(Drawdown.agent_id == bindparam("agent"), Drawdown.status.in_(statuses))
+        .order_by(Drawdown.credited_on, Drawdown.id)
+    )
+    return query.with_for_update(of=Drawdown) if lock else query
 
 
 def by_funder(

@@ -543,11 +543,7 @@ def close_notices_in(tx: Tx, kind: str, lines_by_target: Mapping[str, int]) -> N
     if not lines_by_target:
         return
     found = tx.conn.execute(
-        select(Notice.id, Notice.target).where(
-            Notice.kind == kind,
-            Notice.target.in_(list(lines_by_target)),
-            Notice.status.in_(WAITING),
-        )
+        _WAITING_NOTICES, {"kind": kind, "targets": list(lines_by_target)}
     ).all()
     _matched_notices(tx, [(notice_id, lines_by_target[target]) for notice_id, target in found])
 
@@ -556,20 +552,35 @@ def _matched_notices(tx: Tx, pairs: Sequence[tuple[int, int]]) -> None:
     if not pairs:
         return
     today = business_date_of(tx)
-    tx.conn.execute(
-        update(Notice)
-        .where(Notice.id == bindparam("notice"))
-        .values(status="matched", line_id=bindparam("line"), closed_on=today),
-        [{"notice": notice, "line": line} for notice, line in pairs],
+    matched = [{"notice": notice, "line": line, "today": today} for notice, line in pairs]
+    tx.conn.execute(_NOTICE_MATCHED, matched)
+    tx.conn.execute(_NOTICES_RESOLVED, {"notices": [notice for notice, _ in pairs], "today": today})
+
+
+# Built once: every funding line of a statement upload closes its notice with them.
+_WAITING_NOTICES = select(Notice.id, Notice.target).where(
+    Notice.kind == bindparam("kind"),
+    Notice.target.in_(bindparam("targets", expanding=True)),
+    Notice.status.in_(WAITING),
+)
+_NOTICE_MATCHED = (
+    update(Notice)
+    .where(Notice.id == bindparam("notice"))
+    .values(status="matched", line_id=bindparam("line"), closed_on=bindparam("today"))
+)
+_NOTICES_RESOLVED = (
+    update(ReconException)
+    .where(
+        ReconException.notice_id.in_(bindparam("notices", expanding=True)),
+        ReconException.status == "open",
     )
-    tx.conn.execute(
-        update(ReconException)
-        .where(
-            ReconException.notice_id.in_([notice for notice, _ in pairs]),
-            ReconException.status == "open",
-        )
-        .values(status="resolved", resolution="matched", resolved_on=today, resolved_by="bank")
+    .values(
+        status="resolved",
+        resolution="matched",
+        resolved_on=bindparam("today"),
+        resolved_by="bank",
     )
+)
 
 
 def _resolve_waiting(tx: Tx, *, payment_id: int, line_id: int) -> None:

@@ -16,17 +16,21 @@ DEFAULTS = {rule.name: rule for rule in DEFAULT_RULES}
 
 def rules_in(tx: Tx) -> dict[str, Rule]:
     found = dict(DEFAULTS)
-    for row in tx.session.scalars(select(MatchRule)):
+    for row in tx.conn.execute(_RULES):
         if row.name in found:
-            found[row.name] = Rule(
-                row.name,
-                row.enabled,
-                row.auto,
-                row.amount_tolerance_fen,
-                row.days_before,
-                row.days_after,
-            )
+            found[row.name] = Rule(*row)
     return found
+
+
+# Built once, read as rows (every statement upload reads the rules).
+_RULES = select(
+    MatchRule.name,
+    MatchRule.enabled,
+    MatchRule.auto,
+    MatchRule.amount_tolerance_fen,
+    MatchRule.days_before,
+    MatchRule.days_after,
+)
 
 
 @read_only
