@@ -181,3 +181,49 @@ def test_a_virtual_account_printed_in_the_memo_and_a_proposal_waiting_longer_tha
     queue.match_by_hand(db, queue.list_exceptions(db)[0].id, None, actor="operator:a")
     assert [n.status for n in notices(db)] == ["matched"]
     assert verify(db).ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_funders_notice_after_its_money_is_matched_at_once_and_one_before_waits(
+    backend: str, tmp_path: Path
+) -> None:
+    market = market_with_lines(backend, tmp_path, 2)
+    db, a, b = market.db, market.code(0), market.code(1)
+    t1 = funder_account(db, "T1")
+    alone = request_drawdown(db, a, 60_000, 30, "alone")
+    one, two = request_drawdown(db, b, 100_000, 30, "1"), request_drawdown(db, b, 50_000, 30, "2")
+    early = request_drawdown(db, a, 40_000, 30, "early")
+    bank = Bank(db)
+    bank.credit(60_000, memo=alone.order_ref, account=t1)
+    bank.credit(150_000, memo=f"{one.order_ref},{two.order_ref}", account=t1)  # one transfer
+    bank.close_day()
+
+    def said(order: str, amount: int) -> tuple[str, str | None]:
+        notice = record_notice(
+            db,
+            kind="funding",
+            recorded_by="funder:T1",
+            key=f"n-{order}",
+            target=order,
+            amount=amount,
+            their_ref=f"T1-{order}",
+            funder="T1",
+        )
+        return notice.status, notice.line_id
+
+    # After the money: matched at once, to the line that brought it (the second order
+    # of a transfer that paid two is found inside the line's list of orders).
+    single, second = said(alone.order_ref, 60_000), said(two.order_ref, 50_000)
+    assert single[0] == second[0] == "matched"
+    assert None not in (single[1], second[1]) and single[1] != second[1]
+    assert said(one.order_ref, 100_000) == second  # the same transfer's line
+    # Before the money: the notice waits, and the line that comes closes it.
+    assert said(early.order_ref, 40_000) == ("open", None)
+    late = Bank(db)
+    late.credit(40_000, memo=early.order_ref, account=t1)
+    late.close_day()
+    closed = {n.target: n.status for n in notices(db)}
+    assert closed == dict.fromkeys(
+        (alone.order_ref, one.order_ref, two.order_ref, early.order_ref), "matched"
+    )
+    assert verify(db).ok

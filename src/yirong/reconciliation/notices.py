@@ -17,6 +17,7 @@ from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Retryable, Tx, read_only, transactional
+from yirong.loans.model import ORDER
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount
 from yirong.payments.tables import Payment
@@ -81,7 +82,7 @@ def record_notice(
     if kind not in KINDS:
         raise YirongError("notice_kind_invalid", kind=kind, kinds=list(KINDS))
     today = business_date_of(tx)
-    target, party, expected = _target(tx, kind, target, funder)
+    target, party, expected, waiting = _target(tx, kind, target, funder)
     amount = check_amount(amount if amount is not None else expected)
     # A key is new on almost every request: its id is asked first (a statement built
     # once), the notice itself only when there is one.
@@ -109,7 +110,8 @@ def record_notice(
         tx.session.flush()
     except IntegrityError as exc:  # the same key or reference at the same moment:
         raise Retryable from exc  # run again, it answers "exists" or bank_ref_used
-    _already_paid(tx, notice)
+    if not waiting:
+        _already_paid(tx, notice)
     return _view(notice, "created")
 
 
@@ -152,25 +154,25 @@ def _fresh_bank_ref(tx: Tx, party: str, their_ref: str) -> None:
         raise YirongError("bank_ref_used", bank_ref=their_ref, notice=earlier)
 
 
-def _target(tx: Tx, kind: str, target: str, funder: str | None) -> tuple[str, str, int | None]:
-    """The notice's target as stored, whose money it speaks of, and the amount it
-    implies (a payment's)."""
+def _target(
+    tx: Tx, kind: str, target: str, funder: str | None
+) -> tuple[str, str, int | None, bool]:
+    """The notice's target as stored, whose money it speaks of, the amount it implies
+    (a payment's), and whether no money can have come for it yet: an order still
+    requested, which no bank line has funded (nothing leads back to that state), so
+    that the lines need not be searched for it."""
     if kind == "funding":
-        row = tx.conn.execute(
-            select(Funder.code)
-            .join(Drawdown, Drawdown.funder_id == Funder.id)
-            .where(Drawdown.order_ref == target)
-        ).one_or_none()
+        row = tx.conn.execute(_ORDER_OF, {"ref": target}).one_or_none()
         # Another funder's order answers as a missing one: quoting references tells a
         # funder nothing of the others' business.
         if row is None or (funder is not None and row[0] != funder):
             raise YirongError("drawdown_not_found", order=target)
-        return target, f"funder:{row[0]}", None
+        return target, f"funder:{row[0]}", None, row[1] in ORDER
     if kind == "top_up":
         owner_type, code = parse_handle(target)
         handle = f"{owner_type}:{code}"
         wallet_account(tx, handle)  # wallet_not_found
-        return handle, handle, None
+        return handle, handle, None, False
     payment = tx.session.scalars(
         select(Payment).where(
             Payment.reference == target
@@ -180,7 +182,14 @@ def _target(tx: Tx, kind: str, target: str, funder: str | None) -> tuple[str, st
     ).one_or_none()
     if payment is None:
         raise YirongError("payment_not_found", reference=target)
-    return payment.reference, payment.source, payment.amount
+    return payment.reference, payment.source, payment.amount, False
+
+
+_ORDER_OF = (
+    select(Funder.code, Drawdown.status)
+    .join(Drawdown, Drawdown.funder_id == Funder.id)
+    .where(Drawdown.order_ref == bindparam("ref"))
+)
 
 
 def _already_paid(tx: Tx, notice: Notice) -> None:
