@@ -14,7 +14,14 @@ from yirong.books.service import next_business_day
 from yirong.infra.db import Database
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Account, Leg, NewEntry, Side
-from yirong.ledger.statement import Cursor, MovementFilter, MovementPage, movements
+from yirong.ledger.statement import (
+    Cursor,
+    MovementFilter,
+    MovementPage,
+    movements,
+    statement,
+    statement_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -119,3 +126,26 @@ def test_pages_of_movements_follow_the_model_both_ways(db: Database) -> None:
 def test_a_cursor_is_a_place_or_nothing() -> None:
     assert Cursor.parse("12-0") == Cursor(12, 0) and str(Cursor(12, 0)) == "12-0"
     assert [Cursor.parse(t) for t in (None, "", "12", "x-1", "1-y", "-1-0")] == [None] * 6
+
+
+def test_statement_pages_back_in_time_keep_the_running_balance(db: Database) -> None:
+    """``statement`` and ``statement_lines`` (the API's statement page): the newest
+    page, then each older one (``before`` its oldest entry), end on the balance the
+    model had after each line, however much posted after the page."""
+    model = _book(db)
+    newest_first: list[Line] = []
+    before: int | None = None
+    while True:
+        page = statement(db, "wallet:agent:M1", limit=6, before=before)
+        assert page.total_lines == len(model)
+        assert page.lines == statement_lines(db, "wallet:agent:M1", limit=6, before=before)
+        newest_first += [
+            Line(x.entry_id, x.business_date, x.code, x.side, x.amount, x.balance_after)
+            for x in reversed(page.lines)
+        ]
+        if len(page.lines) < 6:
+            break
+        before = page.lines[0].entry_id
+    assert newest_first == model[::-1]
+    posted = [x.balance_after for x in model if x.balance_after is not None]
+    assert page.balance.balance == posted[-1]  # every page's balance is today's

@@ -34,22 +34,29 @@ class Statement:
     total_lines: int
 
 
-# The balance, the page and (for an older page) what posted since, in one statement:
-# three arms told apart by ``part``, so that the read is one snapshot and one round trip.
-_PAGE = text(
+# The balance and the page in one statement (one snapshot, one round trip), the arms
+# told apart by ``part``. The page is taken from the account's postings through their
+# index first (newest first, ``limit`` of them), and only those are joined to their
+# entries: joined first, the planner could scan every entry of the book for a page.
+_HEAD_AND_PAGE = (
     "SELECT 'b' AS part, NULL AS id, NULL AS business_date, MIN(state) AS code, "
     "NULL AS phase, NULL AS side, NULL AS amount, NULL AS memo, NULL AS leg, "
     "CAST(SUM(debits_pending) AS BIGINT) AS dp, CAST(SUM(debits_posted) AS BIGINT) AS dpo, "
     "CAST(SUM(credits_pending) AS BIGINT) AS cp, CAST(SUM(credits_posted) AS BIGINT) AS cpo "
     "FROM ledger_balances WHERE account_id = :account "
     "UNION ALL "
-    "SELECT 'l', id, business_date, code, phase, side, amount, memo, leg, "
-    "NULL, NULL, NULL, NULL FROM ("
-    "  SELECT e.id, e.business_date, e.code, e.phase, p.side, p.amount, e.memo, p.leg "
-    "  FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
+    "SELECT 'l', e.id, e.business_date, e.code, e.phase, page.side, page.amount, e.memo, "
+    "page.leg, NULL, NULL, NULL, NULL FROM ("
+    "  SELECT p.entry_id, p.side, p.amount, p.leg FROM ledger_postings p "
     "  WHERE p.account_id = :account AND p.entry_id < :bound "
-    "  ORDER BY e.id DESC, p.leg DESC LIMIT :limit) page "
-    "UNION ALL "
+    "  ORDER BY p.entry_id DESC, p.leg DESC LIMIT :limit) page "
+    "JOIN ledger_entries e ON e.id = page.entry_id"
+)
+_PAGE = text(_HEAD_AND_PAGE)
+# An older page also needs what posted since it (to walk the balance back to it): a
+# third arm, which the newest page (the usual one) does without.
+_OLDER_PAGE = text(
+    _HEAD_AND_PAGE + " UNION ALL "
     "SELECT 'a', NULL, NULL, NULL, NULL, p.side, CAST(SUM(p.amount) AS BIGINT), NULL, NULL, "
     "NULL, NULL, NULL, NULL "
     "FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id "
@@ -88,7 +95,10 @@ def _page(
     tx: Tx, found: Account, limit: int, before: int | None
 ) -> tuple[AccountBalance, list[StatementLine]]:
     bound = before if before is not None else 2**62
-    rows = tx.conn.execute(_PAGE, {"account": found.id, "limit": limit, "bound": bound}).all()
+    rows = tx.conn.execute(
+        _PAGE if before is None else _OLDER_PAGE,
+        {"account": found.id, "limit": limit, "bound": bound},
+    ).all()
     head = next(r for r in rows if r.part == "b")
     if head.code is None:
         raise YirongError("account_not_found", account=found.code)
