@@ -147,7 +147,10 @@ def _fresh_bank_ref(tx: Tx, party: str, their_ref: str) -> None:
     notice: another funder may use the same reference, and learns nothing of it."""
     earlier = tx.conn.scalar(
         select(Notice.id).where(
-            Notice.kind == "funding", Notice.party == party, Notice.their_ref == their_ref
+            Notice.kind == "funding",
+            Notice.party == party,
+            Notice.their_ref == their_ref,
+            Notice.their_ref != "",  # as the unique index's own condition: it is used
         )
     )
     if earlier is not None:

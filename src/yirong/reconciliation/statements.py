@@ -34,6 +34,7 @@ from yirong.reconciliation.tables import BankLine, Statement, StatementFile
 
 CHUNK = 2_000
 _CHECK_BATCH = 5_000
+_FEW_KEYS = 64  # lines looked up by their index one by one (a day's upload, as a rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +287,7 @@ def _facts(line: ParsedLine) -> tuple[int, str, date]:
 
 def _given_before(tx: Tx, keys: Sequence[tuple[int, str]]) -> list[tuple[int, str, int, str, date]]:
     """The stored lines among ``keys`` (account, identity), with what they said."""
-    if tx.dialect is Dialect.POSTGRESQL:
+    if tx.dialect is Dialect.POSTGRESQL and len(keys) > _FEW_KEYS:
         found = tx.conn.execute(
             text(
                 "SELECT b.bank_account_id, b.identity, b.amount, b.direction, b.booking_date"
@@ -366,8 +367,9 @@ def _store_and_match(
 def _stored(tx: Tx, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
     """Which (account, identity) of ``keys`` are stored already. On PostgreSQL the keys
     travel as one JSON parameter (thousands of bound parameters cost more to send than
-    the query costs to run)."""
-    if tx.dialect is Dialect.POSTGRESQL:
+    the query costs to run; a few keys are looked up by the index, which a join to the
+    JSON's rows, planned on a guess of their number, may pass by)."""
+    if tx.dialect is Dialect.POSTGRESQL and len(keys) > _FEW_KEYS:
         found = tx.conn.execute(
             text(
                 "SELECT b.bank_account_id, b.identity FROM bank_lines b"
