@@ -33,7 +33,7 @@ from yirong.credit.http_funder import HttpDecider
 from yirong.credit.tables import Consent, Offer, PreapprovalRun
 from yirong.credit.tokens import funder_token
 from yirong.errors import YirongError
-from yirong.features.service import FEATURE_NAMES, Features, compute_in, insert_new
+from yirong.features.service import FEATURE_NAMES, Features, compute_in, insert_unless_raced
 from yirong.features.tables import AgentFeatures
 from yirong.funders import scorecard
 from yirong.funders.service import funders, products_of
@@ -449,7 +449,7 @@ def _scorecard_in_sql(tx: Tx, report: RunReport, code: str) -> FunderOutcome:
         # cost 0.14 s more per 100,000 offers. Unlike an anti-join in the insert, the
         # check above does not rest on estimates of the live offers: with 230,000 live
         # offers (a rerun that keeps them), such a plan took six minutes.
-        outcome.created = insert_new(
+        outcome.created = insert_unless_raced(
             tx,
             "INSERT INTO offers (run_id, agent_id, funder_id, product_id, credit_limit, "
             "annual_rate_ppm, term_days, apr_ppm, offered_on, expires_on, status) "

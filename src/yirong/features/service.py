@@ -220,7 +220,7 @@ FEATURE_COLUMNS = (
 )
 
 
-def insert_new(tx: Tx, insert: str, on_conflict: str, params: Mapping[str, object]) -> int:
+def insert_unless_raced(tx: Tx, insert: str, on_conflict: str, params: Mapping[str, object]) -> int:
     """Run ``insert`` (an ``INSERT ... SELECT ... WHERE ...`` of rows it checked are not
     there yet) and return how many rows it wrote. Only a transaction writing the same
     keys at the same moment can make it fail on a unique key: then it runs again with
@@ -230,13 +230,13 @@ def insert_new(tx: Tx, insert: str, on_conflict: str, params: Mapping[str, objec
     (look the key up, insert, confirm) cost 0.2 s per 100,000 rows more (BENCHMARKS.md).
     The ``WHERE`` clause settles SQLite's parse of ``INSERT ... SELECT ... ON CONFLICT``."""
     run = tx.conn.execute
-    run(text("SAVEPOINT insert_new"))
+    run(text("SAVEPOINT insert_unless_raced"))
     try:
         written = run(text(insert), params).rowcount
     except IntegrityError:
-        run(text("ROLLBACK TO SAVEPOINT insert_new"))
+        run(text("ROLLBACK TO SAVEPOINT insert_unless_raced"))
         written = run(text(f"{insert} {on_conflict}"), params).rowcount
-    run(text("RELEASE SAVEPOINT insert_new"))
+    run(text("RELEASE SAVEPOINT insert_unless_raced"))
     return written
 
 
@@ -267,7 +267,7 @@ def compute_in(tx: Tx, business_date: date | None = None) -> date:
             run(text("SET LOCAL jit = off"))
         sql = features_sql(tx.dialect, few=wanted <= FEW_AGENTS)
         run(text(f"CREATE TEMPORARY TABLE features_now{drop} AS {sql}"), {**params, **months})
-        written = insert_new(
+        written = insert_unless_raced(
             tx,
             f"INSERT INTO agent_features (agent_id, as_of, {FEATURE_COLUMNS}, overdue_days) "
             f"SELECT agent_id, :as_of, {FEATURE_COLUMNS}, 0 FROM features_now WHERE true",

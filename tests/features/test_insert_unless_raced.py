@@ -1,4 +1,4 @@
-"""``insert_new``: a plain insert of rows checked to be new, which, when a transaction
+"""``insert_unless_raced``: a plain insert of rows checked to be new, which, when a transaction
 writing the same keys at the same moment got there first, writes the rest and keeps
 the other's rows (as ``ON CONFLICT ... DO NOTHING`` would have from the start)."""
 
@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from yirong.features.service import insert_new
+from yirong.features.service import insert_unless_raced
 from yirong.infra.db import Database, Tx
 
 AS_OF = date(2026, 1, 1)
@@ -36,7 +36,7 @@ def incomes(db: Database) -> dict[int, int]:
 
 
 def test_new_rows_are_written_by_the_plain_insert(db: Database) -> None:
-    assert db.run(lambda tx: insert_new(tx, INSERT, ON_CONFLICT, {"as_of": AS_OF})) == 2
+    assert db.run(lambda tx: insert_unless_raced(tx, INSERT, ON_CONFLICT, {"as_of": AS_OF})) == 2
     assert incomes(db) == {1: 500, 2: 700}
 
 
@@ -53,7 +53,7 @@ def test_a_row_written_meanwhile_is_kept_and_the_rest_written(db: Database) -> N
     )
 
     def work(tx: Tx) -> int:
-        written = insert_new(tx, INSERT, ON_CONFLICT, {"as_of": AS_OF})
+        written = insert_unless_raced(tx, INSERT, ON_CONFLICT, {"as_of": AS_OF})
         # The transaction goes on after the failed attempt was rolled back.
         tx.conn.execute(text("UPDATE agent_features SET overdue_days = 3 WHERE agent_id = 2"))
         return written
