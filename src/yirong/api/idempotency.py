@@ -45,6 +45,7 @@ from yirong.infra.db import (
     Retryable,
     Tx,
     insert_new,
+    per_dialect,
     transactional,
 )
 
@@ -140,21 +141,16 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
     return "new"
 
 
+@per_dialect
 def _take_statement(tx: Tx) -> Any:
     """The insert that takes a key (nothing if it is taken), built once per dialect:
     it runs for every request that moves money."""
-    found = _TAKE.get(tx.dialect)
-    if found is None:
-        found = _TAKE[tx.dialect] = (
-            insert_new(tx, ApiRequest)
-            .values(state="in_flight")
-            .on_conflict_do_nothing()
-            .returning(ApiRequest.state)
-        )
-    return found
-
-
-_TAKE: dict[Dialect, Any] = {}
+    return (
+        insert_new(tx, ApiRequest)
+        .values(state="in_flight")
+        .on_conflict_do_nothing()
+        .returning(ApiRequest.state)
+    )
 
 
 def _finish(tx: Tx, caller: str, key: str, status: int, body: str) -> None:

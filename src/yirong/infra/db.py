@@ -321,6 +321,20 @@ def insert_new(tx: Tx, table: Any) -> Any:
     return module.insert(table)
 
 
+def per_dialect(build: Callable[[Tx], T]) -> Callable[[Tx], T]:
+    """A statement that depends on the database's dialect (``insert_new``'s), built
+    the first time each dialect asks for it: for statements on a hot path."""
+    built: dict[Dialect, T] = {}
+
+    def statement(tx: Tx) -> T:
+        found = built.get(tx.dialect)
+        if found is None:
+            found = built[tx.dialect] = build(tx)
+        return found
+
+    return statement
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, Retryable):
         return True

@@ -11,13 +11,11 @@ from typing import Any
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.util import identity_key
 
-from yirong.infra.db import Dialect, Tx, insert_new
+from yirong.infra.db import Tx, insert_new, per_dialect
 from yirong.loans.interest import charged
 from yirong.loans.tables import AccrualTotal, Drawdown
 
 KINDS = ("interest", "penalty")  # the order every caller locks the rows in
-
-_upserts: dict[Dialect, Any] = {}
 
 
 def add_to_closed(tx: Tx, funder_id: int, product_id: int, charges: Mapping[str, int]) -> None:
@@ -49,14 +47,11 @@ def final_charges(d: Drawdown) -> dict[str, int]:
     }
 
 
+@per_dialect
 def _upsert(tx: Tx) -> Any:
-    statement = _upserts.get(tx.dialect)
-    if statement is None:
-        table = AccrualTotal.__table__
-        new = insert_new(tx, table).values(posted=0)
-        statement = new.on_conflict_do_update(
-            index_elements=[table.c.funder_id, table.c.product_id, table.c.kind],
-            set_={"closed": table.c.closed + new.excluded.closed},
-        )
-        _upserts[tx.dialect] = statement
-    return statement
+    table = AccrualTotal.__table__
+    new = insert_new(tx, table).values(posted=0)
+    return new.on_conflict_do_update(
+        index_elements=[table.c.funder_id, table.c.product_id, table.c.kind],
+        set_={"closed": table.c.closed + new.excluded.closed},
+    )

@@ -75,7 +75,7 @@ def import_statement_file(
         if progress is not None:
             progress(total, total)
         return result
-    file_id, done = db.run(
+    file_id, done, _ = db.run(
         lambda tx: _begin(tx, parsed, digest, content, filename, actor),
     )
     if not done:
@@ -108,23 +108,15 @@ def _whole(
     import read again in each of their transactions (the accounts, the statements'
     ids, which lines are stored) is read once here: a day's file is a money request
     of the API, on its hot path."""
-    existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
-    if existing is not None:
-        file_id, state = existing
-        if state != "imported":  # a crashed chunked import of the same file
+    stored: set[tuple[int, str]] = set()
+    file_id, done, fresh = _begin(tx, parsed, digest, content, filename, actor, stored=stored)
+    if fresh is None:  # begun before: imported, or a crashed chunked import to resume
+        if not done:
             _take(tx, file_id, _all_lines(parsed))
         return _finish(tx, file_id)
-    accounts = _accounts_for(tx, parsed)
-    stored: set[tuple[int, str]] = set()
-    _check_conflicts(tx, parsed, accounts, stored=stored)
-    file_id, statement_ids = _record(tx, parsed, accounts, digest, content, filename, actor)
+    accounts, statement_ids = fresh
     _store_and_match(
-        tx,
-        file_id,
-        statement_ids,
-        {a.number: a for a in accounts},
-        _all_lines(parsed),
-        stored,
+        tx, file_id, statement_ids, {a.number: a for a in accounts}, _all_lines(parsed), stored
     )
     return _finish(tx, file_id)
 
@@ -176,15 +168,20 @@ def _begin(
     content: bytes,
     filename: str,
     actor: str,
-) -> tuple[int, bool]:
+    *,
+    stored: set[tuple[int, str]] | None = None,
+) -> tuple[int, bool, tuple[list[BankAccountView], list[int]] | None]:
     """The file's record (new, or the one a crashed import left), after proving that
-    nothing in it contradicts what the bank said before. Returns (file id, done)."""
+    nothing in it contradicts what the bank said before (``stored``: see
+    :func:`_check_conflicts`). Returns (file id, done, and for a new record its
+    accounts and its statements' ids)."""
     existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
     if existing is not None:
-        return existing.id, existing.state == "imported"
+        return existing.id, existing.state == "imported", None
     accounts = _accounts_for(tx, parsed)
-    _check_conflicts(tx, parsed, accounts)
-    return _record(tx, parsed, accounts, digest, content, filename, actor)[0], False
+    _check_conflicts(tx, parsed, accounts, stored=stored)
+    file_id, statement_ids = _record(tx, parsed, accounts, digest, content, filename, actor)
+    return file_id, False, (accounts, statement_ids)
 
 
 _FILE_BY_HASH = select(StatementFile.id, StatementFile.state).where(
