@@ -36,18 +36,18 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
     "postgresql": {
         "balance": (1, 1),
         "statement": (1, 1),
-        "drawdown": (11, 2),
-        "notice": (11, 3),  # the signed request's nonce: one statement of its own
-        "funding": (24, 2),
-        "repayment": (14, 2),
+        "drawdown": (10, 2),
+        "notice": (7, 3),  # the signed request's nonce: one statement of its own
+        "funding": (18, 2),
+        "repayment": (13, 2),
     },
     "sqlite": {
         "balance": (1, 1),
         "statement": (1, 1),
-        "drawdown": (14, 2),
-        "notice": (13, 3),
-        "funding": (41, 2),
-        "repayment": (27, 2),
+        "drawdown": (13, 2),
+        "notice": (9, 3),
+        "funding": (37, 2),
+        "repayment": (26, 2),
     },
 }
 

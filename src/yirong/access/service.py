@@ -26,7 +26,7 @@ from yirong.agents.tables import Agent
 from yirong.config import settings
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
-from yirong.infra.db import Database, Tx, insert_new, read_only, transactional
+from yirong.infra.db import Database, Tx, insert_new, per_dialect, read_only, transactional
 from yirong.roles import SIGN_IN_ROLES, Role
 
 SESSION_HOURS = 8
@@ -398,6 +398,13 @@ def revoke_all_api_keys(db: Database, funder_code: str) -> int:
     return count
 
 
+@per_dialect
+def _take_nonce(tx: Tx) -> Any:
+    """The insert that takes a nonce (nothing if it is taken), built once per dialect:
+    every signed request sends it."""
+    return insert_new(tx, RequestNonce).on_conflict_do_nothing().returning(RequestNonce.nonce)
+
+
 def use_nonce(db: Database, credential: str, nonce: str, expires_at: datetime) -> None:
     """Record a signed request's nonce, or refuse it (``signature_replayed``) when the
     credential used it before. One statement, its own transaction: the insert that
@@ -405,10 +412,7 @@ def use_nonce(db: Database, credential: str, nonce: str, expires_at: datetime) -
 
     def record(tx: Tx) -> None:
         taken = tx.conn.execute(
-            insert_new(tx, RequestNonce)
-            .values(credential=credential, nonce=nonce, expires_at=expires_at)
-            .on_conflict_do_nothing()
-            .returning(RequestNonce.nonce)
+            _take_nonce(tx), {"credential": credential, "nonce": nonce, "expires_at": expires_at}
         ).first()
         if taken is None:
             raise YirongError("signature_replayed")

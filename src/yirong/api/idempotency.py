@@ -37,6 +37,7 @@ from yirong.api.security import Access, principal_of
 from yirong.api.signing import check_signature
 from yirong.api.tables import ApiRequest
 from yirong.api.uploads import uploaded_file
+from yirong.books.service import BUSINESS_DATE, note_business_date
 from yirong.errors import YirongError
 from yirong.infra.db import (
     Database,
@@ -122,6 +123,7 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
         {"caller": caller, "key": key, "fingerprint": fingerprint, "started_at": moment},
     ).first()
     if taken is not None:
+        note_business_date(tx, taken[1])  # every use case that moves money asks it
         return "new"
     row = tx.conn.execute(
         select(c.fingerprint, c.state, c.status_code, c.response, c.started_at)
@@ -144,12 +146,13 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
 @per_dialect
 def _take_statement(tx: Tx) -> Any:
     """The insert that takes a key (nothing if it is taken), built once per dialect:
-    it runs for every request that moves money."""
+    it runs for every request that moves money. It brings the books' date along, which
+    the use case would otherwise ask in a round trip of its own."""
     return (
         insert_new(tx, ApiRequest)
         .values(state="in_flight")
         .on_conflict_do_nothing()
-        .returning(ApiRequest.state)
+        .returning(ApiRequest.state, BUSINESS_DATE)
     )
 
 

@@ -79,6 +79,16 @@ def business_date_of(tx: Tx) -> date:
 _TODAY = "books.business_date"
 # Built once: on a busy server, building the statement cost more than sending it.
 _TODAY_QUERY = select(BusinessCalendar.business_date).where(BusinessCalendar.id == 1)
+# The same, as a value for another statement to carry (see ``note_business_date``).
+BUSINESS_DATE = _TODAY_QUERY.scalar_subquery()
+
+
+def note_business_date(tx: Tx, found: date | None) -> None:
+    """The books' date as a statement of ``tx`` read it (carrying ``BUSINESS_DATE``),
+    so that :func:`business_date_of` need not ask again: a round trip saved where a
+    request's first statement can bring it along."""
+    if found is not None:
+        tx.memo.setdefault(_TODAY, found)
 
 
 @read_only

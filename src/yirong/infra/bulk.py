@@ -8,12 +8,13 @@ rows as plain tuples (``stream_rows``)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy import Table, TextClause, Update, bindparam, text, update
 from sqlalchemy.dialects import postgresql
 
 from yirong.infra.db import Dialect, Tx
@@ -23,24 +24,35 @@ def update_rows(tx: Tx, table: Table, key: str, rows: Sequence[dict[str, Any]]) 
     """Set each row's columns (every dict holds ``key`` and the same other columns)."""
     if not rows:
         return
-    columns = [c for c in rows[0] if c != key]
+    columns = tuple(c for c in rows[0] if c != key)
     if tx.dialect is Dialect.POSTGRESQL:
-        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-        casts = {c: table.c[c].type.compile(dialect=dialect) for c in [key, *columns]}
-        sets = ", ".join(f"{c} = (x->>'{c}')::{casts[c]}" for c in columns)
-        tx.conn.execute(
-            text(
-                f"UPDATE {table.name} t SET {sets} FROM json_array_elements(CAST(:rows AS json)) x"
-                f" WHERE t.{key} = (x->>'{key}')::{casts[key]}"
-            ),
-            {"rows": json.dumps(rows, default=str)},
-        )
+        tx.conn.execute(_pg_update(table, key, columns), {"rows": json.dumps(rows, default=str)})
         return
     tx.conn.execute(
+        _sqlite_update(table, key, columns),
+        [{f"_{c}": v for c, v in row.items()} for row in rows],
+    )
+
+
+# The statements are built once for each table, key and columns: a bank statement's
+# lines and loans are updated on the API's hot path (a day's file is a money request).
+@functools.cache
+def _pg_update(table: Table, key: str, columns: tuple[str, ...]) -> TextClause:
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    casts = {c: table.c[c].type.compile(dialect=dialect) for c in [key, *columns]}
+    sets = ", ".join(f"{c} = (x->>'{c}')::{casts[c]}" for c in columns)
+    return text(
+        f"UPDATE {table.name} t SET {sets} FROM json_array_elements(CAST(:rows AS json)) x"
+        f" WHERE t.{key} = (x->>'{key}')::{casts[key]}"
+    )
+
+
+@functools.cache
+def _sqlite_update(table: Table, key: str, columns: tuple[str, ...]) -> Update:
+    return (
         update(table)
         .where(table.c[key] == bindparam(f"_{key}"))
-        .values({c: bindparam(f"_{c}") for c in columns}),
-        [{f"_{c}": v for c, v in row.items()} for row in rows],
+        .values({c: bindparam(f"_{c}") for c in columns})
     )
 
 

@@ -7,8 +7,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Subquery, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Subquery,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute
 
 from yirong.errors import YirongError
 from yirong.infra.db import Tx
@@ -322,6 +333,16 @@ def balance_rows() -> Subquery:
     ).subquery("balances")
 
 
+def account_state(account_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ScalarSelect[Any]:
+    """The state of the account ``account_id`` names (its shards share it), as a
+    value for a caller's own query: read as :func:`balances_of` reads it."""
+    return (
+        select(func.min(LedgerBalance.state))
+        .where(LedgerBalance.account_id == account_id)
+        .scalar_subquery()
+    )
+
+
 def entry_rows() -> Subquery:
     """The entries' headers as rows for a caller's own query to join (``pending_id``:
     the pending entry a posting or voiding entry resolved)."""
@@ -416,19 +437,7 @@ def balances_of(tx: Tx, accounts: Sequence[Account]) -> dict[int, AccountBalance
     """:func:`balance_of` for many accounts in one query, by account id."""
     if not accounts:
         return {}
-    b = LedgerBalance
-    rows = tx.conn.execute(
-        select(
-            b.account_id,
-            func.min(b.state),
-            func.sum(b.debits_pending),
-            func.sum(b.debits_posted),
-            func.sum(b.credits_pending),
-            func.sum(b.credits_posted),
-        )
-        .where(b.account_id.in_([a.id for a in accounts]))
-        .group_by(b.account_id)
-    ).all()
+    rows = tx.conn.execute(_BALANCES_OF, {"ids": [a.id for a in accounts]}).all()
     by_id = {a.id: a for a in accounts}
     return {
         r[0]: AccountBalance(
@@ -436,6 +445,21 @@ def balances_of(tx: Tx, accounts: Sequence[Account]) -> dict[int, AccountBalance
         )
         for r in rows
     }
+
+
+# Built once: funding a statement's lines asks it for their wallets.
+_BALANCES_OF = (
+    select(
+        LedgerBalance.account_id,
+        func.min(LedgerBalance.state),
+        func.sum(LedgerBalance.debits_pending),
+        func.sum(LedgerBalance.debits_posted),
+        func.sum(LedgerBalance.credits_pending),
+        func.sum(LedgerBalance.credits_posted),
+    )
+    .where(LedgerBalance.account_id.in_(bindparam("ids", expanding=True)))
+    .group_by(LedgerBalance.account_id)
+)
 
 
 def set_state(

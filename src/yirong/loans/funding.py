@@ -37,6 +37,7 @@ from yirong.loans.tables import Drawdown, DrawdownInstalment
 from yirong.money import ppm_to_rate
 from yirong.pricing.schedule import Method
 from yirong.wallets.service import wallet_account, wallet_accounts
+from yirong.wallets.tables import Wallet
 
 
 def order_by_reference(tx: Tx, reference: str, *, lock: bool = True) -> Drawdown | None:
@@ -83,7 +84,7 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
         return
     today = business_date_of(tx)
     tx.session.flush()  # the loans are written below in Core: nothing pending may be lost
-    found, funders, wallets, states, products = _load(tx, fundings)
+    found, funders, wallets, products = _load(tx, fundings)
     requests: list[NewEntry] = []
     changes: list[dict[str, Any]] = []
     schedules: list[dict[str, Any]] = []
@@ -118,7 +119,7 @@ def fund_orders_in(tx: Tx, fundings: Sequence[Funding]) -> None:
             told.append(_told(funder, row.id, today, "drawdown.escrowed", row.order_ref))
             continue
         wallet = wallets[row.agent_id]
-        if states[wallet.id].state in (AccountState.BLOCKED, AccountState.CLOSED):
+        if AccountState(row.wallet_state) in (AccountState.BLOCKED, AccountState.CLOSED):
             # The money waits with the funder.
             funded = model.after(row.status, model.Event.FUNDED, order=row.order_ref)
             changes.append({"id": row.id, "status": funded})
@@ -164,12 +165,11 @@ def _load(
     dict[str, Any],
     dict[int, str],
     dict[int, Account],
-    Mapping[int, Any],
     dict[int, tuple[int | None, str]],
 ]:
-    """What funding a chunk reads, in two queries: the orders (locked) by reference,
-    with their funders' and agents' codes and each product's periods and kind; then
-    the agents' wallets' states."""
+    """What funding a chunk reads, in one query: the orders (locked) by reference, with
+    their funders' and agents' codes, their agents' wallets' states and each product's
+    periods and kind."""
     rows = tx.conn.execute(_ORDERS, {"refs": sorted({f.order_ref for f in fundings})}).all()
     found = {row.order_ref: row for row in rows}
     funders = {row.funder_id: row.funder_code for row in rows}
@@ -177,8 +177,7 @@ def _load(
     products = {row.product_id: (row.periods, row.kind) for row in rows}
     by_handle = wallet_accounts(tx, [f"agent:{code}" for code in agents.values()])
     wallets = {aid: by_handle[f"agent:{code}"] for aid, code in agents.items()}
-    states = ledger.balances_of(tx, list(wallets.values()))
-    return found, funders, wallets, states, products
+    return found, funders, wallets, products
 
 
 _drawdown = Drawdown.__table__.c
@@ -203,9 +202,11 @@ _ORDERS = (
         Agent.code.label("agent_code"),
         FunderProduct.periods,
         FunderProduct.kind,
+        ledger.account_state(Wallet.account_id).label("wallet_state"),
     )
     .join(Funder, Funder.id == _drawdown.funder_id)
     .join(Agent, Agent.id == _drawdown.agent_id)
+    .join(Wallet, (Wallet.owner_type == "agent") & (Wallet.owner_code == Agent.code))
     .join(FunderProduct, FunderProduct.id == _drawdown.product_id)
     .where(_drawdown.order_ref.in_(bindparam("refs", expanding=True)))
     .order_by(_drawdown.id)

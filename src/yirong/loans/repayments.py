@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, insert, select
 
 from yirong.agents.service import agent_id_of, agent_row
 from yirong.agents.tables import Agent
@@ -269,8 +269,9 @@ def _apply(
     ``order``: how it is split (the product's allocation order unless said)."""
     today = business_date_of(tx)
     drawdowns = [x.drawdown for x in debts]
-    funder = tx.session.get(Funder, drawdowns[0].funder_id)
-    assert funder is not None and all(d.funder_id == funder.id for d in drawdowns)
+    funder_id = drawdowns[0].funder_id
+    assert all(d.funder_id == funder_id for d in drawdowns)
+    funder = tx.conn.execute(_FUNDER_TERMS, {"funder": funder_id}).one()
     shares = allocate(amount, owed, order or parse_order(drawdowns[0].allocation_order))
     penalty = sum(s.penalty for s in shares)
     interest = sum(s.interest for s in shares)
@@ -280,21 +281,24 @@ def _apply(
     entry = _post(
         tx, agent_code, funder.code, key, (amount, penalty, interest, principal, share), paid_from
     )
-    repayment = Repayment(
-        agent_id=agent_id,
-        funder_id=funder.id,
-        request_key=key,
-        kind=kind,
-        amount=amount,
-        penalty=penalty,
-        interest=interest,
-        principal=principal,
-        share=share,
-        business_date=today,
-        entry_id=entry,
-    )
-    tx.session.add(repayment)
-    tx.session.flush()
+    made = {
+        "agent_id": agent_id,
+        "funder_id": funder_id,
+        "request_key": key,
+        "kind": kind,
+        "amount": amount,
+        "penalty": penalty,
+        "interest": interest,
+        "principal": principal,
+        "share": share,
+        "business_date": today,
+        "entry_id": entry,
+        "reversed_on": None,
+        "reversal_reason": None,
+    }
+    # Written in Core (the ORM's unit of work cost more than the inserts themselves,
+    # on every repayment); the entity answered is a copy, for the view.
+    repayment = Repayment(id=tx.conn.scalar(_NEW_REPAYMENT, made), **made)
     by_id = {d.id: d for d in drawdowns}
     terms = {x.drawdown.id: x.term for x in debts if x.term is not None}
     for s in shares:
@@ -303,15 +307,19 @@ def _apply(
             _settle(tx, by_id[s.drawdown_id], s, today)
         else:
             _settle_term(tx, by_id[s.drawdown_id], term, s, today, overdue_on)
-        tx.session.add(
-            RepaymentPart(
-                repayment_id=repayment.id,
-                drawdown_id=s.drawdown_id,
-                penalty=s.penalty,
-                interest=s.interest,
-                principal=s.principal,
-            )
-        )
+    tx.conn.execute(
+        insert(RepaymentPart),
+        [
+            {
+                "repayment_id": repayment.id,
+                "drawdown_id": s.drawdown_id,
+                "penalty": s.penalty,
+                "interest": s.interest,
+                "principal": s.principal,
+            }
+            for s in shares
+        ],
+    )
     tell(
         tx,
         f"funder:{funder.code}",
@@ -328,6 +336,13 @@ def _apply(
     )
     lift_overdue_freeze(tx, agent_code, agent_id)
     return repayment
+
+
+_NEW_REPAYMENT = insert(Repayment).returning(Repayment.id)
+# What a repayment needs of its funder (built once: every repayment asks it).
+_FUNDER_TERMS = select(Funder.code, Funder.revenue_share_ppm).where(
+    Funder.id == bindparam("funder")
+)
 
 
 def repayment_entry_keys(agent_code: str, key: str) -> tuple[str, str, str]:

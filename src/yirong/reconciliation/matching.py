@@ -10,12 +10,13 @@ made once."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, func, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, func, select, text, update
 
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import Direction
@@ -24,7 +25,7 @@ from yirong.books.tables import BANK_LINE, BankAccount
 from yirong.funders.service import funder_code_of
 from yirong.funders.tables import Funder
 from yirong.infra.bulk import update_rows
-from yirong.infra.db import Tx
+from yirong.infra.db import Dialect, Tx
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans.funding import Funding, fund_order_in, fund_orders_in, order_by_reference
@@ -162,6 +163,36 @@ def _order_facts() -> Select[Any]:
 _ORDER_FACTS = _order_facts()
 
 
+# The payments a chunk's lines name, locked, so that what is decided below still holds
+# when it is applied: a legal order may cancel a withdrawal, or the bank's refusal fail
+# it, meanwhile.
+_PAYMENTS = (
+    select(
+        Payment.reference,
+        Payment.amount,
+        Payment.status,
+        Payment.payee_account,
+        Payment.instructed_on,
+        Payment.kind,
+        # A supplier's payout may come back as refunds up to what it paid.
+        (Payment.amount - func.coalesce(OrderFinancing.refunded, 0)).label("refundable"),
+    )
+    .outerjoin(OrderFinancing, OrderFinancing.payment_id == Payment.id)
+    .order_by(Payment.reference)
+    .with_for_update(of=Payment)
+)
+
+
+_balances = ledger.balance_rows()
+# Each wallet's state (its worst shard's).
+_WALLET_STATES = (
+    select(Wallet.id, func.max(_balances.c.state))
+    .join(_balances, _balances.c.account_id == Wallet.account_id)
+    .where(Wallet.id.in_(bindparam("ids", expanding=True)))
+    .group_by(Wallet.id)
+)
+
+
 def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
     """What the chunk's references name, in one query per kind."""
     facts = Facts()
@@ -172,10 +203,10 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
         ):
             paid_so_far = int(paid or 0)
             facts.orders[ref] = model.OrderFacts(ref, funder, amount, status, fund_by, paid_so_far)
-    balances = ledger.balance_rows()
     file_refs = {r for line in lines for r in line.refs.commissions}
     ids = {commissions.file_ids_in(r)[0]: r for r in file_refs}
     if ids:
+        balances = ledger.balance_rows()
         blocked = set(
             tx.conn.scalars(
                 select(CommissionFileRow.file_id)
@@ -208,25 +239,15 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
             and line.counterparty_account
         }
     )
-    query = select(
-        Payment.reference,
-        Payment.amount,
-        Payment.status,
-        Payment.payee_account,
-        Payment.instructed_on,
-        Payment.kind,
-        # A supplier's payout may come back as refunds up to what it paid.
-        (Payment.amount - func.coalesce(OrderFinancing.refunded, 0)).label("refundable"),
-    ).outerjoin(OrderFinancing, OrderFinancing.payment_id == Payment.id)
-    # Locked, so that what is decided below still holds when it is applied: a legal
-    # order may cancel a withdrawal, or the bank's refusal fail it, meanwhile.
-    query = query.order_by(Payment.reference).with_for_update(of=Payment)
     if payment_refs:
-        for row in tx.conn.execute(query.where(Payment.reference.in_(payment_refs))):
+        for row in tx.conn.execute(
+            _PAYMENTS.where(Payment.reference.in_(bindparam("refs", expanding=True))),
+            {"refs": payment_refs},
+        ):
             facts.payments[row[0]] = model.PaymentFacts(*row)
     if payees:
         for row in tx.conn.execute(
-            query.where(Payment.status == "instructed", Payment.payee_account.in_(payees))
+            _PAYMENTS.where(Payment.status == "instructed", Payment.payee_account.in_(payees))
         ):
             found = facts.payments.setdefault(row[0], model.PaymentFacts(*row))
             facts.open_payments_by_payee.setdefault(row[3] or "", []).append(found)
@@ -234,12 +255,7 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
     if wallet_ids:
         facts.wallets = {
             wallet_id: state not in _CANNOT_TAKE
-            for wallet_id, state in tx.conn.execute(
-                select(Wallet.id, func.max(balances.c.state))
-                .join(balances, balances.c.account_id == Wallet.account_id)
-                .where(Wallet.id.in_(wallet_ids))
-                .group_by(Wallet.id)
-            )
+            for wallet_id, state in tx.conn.execute(_WALLET_STATES, {"ids": wallet_ids})
         }
     # An account several funders name tells us no sender. Only credits' senders are
     # asked (``model.decide``), and only those the bank names.
@@ -542,6 +558,15 @@ def close_notices_in(tx: Tx, kind: str, lines_by_target: Mapping[str, int]) -> N
     that paid it (two queries for a whole chunk)."""
     if not lines_by_target:
         return
+    if tx.dialect is Dialect.POSTGRESQL:
+        # One statement: the notices matched, and the exceptions raised about them
+        # resolved (a data-modifying WITH).
+        pairs = [{"target": target, "line": line} for target, line in lines_by_target.items()]
+        tx.conn.execute(
+            _NOTICES_CLOSED_PG,
+            {"kind": kind, "pairs": json.dumps(pairs), "today": business_date_of(tx)},
+        )
+        return
     found = tx.conn.execute(
         _WAITING_NOTICES, {"kind": kind, "targets": list(lines_by_target)}
     ).all()
@@ -562,6 +587,18 @@ _WAITING_NOTICES = select(Notice.id, Notice.target).where(
     Notice.kind == bindparam("kind"),
     Notice.target.in_(bindparam("targets", expanding=True)),
     Notice.status.in_(WAITING),
+)
+_NOTICES_CLOSED_PG = text(
+    "WITH closed AS ("
+    " UPDATE notices n SET status = 'matched', line_id = (x->>'line')::bigint,"
+    " closed_on = :today"
+    " FROM json_array_elements(CAST(:pairs AS json)) x"
+    " WHERE n.kind = :kind AND n.target = x->>'target'"
+    f" AND n.status IN ({', '.join(repr(s) for s in WAITING)})"
+    " RETURNING n.id)"
+    " UPDATE recon_exceptions SET status = 'resolved', resolution = 'matched',"
+    " resolved_on = :today, resolved_by = 'bank'"
+    " WHERE notice_id IN (SELECT id FROM closed) AND status = 'open'"
 )
 _NOTICE_MATCHED = (
     update(Notice)

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 
 from yirong.books.service import business_date_of
 from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
-from yirong.infra.db import Retryable, Tx, read_only, transactional
+from yirong.infra.db import Retryable, Tx, insert_new, per_dialect, read_only, transactional
 from yirong.loans.model import ORDER
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount
@@ -84,35 +84,42 @@ def record_notice(
     today = business_date_of(tx)
     target, party, expected, waiting = _target(tx, kind, target, funder)
     amount = check_amount(amount if amount is not None else expected)
-    # A key is new on almost every request: its id is asked first (a statement built
-    # once), the notice itself only when there is one.
-    earlier_id = tx.conn.scalar(_SAID_UNDER, {"by": recorded_by, "key": key})
-    earlier = None if earlier_id is None else tx.session.get(Notice, earlier_id)
-    if earlier is not None:
-        _same_notice(earlier, key, kind=kind, target=target, amount=amount, bank_ref=their_ref)
-        return _view(earlier)
-    if kind == "funding" and their_ref:
-        _fresh_bank_ref(tx, party, their_ref[:80])
-    notice = Notice(
-        kind=kind,
-        party=party,
-        recorded_by=recorded_by,
-        request_key=key,
-        target=target,
-        amount=amount,
-        their_ref=their_ref[:80],
-        value_date=value_date or today,
-        said_on=today,
-        status="open",
-    )
-    tx.session.add(notice)
-    try:
-        tx.session.flush()
-    except IntegrityError as exc:  # the same key or reference at the same moment:
-        raise Retryable from exc  # run again, it answers "exists" or bank_ref_used
+    said = {
+        "kind": kind,
+        "party": party,
+        "recorded_by": recorded_by,
+        "request_key": key,
+        "target": target,
+        "amount": amount,
+        "their_ref": their_ref[:80],
+        "value_date": value_date or today,
+        "said_on": today,
+        "status": "open",
+    }
+    # A key is new on almost every request, and a bank reference too: the insert comes
+    # first, and takes neither if either was taken (one statement, where asking for
+    # each first took three). Only then is it asked which was.
+    notice_id = tx.conn.scalar(_say(tx), said)
+    if notice_id is None:
+        earlier_id = tx.conn.scalar(_SAID_UNDER, {"by": recorded_by, "key": key})
+        earlier = None if earlier_id is None else tx.session.get(Notice, earlier_id)
+        if earlier is not None:
+            _same_notice(earlier, key, kind=kind, target=target, amount=amount, bank_ref=their_ref)
+            return _view(earlier)
+        if kind == "funding" and their_ref:
+            _fresh_bank_ref(tx, party, their_ref[:80])
+        raise Retryable  # what was taken is free again (its transaction rolled back)
+    notice = Notice(id=notice_id, line_id=None, closed_on=None, **said)  # its copy, to answer
     if not waiting:
         _already_paid(tx, notice)
     return _view(notice, "created")
+
+
+@per_dialect
+def _say(tx: Tx) -> Any:
+    """The notice's insert, which takes its key and its bank reference or nothing (a
+    notice under either already), built once per dialect."""
+    return insert_new(tx, Notice).on_conflict_do_nothing().returning(Notice.id)
 
 
 _SAID_UNDER = select(Notice.id).where(
@@ -145,16 +152,18 @@ def _fresh_bank_ref(tx: Tx, party: str, their_ref: str) -> None:
     notice (under another key) it is refused. Only this funder's own notices are
     looked at, and the refusal names nothing but the caller's own reference and
     notice: another funder may use the same reference, and learns nothing of it."""
-    earlier = tx.conn.scalar(
-        select(Notice.id).where(
-            Notice.kind == "funding",
-            Notice.party == party,
-            Notice.their_ref == their_ref,
-            Notice.their_ref != "",  # as the unique index's own condition: it is used
-        )
-    )
+    earlier = tx.conn.scalar(_BANK_REF_USED, {"party": party, "their_ref": their_ref})
     if earlier is not None:
         raise YirongError("bank_ref_used", bank_ref=their_ref, notice=earlier)
+
+
+# Built once: every funding notice asks it.
+_BANK_REF_USED = select(Notice.id).where(
+    Notice.kind == "funding",
+    Notice.party == bindparam("party"),
+    Notice.their_ref == bindparam("their_ref"),
+    Notice.their_ref != "",  # as the unique index's own condition: it is used
+)
 
 
 def _target(
@@ -213,6 +222,14 @@ def _already_paid(tx: Tx, notice: Notice) -> None:
         )
     if line_id is not None:
         notice.status, notice.line_id, notice.closed_on = "matched", line_id, notice.said_on
+        tx.conn.execute(_NOTICE_PAID, {"notice": notice.id, "line": line_id, "day": notice.said_on})
+
+
+_NOTICE_PAID = (
+    update(Notice)
+    .where(Notice.id == bindparam("notice"))
+    .values(status="matched", line_id=bindparam("line"), closed_on=bindparam("day"))
+)
 
 
 @read_only

@@ -20,14 +20,14 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, tuple_, update
+from sqlalchemy import BigInteger, bindparam, func, insert, select, text, tuple_, update
 
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import BankStatement
 from yirong.bankfiles.parse import parse_statements
 from yirong.books.service import BankAccountView, bank_accounts_in, business_date_of
 from yirong.errors import YirongError
-from yirong.infra.db import Database, Dialect, Tx, read_only
+from yirong.infra.db import Database, Dialect, Retryable, Tx, insert_new, per_dialect, read_only
 from yirong.reconciliation.matching import Taken, match_lines_in
 from yirong.reconciliation.rules import rules_in
 from yirong.reconciliation.tables import BankLine, Statement, StatementFile
@@ -175,32 +175,8 @@ def _begin(
     nothing in it contradicts what the bank said before (``stored``: see
     :func:`_check_conflicts`). Returns (file id, done, and for a new record its
     accounts and its statements' ids)."""
-    existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
-    if existing is not None:
-        return existing.id, existing.state == "imported", None
-    accounts = _accounts_for(tx, parsed)
-    _check_conflicts(tx, parsed, accounts, stored=stored)
-    file_id, statement_ids = _record(tx, parsed, accounts, digest, content, filename, actor)
-    return file_id, False, (accounts, statement_ids)
-
-
-_FILE_BY_HASH = select(StatementFile.id, StatementFile.state).where(
-    StatementFile.sha256 == bindparam("sha256")
-)
-
-
-def _record(
-    tx: Tx,
-    parsed: Sequence[BankStatement],
-    accounts: Sequence[BankAccountView],
-    digest: str,
-    content: bytes,
-    filename: str,
-    actor: str,
-) -> tuple[int, list[int]]:
-    """The file's record and its statements' (the file is importing): their ids."""
     file_id = tx.conn.scalar(
-        insert(StatementFile).returning(StatementFile.id),
+        _take_file(tx),
         {
             "sha256": digest,
             "filename": filename[:255],
@@ -214,9 +190,39 @@ def _record(
             "received_by": actor[:80],
         },
     )
-    assert file_id is not None
+    if file_id is None:  # this very file was received before (or is being, and waited for)
+        existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
+        if existing is None:  # taken and let go (its import rolled back) in between
+            raise Retryable
+        return existing.id, existing.state == "imported", None
+    # A refusal from here on rolls the file's record back with the rest.
+    accounts = _accounts_for(tx, parsed)
+    _check_conflicts(tx, parsed, accounts, stored=stored)
+    return file_id, False, (accounts, _record(tx, file_id, parsed, accounts))
+
+
+@per_dialect
+def _take_file(tx: Tx) -> Any:
+    """The insert that takes a file's digest (nothing if it is taken: an identical
+    upload at the same moment waits for the first, then finds it), built once."""
+    return (
+        insert_new(tx, StatementFile)
+        .on_conflict_do_nothing(index_elements=[StatementFile.sha256])
+        .returning(StatementFile.id)
+    )
+
+
+_FILE_BY_HASH = select(StatementFile.id, StatementFile.state).where(
+    StatementFile.sha256 == bindparam("sha256")
+)
+
+
+def _record(
+    tx: Tx, file_id: int, parsed: Sequence[BankStatement], accounts: Sequence[BankAccountView]
+) -> list[int]:
+    """The file's statements' records: their ids."""
     if not parsed:
-        return file_id, []
+        return []
     statement_ids = tx.conn.scalars(
         insert(Statement).returning(Statement.id, sort_by_parameter_order=True),
         [
@@ -235,7 +241,7 @@ def _record(
             for stmt, account in zip(parsed, accounts, strict=True)
         ],
     ).all()
-    return file_id, list(statement_ids)
+    return list(statement_ids)
 
 
 def _check_conflicts(
@@ -458,28 +464,28 @@ def _row(
 def _finish(tx: Tx, file_id: int) -> ImportResult:
     """The file imported, with what its import did; or, if another import finished it
     first, what that one did (the UPDATE waits for it and then finds nothing to do)."""
-    counts = dict(tx.conn.execute(_STATUS_COUNTS, {"file": file_id}).all())
-    new = sum(counts.values())
-    done = tx.conn.execute(
-        _FINISH,
-        {
-            "file": file_id,
-            "new_lines": new,
-            "matched_lines": counts.get("matched", 0),
-            "partial_lines": counts.get("partial", 0),
-            "exception_lines": counts.get("exception", 0),
-        },
-    ).one_or_none()
+    done = tx.conn.execute(_FINISH, {"file": file_id}).one_or_none()
     if done is not None:
         return _result(done, "created")
     found = tx.conn.execute(select(*_RESULT).where(StatementFile.id == file_id)).one()
     return _result(found, "exists")
 
 
-_STATUS_COUNTS = (
-    select(BankLine.status, func.count())
+def _counted(status: str) -> Any:
+    return func.count().filter(BankLine.status == status)
+
+
+# The file's new lines counted by what became of them, in the statement that finishes it.
+_COUNTS = (
+    select(
+        bindparam("file", type_=BigInteger).label("file_id"),  # one row, even for no lines
+        func.count().label("new"),
+        _counted("matched").label("matched"),
+        _counted("partial").label("partial"),
+        _counted("exception").label("exception"),
+    )
     .where(BankLine.file_id == bindparam("file"))
-    .group_by(BankLine.status)
+    .subquery("counts")
 )
 _RESULT = (
     StatementFile.id,
@@ -495,14 +501,14 @@ _RESULT = (
 )
 _FINISH = (
     update(StatementFile)
-    .where(StatementFile.id == bindparam("file"), StatementFile.state != "imported")
+    .where(StatementFile.id == _COUNTS.c.file_id, StatementFile.state != "imported")
     .values(
         state="imported",
-        new_lines=bindparam("new_lines"),
-        duplicate_lines=StatementFile.lines - bindparam("new_lines"),
-        matched_lines=bindparam("matched_lines"),
-        partial_lines=bindparam("partial_lines"),
-        exception_lines=bindparam("exception_lines"),
+        new_lines=_COUNTS.c.new,
+        duplicate_lines=StatementFile.lines - _COUNTS.c.new,
+        matched_lines=_COUNTS.c.matched,
+        partial_lines=_COUNTS.c.partial,
+        exception_lines=_COUNTS.c.exception,
     )
     .returning(*_RESULT)
 )
