@@ -81,15 +81,15 @@ def tell_many(tx: Tx, messages: list[dict[str, Any]]) -> None:
     ]
     if tx.dialect is Dialect.POSTGRESQL:
         # One JSON parameter, in order (ids follow it): a chunk tells thousands at once.
-        tx.conn.execute(
-            text(
-                "INSERT INTO outbox (recipient, topic, subject_id, payload, business_date,"
-                " attempts) SELECT x->>'recipient', x->>'topic', (x->>'subject_id')::bigint,"
-                " x->>'payload', (x->>'business_date')::date, 0"
-                " FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS j(x, n)"
-                " ORDER BY n"
-            ),
-            {"rows": json.dumps(rows, default=str)},
-        )
+        tx.conn.execute(_TELL_MANY_PG, {"rows": json.dumps(rows, default=str)})
         return
     tx.conn.execute(insert(OutboxMessage), rows)
+
+
+_TELL_MANY_PG = text(
+    "INSERT INTO outbox (recipient, topic, subject_id, payload, business_date,"
+    " attempts) SELECT x->>'recipient', x->>'topic', (x->>'subject_id')::bigint,"
+    " x->>'payload', (x->>'business_date')::date, 0"
+    " FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS j(x, n)"
+    " ORDER BY n"
+)

@@ -272,6 +272,8 @@ def _apply(
     funder_id = drawdowns[0].funder_id
     assert all(d.funder_id == funder_id for d in drawdowns)
     funder = tx.conn.execute(_FUNDER_TERMS, {"funder": funder_id}).one()
+    # Only paying an overdue loan can end the overdue that froze the wallet.
+    paid_overdue = any(d.status == model.DrawdownStatus.OVERDUE for d in drawdowns)
     shares = allocate(amount, owed, order or parse_order(drawdowns[0].allocation_order))
     penalty = sum(s.penalty for s in shares)
     interest = sum(s.interest for s in shares)
@@ -334,7 +336,8 @@ def _apply(
             {"drawdown": by_id[s.drawdown_id].order_ref, "principal": s.principal} for s in shares
         ],
     )
-    lift_overdue_freeze(tx, agent_code, agent_id)
+    if paid_overdue:
+        lift_overdue_freeze(tx, agent_code, agent_id)
     return repayment
 
 
