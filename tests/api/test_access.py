@@ -341,6 +341,20 @@ def test_every_route_is_documented_with_its_roles_and_every_problem_code_is_list
     assert one["status"] == 409
 
 
+def test_every_route_that_needs_a_credential_declares_bearer_security(api: Api) -> None:
+    """A client generated from the schema sends ``Authorization: Bearer`` where a route
+    needs it, and nowhere else (OpenAPI 3.1, ``http`` scheme ``bearer``)."""
+    spec = api.client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["HTTPBearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            needs = bool(operation.get("x-roles")) or path in ("/readyz", "/metrics")
+            declared = operation.get("security") == [{"HTTPBearer": []}]
+            assert declared == needs, (method, path)
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
 def test_the_docs_are_served_from_the_package_not_a_cdn(api: Api) -> None:
     page = api.client.get("/docs")
     assert page.status_code == 200

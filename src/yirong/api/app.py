@@ -20,7 +20,7 @@ from yirong.api import problems
 from yirong.api.client_address import trusted_networks
 from yirong.api.idempotency import idempotency_key
 from yirong.api.observability import Metrics, RequestMiddleware
-from yirong.api.security import Access, Operator
+from yirong.api.security import BEARER, BEARER_SCHEME, Access, Operator
 from yirong.api.uploads import form_schemas
 from yirong.books.service import current_business_date
 from yirong.config import settings
@@ -97,13 +97,16 @@ class ProblemType(BaseModel):
 class YirongApi(FastAPI):
     def openapi(self) -> dict[str, Any]:
         """FastAPI's document, with the upload forms' schemas that routes refer to by
-        name (their bodies are read by hand, so FastAPI does not know them)."""
+        name (their bodies are read by hand, so FastAPI does not know them), and the
+        bearer scheme the routes' ``security`` names (``_document_access``)."""
         if self.openapi_schema is None:
-            schemas = super().openapi().setdefault("components", {}).setdefault("schemas", {})
+            components = super().openapi().setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
             forms = form_schemas()
             if clash := sorted(schemas.keys() & forms.keys()):
                 raise ValueError(f"an upload form and a model share a name: {clash}")
             schemas.update(forms)
+            components.setdefault("securitySchemes", {})[BEARER] = BEARER_SCHEME
         return super().openapi()
 
 
@@ -123,7 +126,9 @@ def create_app(db: Database) -> FastAPI:
     problems.install(app, pages=problem_page)
     metrics = Metrics()
     app.add_middleware(RequestMiddleware, db=db, metrics=metrics)
-    app.include_router(_service_router(db, metrics))
+    service = _service_router(db, metrics)
+    _document_access(service)
+    app.include_router(service)
     _docs(app)
     routes: list[APIRoute] = []
     for name in VIEWS:
@@ -236,8 +241,9 @@ def access_of(route: APIRoute) -> Access | None:
 
 
 def _document_access(router: APIRouter) -> None:
-    """Each route's roles and idempotency into the OpenAPI document (``x-roles``,
-    ``x-idempotent``), so a client can be built from the schema alone."""
+    """Each route's roles, credential and idempotency into the OpenAPI document
+    (``x-roles``, ``security``, ``x-idempotent``), so a client can be built from the
+    schema alone."""
     for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
@@ -245,6 +251,7 @@ def _document_access(router: APIRouter) -> None:
         access = access_of(route)
         if access is not None:
             extra["x-roles"] = sorted(r.value for r in access.roles)
+            extra["security"] = [{BEARER: []}]
         if any(d.call is idempotency_key for d in route.dependant.dependencies):
             extra["x-idempotent"] = True
         route.openapi_extra = extra or None

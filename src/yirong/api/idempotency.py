@@ -18,13 +18,16 @@ import hashlib
 import inspect
 import json
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -216,7 +219,7 @@ class IdempotentRoute(APIRoute):
     of its own commits."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, in_one_hop(endpoint), **kwargs)
+        super().__init__(path, in_one_hop(endpoint, self), **kwargs)
 
     def get_route_handler(self) -> Handler:
         handler: Handler = super().get_route_handler()
@@ -260,23 +263,84 @@ class IdempotentRoute(APIRoute):
         return idempotent
 
 
-def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def in_one_hop(endpoint: Callable[..., Any], route: APIRoute | None = None) -> Callable[..., Any]:
     """A plain endpoint made async, its body run in the thread pool: FastAPI would
     otherwise check its answer in a second trip to the pool (every hop is a hand-off of
-    the GIL, which under load costs more than the check itself)."""
+    the GIL, which under load costs more than the check itself). A request that moves
+    money (``_answer``) has its answer rendered and kept in the same trip."""
     if inspect.iscoroutinefunction(endpoint):
         return endpoint
 
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        hop = _answering.get()
+        if hop is None or route is None or not hop.first.done or isinstance(result, Response):
+            return result
+        body = _rendered(route, result)
+        if body is None:
+            return result
+        response = Response(body, status_code=route.status_code or 200, media_type=JSON)
+        hop.kept = True
+        return _kept(hop, response)
+
     @functools.wraps(endpoint)
     async def in_the_pool(*args: Any, **kwargs: Any) -> Any:
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await run_in_threadpool(run, *args, **kwargs)
 
     return in_the_pool
 
 
+JSON = "application/json"
+
+
+def _rendered(route: APIRoute, content: Any) -> bytes | None:
+    """The answer's body as FastAPI renders a route's model (``fastapi.routing.
+    serialize_response``, its fast path), or None where that path is not FastAPI's
+    (another response class, a header set by the endpoint, an answer that fails its
+    model: FastAPI then renders it, or refuses it, as it does for every route)."""
+    field = route.response_field
+    serialize = getattr(field, "serialize_json", None)
+    if (
+        field is None
+        or serialize is None
+        or not isinstance(route.response_class, DefaultPlaceholder)
+        or route.dependant.response_param_name is not None
+        or not is_body_allowed_for_status_code(route.status_code or 200)
+    ):
+        return None
+    value, errors = field.validate(content, {}, loc=("response",))
+    if errors:
+        return None
+    body: bytes = serialize(
+        value,
+        include=route.response_model_include,
+        exclude=route.response_model_exclude,
+        by_alias=route.response_model_by_alias,
+        exclude_unset=route.response_model_exclude_unset,
+        exclude_defaults=route.response_model_exclude_defaults,
+        exclude_none=route.response_model_exclude_none,
+    )
+    return body
+
+
+@dataclass(slots=True)
+class _Hop:
+    """A request that moves money, as its endpoint's thread sees it: whether it has
+    written (its key with it), and whether its answer is kept already."""
+
+    call: _Call
+    first: FirstWrite
+    kept: bool = False
+
+
+_answering: ContextVar[_Hop | None] = ContextVar("yirong_answering", default=None)
+
+
 async def _answer(call: _Call, handler: Handler) -> Response:
     first = FirstWrite(call.db, call.take_key)
+    hop = _Hop(call, first)
     leave = first.entered()
+    token = _answering.set(hop)
     try:
         response = await handler(call.request)
     except _Answered as seen:
@@ -288,22 +352,28 @@ async def _answer(call: _Call, handler: Handler) -> Response:
             await run_in_threadpool(call.db.run, lambda tx: _release(tx, call.caller, call.key))
         raise
     finally:
+        _answering.reset(token)
         leave()
+    if hop.kept:  # in the endpoint's own trip to the pool
+        return response
+    return await run_in_threadpool(_kept, hop, response)
+
+
+def _kept(hop: _Hop, response: Response) -> Response:
+    """The answer kept under the key, with its audit record (a failure's is not: the
+    key is let go, and a retry runs anew); the answer to give."""
+    call, done = hop.call, hop.first.done
     if response.status_code >= 500 or not isinstance(response.body, bytes):
-        if first.done:  # nothing is kept: a retry runs anew
-            await run_in_threadpool(call.db.run, lambda tx: _release(tx, call.caller, call.key))
+        if done:
+            call.db.run(lambda tx: _release(tx, call.caller, call.key))
         return response
     stored = response.body.decode()
     status = response.status_code
-    if first.done and call.db.dialect is Dialect.POSTGRESQL:
+    if done and call.db.dialect is Dialect.POSTGRESQL:
         # The answer and its audit record in one statement, its own transaction.
-        await run_in_threadpool(
-            call.db.run, lambda tx: _keep_in_one(tx, call, status, stored), alone=True
-        )
+        call.db.run(lambda tx: _keep_in_one(tx, call, status, stored), alone=True)
         return response
-    kept = await run_in_threadpool(
-        call.db.run, lambda tx: _keep(tx, call, first.done, status, stored)
-    )
+    kept = call.db.run(lambda tx: _keep(tx, call, done, status, stored))
     return response if kept is None else _answer_to_repeat(call.request, kept)
 
 
