@@ -181,6 +181,10 @@ _PAYMENTS = (
     .order_by(Payment.reference)
     .with_for_update(of=Payment)
 )
+_PAYMENTS_NAMED = _PAYMENTS.where(Payment.reference.in_(bindparam("refs", expanding=True)))
+_PAYMENTS_TO = _PAYMENTS.where(
+    Payment.status == "instructed", Payment.payee_account.in_(bindparam("payees", expanding=True))
+)
 
 
 _balances = ledger.balance_rows()
@@ -240,15 +244,10 @@ def gather_facts(tx: Tx, lines: Sequence[model.Line]) -> Facts:
         }
     )
     if payment_refs:
-        for row in tx.conn.execute(
-            _PAYMENTS.where(Payment.reference.in_(bindparam("refs", expanding=True))),
-            {"refs": payment_refs},
-        ):
+        for row in tx.conn.execute(_PAYMENTS_NAMED, {"refs": payment_refs}):
             facts.payments[row[0]] = model.PaymentFacts(*row)
     if payees:
-        for row in tx.conn.execute(
-            _PAYMENTS.where(Payment.status == "instructed", Payment.payee_account.in_(payees))
-        ):
+        for row in tx.conn.execute(_PAYMENTS_TO, {"payees": payees}):
             found = facts.payments.setdefault(row[0], model.PaymentFacts(*row))
             facts.open_payments_by_payee.setdefault(row[3] or "", []).append(found)
     wallet_ids = sorted({line.wallet_id for line in lines if line.wallet_id is not None})

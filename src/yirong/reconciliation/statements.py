@@ -171,10 +171,10 @@ def _begin(
     *,
     stored: set[tuple[int, str]] | None = None,
 ) -> tuple[int, bool, tuple[list[BankAccountView], list[int]] | None]:
-    """The file's record (new, or the one a crashed import left), after proving that
-    nothing in it contradicts what the bank said before (``stored``: see
-    :func:`_check_conflicts`). Returns (file id, done, and for a new record its
-    accounts and its statements' ids)."""
+    """The file's record (new, or the one a crashed import left). A new one stands
+    only if nothing in the file contradicts what the bank said before (``stored``: see
+    :func:`_check_conflicts`); a refusal rolls it back. Returns (file id, done, and for
+    a new record its accounts and its statements' ids)."""
     file_id = tx.conn.scalar(
         _take_file(tx),
         {
