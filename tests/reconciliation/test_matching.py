@@ -3,6 +3,7 @@ and payments, and only a matched line moves money; notices move nothing."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.bank import (
 )
 from tests.databases import BACKENDS
 from tests.loans.story import close_days_until, market_with_line
-from yirong.books.service import add_bank_account, current_business_date
+from yirong.books.service import add_bank_account, bank_accounts, current_business_date
 from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.infra.db import Database
@@ -287,3 +288,30 @@ def test_the_platform_reads_statements_only_of_bank_accounts_it_holds(db: Databa
     assert caught.value.code == "statement_account_unknown"
     assert statement_files(db) == []  # nothing of the file was kept
     assert refused(statement_file, db, 1) == "statement_file_not_found"
+
+
+def test_bank_accounts_recorded_at_once_are_each_recorded_once(pg: Database) -> None:
+    """Two operators (or two first statements) recording accounts at the same moment:
+    each gets the account, only one becomes the reserve, nobody gets a server error."""
+    numbers = [RESERVE_NUMBER] * 6 + ["6222000000000000011", "6222000000000000012"]
+    start = threading.Barrier(len(numbers))
+    results: list[str] = []
+    failures: list[BaseException] = []
+
+    def record(number: str) -> None:
+        start.wait()
+        try:
+            results.append(add_bank_account(pg, number, RESERVE_BANK, RESERVE_NAME).number)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in numbers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == []
+    assert sorted(results) == sorted(numbers)
+    recorded = {a.number: a.ledger_account for a in bank_accounts(pg)}
+    assert set(recorded) == set(numbers)
+    assert sorted(recorded.values()).count("platform:reserve") == 1

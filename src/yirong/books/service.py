@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from yirong.books.tables import BankAccount, BusinessCalendar
 from yirong.errors import YirongError
-from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.db import Retryable, Tx, read_only, transactional
 from yirong.ledger import service as ledger
 from yirong.ledger.model import PLATFORM_BOOK, AccountKind
 
@@ -178,28 +179,33 @@ def add_bank_account(tx: Tx, number: str, bank_name: str, name: str) -> BankAcco
     today = business_date_of(tx)
     first = tx.session.scalar(select(BankAccount.id).limit(1)) is None
     code = RESERVE if first else f"platform:bank:{number}"
-    if not first:
-        ledger.open_account(
-            tx,
-            code,
-            book=PLATFORM_BOOK,
-            kind=AccountKind.ASSET,
-            name=f"Reserve account at {bank_name} {number}"[:200],
+    try:
+        if not first:
+            ledger.open_account(
+                tx,
+                code,
+                book=PLATFORM_BOOK,
+                kind=AccountKind.ASSET,
+                name=f"Reserve account at {bank_name} {number}"[:200],
+                opened_on=today,
+                owner_type="platform",
+                shards=HOT_SHARDS,
+            )
+        row = BankAccount(
+            number=number,
+            bank_name=bank_name,
+            name=name,
+            currency="CNY",
+            purpose="reserve",
+            ledger_account=code,
             opened_on=today,
-            owner_type="platform",
-            shards=HOT_SHARDS,
         )
-    row = BankAccount(
-        number=number,
-        bank_name=bank_name,
-        name=name,
-        currency="CNY",
-        purpose="reserve",
-        ledger_account=code,
-        opened_on=today,
-    )
-    tx.session.add(row)
-    tx.session.flush()
+        tx.session.add(row)
+        tx.session.flush()
+    except IntegrityError as exc:
+        # Another transaction recorded this account, or took the reserve's place as
+        # the first, since we looked: start again, and see what it recorded.
+        raise Retryable from exc
     return _bank_view(row)
 
 
