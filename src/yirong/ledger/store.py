@@ -329,14 +329,17 @@ UNION ALL
 SELECT 'd', NULL, NULL, business_date::text, NULL, NULL, NULL, NULL
 FROM business_calendar WHERE id = 1
 UNION ALL
+-- "= ANY(ARRAY(...))", not "IN (SELECT ...)": the planner guesses a JSON array holds
+-- 100 rows and would hash them against a scan of every entry; an array is looked up
+-- by the index, whatever its size.
 SELECT 'k', id, NULL, NULL, NULL, NULL, NULL, NULL FROM ledger_entries
-WHERE idempotency_key IN (SELECT json_array_elements_text(%(k)s::json))
+WHERE idempotency_key = ANY(ARRAY(SELECT json_array_elements_text(%(k)s::json)))
 UNION ALL
 SELECT 'r', pending_id, NULL, phase, NULL, NULL, NULL, NULL FROM ledger_entries
-WHERE pending_id IN (SELECT json_array_elements_text(%(p)s::json)::bigint)
+WHERE pending_id = ANY(ARRAY(SELECT json_array_elements_text(%(p)s::json)::bigint))
 UNION ALL
 SELECT 'v', reverses_id, NULL, NULL, NULL, NULL, NULL, NULL FROM ledger_entries
-WHERE reverses_id IN (SELECT json_array_elements_text(%(v)s::json)::bigint)
+WHERE reverses_id = ANY(ARRAY(SELECT json_array_elements_text(%(v)s::json)::bigint))
 """
     _WRITE = """
 WITH e AS (
@@ -405,8 +408,8 @@ WITH d AS (
          AND debits_pending::numeric + debits_posted + dp + dpo <= {MAX_BALANCE}
          AND credits_pending::numeric + credits_posted + cp + cpo <= {MAX_BALANCE}))
      AND NOT EXISTS (
-       SELECT 1 FROM ledger_entries WHERE idempotency_key IN (
-         SELECT x->>0 FROM json_array_elements(%(e)s::json) x))
+       SELECT 1 FROM ledger_entries WHERE idempotency_key = ANY(ARRAY(
+         SELECT x->>0 FROM json_array_elements(%(e)s::json) x)))  -- the index (see _SNAPSHOT)
      AND NOT EXISTS (
        SELECT 1 FROM json_array_elements(%(e)s::json) x, day
        WHERE (x->>7)::date < day.business_date) AS ok

@@ -202,11 +202,17 @@ _ORDERS = (
         Agent.code.label("agent_code"),
         FunderProduct.periods,
         FunderProduct.kind,
-        ledger.account_state(Wallet.account_id).label("wallet_state"),
+        # A value read for each order, not a join: joined, the wallets could lead the
+        # plan (a scan of every agent's) where the order's own index should.
+        ledger.account_state(
+            select(Wallet.account_id)
+            .where(Wallet.owner_type == "agent", Wallet.owner_code == Agent.code)
+            .correlate(Agent)  # the order's agent, two levels up
+            .scalar_subquery()
+        ).label("wallet_state"),
     )
     .join(Funder, Funder.id == _drawdown.funder_id)
     .join(Agent, Agent.id == _drawdown.agent_id)
-    .join(Wallet, (Wallet.owner_type == "agent") & (Wallet.owner_code == Agent.code))
     .join(FunderProduct, FunderProduct.id == _drawdown.product_id)
     .where(_drawdown.order_ref.in_(bindparam("refs", expanding=True)))
     .order_by(_drawdown.id)
