@@ -38,16 +38,16 @@ BUDGET: dict[str, dict[str, tuple[int, int]]] = {
         "statement": (1, 1),
         "drawdown": (10, 2),
         "notice": (7, 3),  # the signed request's nonce: one statement of its own
-        "funding": (18, 2),
-        "repayment": (13, 2),
+        "funding": (17, 2),
+        "repayment": (12, 2),
     },
     "sqlite": {
         "balance": (1, 1),
         "statement": (1, 1),
         "drawdown": (13, 2),
         "notice": (9, 3),
-        "funding": (37, 2),
-        "repayment": (26, 2),
+        "funding": (36, 2),
+        "repayment": (25, 2),
     },
 }
 

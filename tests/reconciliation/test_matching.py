@@ -288,6 +288,12 @@ def test_the_platform_reads_statements_only_of_bank_accounts_it_holds(db: Databa
     assert caught.value.code == "statement_account_unknown"
     assert statement_files(db) == []  # nothing of the file was kept
     assert refused(statement_file, db, 1) == "statement_file_not_found"
+    # Once the platform records the account (here or in another worker), its
+    # statements are read: the accounts a worker keeps are read again for a number
+    # not among them.
+    add_bank_account(db, "755900000000001", "某银行", "易融备付金二号")
+    stranger.credit(1_000, memo="货款", name="某某商贸有限公司", account="6228480000000000009")
+    assert stranger.close_day().new == 1
 
 
 def test_bank_accounts_recorded_at_once_are_each_recorded_once(pg: Database) -> None:

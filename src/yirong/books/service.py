@@ -5,6 +5,7 @@ decides money reads the wall clock."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -214,3 +215,14 @@ def bank_accounts_in(tx: Tx) -> list[BankAccountView]:
 
 
 bank_accounts = read_only(bank_accounts_in)
+
+
+def bank_accounts_numbered(tx: Tx, numbers: Iterable[str]) -> dict[str, BankAccountView]:
+    """The platform's bank accounts by number, holding at least those of ``numbers``
+    that it holds. A recorded account never changes and is never removed, so they are
+    kept for the process's life and read again only when a number is not among them
+    (recorded since, perhaps by another worker): every statement upload asks."""
+    known: dict[str, BankAccountView] = tx.db.cache("books.bank_accounts", dict)
+    if any(n not in known for n in numbers):
+        known.update((a.number, a) for a in bank_accounts_in(tx))
+    return known

@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, bindparam, func, insert, select, text, tuple_
 from yirong.bankfiles.model import BankLine as ParsedLine
 from yirong.bankfiles.model import BankStatement
 from yirong.bankfiles.parse import parse_statements
-from yirong.books.service import BankAccountView, bank_accounts_in, business_date_of
+from yirong.books.service import BankAccountView, bank_accounts_numbered, business_date_of
 from yirong.errors import YirongError
 from yirong.infra.db import Database, Dialect, Retryable, Tx, insert_new, per_dialect, read_only
 from yirong.reconciliation.matching import Taken, match_lines_in
@@ -147,7 +147,7 @@ def _chunks(
 
 
 def _accounts_for(tx: Tx, parsed: Sequence[BankStatement]) -> list[BankAccountView]:
-    held = {a.number: a for a in bank_accounts_in(tx)}
+    held = bank_accounts_numbered(tx, (stmt.account_number for stmt in parsed))
     found = []
     for stmt in parsed:
         account = held.get(stmt.account_number)
@@ -330,7 +330,7 @@ def _conflict(
 def _take(tx: Tx, file_id: int, part: list[tuple[int, BankStatement, ParsedLine]]) -> None:
     """One chunk: its new lines stored and matched, in one transaction. Lines already
     stored (by an earlier run of this import, or from another file) are skipped."""
-    accounts = {a.number: a for a in bank_accounts_in(tx)}
+    accounts = bank_accounts_numbered(tx, {s.account_number for _, s, _ in part})
     statement_ids = list(
         tx.conn.scalars(
             select(Statement.id).where(Statement.file_id == file_id).order_by(Statement.id)
