@@ -321,3 +321,22 @@ def test_bank_accounts_recorded_at_once_are_each_recorded_once(pg: Database) -> 
     recorded = {a.number: a.ledger_account for a in bank_accounts(pg)}
     assert set(recorded) == set(numbers)
     assert sorted(recorded.values()).count("platform:reserve") == 1
+
+
+def test_a_long_file_contradicting_one_line_given_before_is_refused(db: Database) -> None:
+    """Past 64 lines the stored ones are looked up in one statement (on PostgreSQL a
+    JSON parameter): a contradiction among them still refuses the whole file."""
+    from yirong.reconciliation.statements import import_statement_file
+
+    bank = Bank(db)
+    given = [bank.credit(1_000 + n, memo=f"无法识别 {n}") for n in range(70)]
+    assert bank.close_day().new == 70
+    bank.lines.extend(given[:69])
+    bank.lines.append(given[69].__class__(**{**_fields(given[69]), "amount": 1}))
+    contradicting = bank.statement_bytes()
+    assert refused(import_statement_file, db, contradicting, filename="b.csv") == (
+        "statement_line_conflict"
+    )
+    bank.lines.extend(given)
+    again = import_statement_file(db, bank.statement_bytes(), filename="c.csv")
+    assert (again.new, again.duplicates) == (0, 70)

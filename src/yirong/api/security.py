@@ -44,7 +44,9 @@ DB = Annotated[Database, Depends(database)]
 async def principal_of(request: Request) -> Principal | None:
     """The authenticated caller (looked up once per request), None when no credential
     was sent; an unknown, expired or revoked one is refused."""
-    found = getattr(request.state, "principal", _UNSET)
+    # The request's state as a plain dict: asking ``request.state`` for a name it does
+    # not hold raises and catches an exception, a cost every request paid.
+    found = request.scope.setdefault("state", {}).get("principal", _UNSET)
     if found is _UNSET:
         header = request.headers.get("authorization", "")
         scheme, _, credential = header.partition(" ")
