@@ -222,7 +222,10 @@ def bank_accounts_numbered(tx: Tx, numbers: Iterable[str]) -> dict[str, BankAcco
     that it holds. A recorded account never changes and is never removed, so they are
     kept for the process's life and read again only when a number is not among them
     (recorded since, perhaps by another worker): every statement upload asks."""
-    known: dict[str, BankAccountView] = tx.db.cache("books.bank_accounts", dict)
+    # One dict, replaced whole and never changed: a caller on another thread may be
+    # reading the one it was given.
+    kept: list[dict[str, BankAccountView]] = tx.db.cache("books.bank_accounts", lambda: [{}])
+    known = kept[0]
     if any(n not in known for n in numbers):
-        known.update((a.number, a) for a in bank_accounts_in(tx))
+        known = kept[0] = {a.number: a for a in bank_accounts_in(tx)}
     return known
