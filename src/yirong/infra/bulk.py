@@ -3,8 +3,9 @@
 psycopg pipelines an ``executemany`` well, but each row is still a statement for the
 server to parse, plan and run; a chunk of a bank statement updates thousands of rows.
 On PostgreSQL the rows travel as one JSON parameter to one ``UPDATE ... FROM
-json_array_elements``; SQLite, in process, takes the ``executemany``. And reading many
-rows as plain tuples (``stream_rows``)."""
+json_array_elements``; SQLite, in process, and a few rows on PostgreSQL (``FEW_ROWS``)
+take the ``executemany`` of one statement per row. And reading many rows as plain tuples
+(``stream_rows``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def update_rows(tx: Tx, table: Table, key: str, rows: Sequence[dict[str, Any]]) 
         tx.conn.execute(_pg_update(table, key, columns), {"rows": json.dumps(rows, default=str)})
         return
     tx.conn.execute(
-        _sqlite_update(table, key, columns),
+        _row_update(table, key, columns),
         [{f"_{c}": v for c, v in row.items()} for row in rows],
     )
 
@@ -54,7 +55,7 @@ def _pg_update(table: Table, key: str, columns: tuple[str, ...]) -> TextClause:
 
 
 @functools.cache
-def _sqlite_update(table: Table, key: str, columns: tuple[str, ...]) -> Update:
+def _row_update(table: Table, key: str, columns: tuple[str, ...]) -> Update:
     return (
         update(table)
         .where(table.c[key] == bindparam(f"_{key}"))
