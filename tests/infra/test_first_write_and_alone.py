@@ -54,6 +54,38 @@ def test_a_read_alone_sends_no_begin_and_a_second_statement_runs_it_again(db: Da
     assert seen == [(True, "one"), (True, "two"), (False, "two")]
 
 
+def test_every_way_of_sending_is_counted_alone(db: Database) -> None:
+    """Scalars, a scalar, a driver's SQL and the ORM's session: a second statement by
+    any of them (or the session at all) runs the read again in a transaction."""
+    seen: list[tuple[bool, str]] = []
+
+    def scalars_then_scalar(tx: Tx) -> int:
+        seen.append((tx.alone, "scalars"))
+        first = sum(tx.conn.scalars(text("SELECT 1")))
+        return first + int(tx.conn.scalar(text("SELECT 2")) or 0)
+
+    def driver_sql_twice(tx: Tx) -> int:
+        seen.append((tx.alone, "driver"))
+        first = int(tx.conn.exec_driver_sql("SELECT 3").scalar_one())
+        return first + int(tx.conn.exec_driver_sql("SELECT 4").scalar_one())
+
+    def with_the_session(tx: Tx) -> int:
+        seen.append((tx.alone, "session"))
+        return int(tx.session.execute(text("SELECT 5")).scalar_one())
+
+    assert db.run(scalars_then_scalar, readonly=True, alone=True) == 3
+    assert db.run(driver_sql_twice, readonly=True, alone=True) == 7
+    assert db.run(with_the_session, readonly=True, alone=True) == 5
+    assert seen == [
+        (True, "scalars"),
+        (False, "scalars"),
+        (True, "driver"),
+        (False, "driver"),
+        (True, "session"),
+        (False, "session"),
+    ]
+
+
 def test_the_first_write_commits_with_the_first_transaction_that_writes(marks: Database) -> None:
     db = marks
     first = FirstWrite(db, lambda tx: _mark(tx, "key"))

@@ -27,6 +27,7 @@ from yirong.config import settings
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Database, Tx, insert_new, per_dialect, read_only, transactional
+from yirong.infra.direct import send
 from yirong.roles import SIGN_IN_ROLES, Role
 
 SESSION_HOURS = 8
@@ -411,8 +412,10 @@ def use_nonce(db: Database, credential: str, nonce: str, expires_at: datetime) -
     takes the nonce, or finds it taken (a replay racing the first waits for it)."""
 
     def record(tx: Tx) -> None:
-        taken = tx.conn.execute(
-            _take_nonce(tx), {"credential": credential, "nonce": nonce, "expires_at": expires_at}
+        taken = send(
+            tx,
+            _take_nonce(tx),
+            {"credential": credential, "nonce": nonce, "expires_at": expires_at},
         ).first()
         if taken is None:
             raise YirongError("signature_replayed")

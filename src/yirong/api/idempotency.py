@@ -52,6 +52,7 @@ from yirong.infra.db import (
     per_dialect,
     transactional,
 )
+from yirong.infra.direct import send
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
@@ -121,7 +122,8 @@ def _begin(tx: Tx, caller: str, key: str, fingerprint: str) -> _Stored | str:
     statements, not the ORM: this runs for every request that moves money.)"""
     moment = _now()
     c = ApiRequest
-    taken = tx.conn.execute(
+    taken = send(
+        tx,
         _take_statement(tx),
         {"caller": caller, "key": key, "fingerprint": fingerprint, "started_at": moment},
     ).first()
@@ -398,10 +400,12 @@ def _keep_in_one(tx: Tx, call: _Call, status: int, stored: str) -> None:
     answer = {"k_caller": call.caller, "k_key": call.key, "k_status": status, "k_body": stored}
     audit = _audit_of(call, status)
     if audit is None:
-        tx.conn.execute(_ANSWERED, answer)
+        send(tx, _ANSWERED, answer)
         return
-    tx.conn.execute(
-        _answered_and_audited(tuple(audit)), {**answer, **{f"a_{k}": v for k, v in audit.items()}}
+    send(
+        tx,
+        _answered_and_audited(tuple(audit)),
+        {**answer, **{f"a_{k}": v for k, v in audit.items()}},
     )
 
 

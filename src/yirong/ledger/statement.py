@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select, text, tuple_
 
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_alone, read_only
+from yirong.infra.direct import send
 from yirong.ledger.model import Account, AccountKind, AccountState, Phase, Side
 from yirong.ledger.service import AccountBalance, account_by_code, account_by_id
 from yirong.ledger.tables import LedgerEntry, LedgerPosting
@@ -95,7 +96,8 @@ def _page(
     tx: Tx, found: Account, limit: int, before: int | None
 ) -> tuple[AccountBalance, list[StatementLine]]:
     bound = before if before is not None else 2**62
-    rows = tx.conn.execute(
+    rows = send(
+        tx,
         _PAGE if before is None else _OLDER_PAGE,
         {"account": found.id, "limit": limit, "bound": bound},
     ).all()

@@ -20,6 +20,7 @@ from yirong.funders.service import funder_code_of
 from yirong.funders.tables import FunderProduct
 from yirong.funders.terms import LINE_FAMILY, ORDER_FAMILY, is_bullet
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.direct import send
 from yirong.infra.opaque import conceal
 from yirong.infra.outbox import tell
 from yirong.loans import model
@@ -164,7 +165,7 @@ def request_drawdown(
     today = business_date_of(tx)
     # A key is new on almost every request: its id is asked first (a statement built
     # once), the order itself only when there is one.
-    earlier_id = tx.conn.scalar(_ORDERED_UNDER, {"agent": agent_id, "key": key})
+    earlier_id = send(tx, _ORDERED_UNDER, {"agent": agent_id, "key": key}).scalar()
     earlier = None if earlier_id is None else tx.session.get(Drawdown, earlier_id)
     if earlier is not None:
         if (earlier.amount, earlier.term_days) != (amount, term_days):
@@ -260,9 +261,9 @@ def new_drawdown_in(
     )
     # Written in Core (the ORM's unit of work cost more than the statements, on every
     # drawdown); the entity answered is a copy, for the caller to read.
-    drawdown_id = tx.conn.execute(_NEW_ORDER, ordered).scalar_one()
+    drawdown_id = send(tx, _NEW_ORDER, ordered).scalar_one()
     ordered["order_ref"] = f"YR{today:%Y%m%d}{conceal(drawdown_id, 10, 'order'):010d}"
-    tx.conn.execute(_ORDER_REF, {"drawdown": drawdown_id, "ref": ordered["order_ref"]})
+    send(tx, _ORDER_REF, {"drawdown": drawdown_id, "ref": ordered["order_ref"]})
     return Drawdown(id=drawdown_id, **ordered)
 
 

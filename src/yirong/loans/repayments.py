@@ -33,6 +33,7 @@ from yirong.funders.accounts import memo_account, share_account
 from yirong.funders.tables import Funder, FunderProduct
 from yirong.funders.terms import LINE_FAMILY, ORDER_FAMILY, family_of
 from yirong.infra.db import Tx, read_only, transactional
+from yirong.infra.direct import send
 from yirong.infra.outbox import tell
 from yirong.ledger import service as ledger
 from yirong.ledger.model import Account, Leg, NewEntry, Side
@@ -190,7 +191,7 @@ def _earlier(tx: Tx, agent_id: int, key: str) -> list[Repayment]:
     """The repayment made under ``key`` and its later parts, in order; none if none.
     A request's first part carries the key itself: asked first, in a statement built
     once, since a key is new on almost every request."""
-    if tx.conn.scalar(_MADE_UNDER, {"agent": agent_id, "key": key}) is None:
+    if send(tx, _MADE_UNDER, {"agent": agent_id, "key": key}).scalar() is None:
         return []
     parts = f"{key}{PART}"
     return list(
@@ -271,7 +272,7 @@ def _apply(
     drawdowns = [x.drawdown for x in debts]
     funder_id = drawdowns[0].funder_id
     assert all(d.funder_id == funder_id for d in drawdowns)
-    funder = tx.conn.execute(_FUNDER_TERMS, {"funder": funder_id}).one()
+    funder = send(tx, _FUNDER_TERMS, {"funder": funder_id}).one()
     # Only paying an overdue loan can end the overdue that froze the wallet.
     paid_overdue = any(d.status == model.DrawdownStatus.OVERDUE for d in drawdowns)
     shares = allocate(amount, owed, order or parse_order(drawdowns[0].allocation_order))
@@ -300,7 +301,7 @@ def _apply(
     }
     # Written in Core (the ORM's unit of work cost more than the inserts themselves,
     # on every repayment); the entity answered is a copy, for the view.
-    repayment = Repayment(id=tx.conn.scalar(_NEW_REPAYMENT, made), **made)
+    repayment = Repayment(id=send(tx, _NEW_REPAYMENT, made).scalar(), **made)
     by_id = {d.id: d for d in drawdowns}
     terms = {x.drawdown.id: x.term for x in debts if x.term is not None}
     for s in shares:

@@ -22,6 +22,7 @@ from sqlalchemy import Select, bindparam, func, insert, select, update
 from yirong.books.service import CARRIER, RESERVE, business_date_of
 from yirong.errors import YirongError
 from yirong.infra.db import Tx, read_alone, read_only, transactional
+from yirong.infra.direct import send
 from yirong.ledger import service as ledger
 from yirong.ledger.model import (
     PLATFORM_BOOK,
@@ -634,7 +635,7 @@ def _view(tx: Tx, handle: str) -> WalletView:
     """The wallet, its balance (summed over its shards) and its active freezes, in one
     query: the view every balance read and every freeze answers with."""
     owner_type, code = parse_handle(handle)
-    row = tx.conn.execute(_view_query(), {"owner_type": owner_type, "code": code}).one_or_none()
+    row = send(tx, _view_query(), {"owner_type": owner_type, "code": code}).one_or_none()
     if row is None:
         raise YirongError("wallet_not_found", wallet=handle)
     (
