@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from yirong.books.tables import BankAccount, BusinessCalendar
 from yirong.errors import YirongError
 from yirong.infra.db import Retryable, Tx, read_only, transactional
+from yirong.infra.direct import send
 from yirong.ledger import service as ledger
 from yirong.ledger.model import PLATFORM_BOOK, AccountKind
 
@@ -71,7 +72,7 @@ def business_date_of(tx: Tx) -> date:
     times; only :func:`advance_business_date` moves it, and it tells the transaction)."""
     found: date | None = tx.memo.get(_TODAY)
     if found is None:
-        found = tx.conn.scalar(_TODAY_QUERY)
+        found = send(tx, _TODAY_QUERY).scalar()
         if found is None:
             raise YirongError("books_not_open")
         tx.memo[_TODAY] = found

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from yirong.infra.base import Base, Id
 from yirong.infra.db import Dialect, Tx
+from yirong.infra.direct import send
 
 
 class OutboxMessage(Base):
@@ -48,7 +49,8 @@ def tell(tx: Tx, recipient: str, topic: str, subject_id: int, today: date, **pay
     """One message, written now (a Core insert, not the ORM's at its next flush: it is
     on every money request's path), so that a transaction's messages keep the order
     they were told in."""
-    tx.conn.execute(
+    send(
+        tx,
         _TELL,
         {
             "recipient": recipient,
@@ -81,7 +83,7 @@ def tell_many(tx: Tx, messages: list[dict[str, Any]]) -> None:
     ]
     if tx.dialect is Dialect.POSTGRESQL:
         # One JSON parameter, in order (ids follow it): a chunk tells thousands at once.
-        tx.conn.execute(_TELL_MANY_PG, {"rows": json.dumps(rows, default=str)})
+        send(tx, _TELL_MANY_PG, {"rows": json.dumps(rows, default=str)})
         return
     tx.conn.execute(insert(OutboxMessage), rows)
 

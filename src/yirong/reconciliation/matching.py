@@ -26,6 +26,7 @@ from yirong.funders.service import funder_code_of
 from yirong.funders.tables import Funder
 from yirong.infra.bulk import update_rows
 from yirong.infra.db import Dialect, Tx
+from yirong.infra.direct import send
 from yirong.ledger import service as ledger
 from yirong.ledger.model import AccountState, Leg, NewEntry, Side
 from yirong.loans.funding import Funding, fund_order_in, fund_orders_in, order_by_reference
@@ -561,7 +562,8 @@ def close_notices_in(tx: Tx, kind: str, lines_by_target: Mapping[str, int]) -> N
         # One statement: the notices matched, and the exceptions raised about them
         # resolved (a data-modifying WITH).
         pairs = [{"target": target, "line": line} for target, line in lines_by_target.items()]
-        tx.conn.execute(
+        send(
+            tx,
             _NOTICES_CLOSED_PG,
             {"kind": kind, "pairs": json.dumps(pairs), "today": business_date_of(tx)},
         )

@@ -17,6 +17,7 @@ from yirong.books.tables import BANK_LINE
 from yirong.errors import YirongError
 from yirong.funders.tables import Funder
 from yirong.infra.db import Retryable, Tx, insert_new, per_dialect, read_only, transactional
+from yirong.infra.direct import send
 from yirong.loans.model import ORDER
 from yirong.loans.tables import Drawdown
 from yirong.money import check_amount
@@ -99,9 +100,9 @@ def record_notice(
     # A key is new on almost every request, and a bank reference too: the insert comes
     # first, and takes neither if either was taken (one statement, where asking for
     # each first took three). Only then is it asked which was.
-    notice_id = tx.conn.scalar(_say(tx), said)
+    notice_id = send(tx, _say(tx), said).scalar()
     if notice_id is None:
-        earlier_id = tx.conn.scalar(_SAID_UNDER, {"by": recorded_by, "key": key})
+        earlier_id = send(tx, _SAID_UNDER, {"by": recorded_by, "key": key}).scalar()
         earlier = None if earlier_id is None else tx.session.get(Notice, earlier_id)
         if earlier is not None:
             _same_notice(earlier, key, kind=kind, target=target, amount=amount, bank_ref=their_ref)
@@ -152,7 +153,7 @@ def _fresh_bank_ref(tx: Tx, party: str, their_ref: str) -> None:
     notice (under another key) it is refused. Only this funder's own notices are
     looked at, and the refusal names nothing but the caller's own reference and
     notice: another funder may use the same reference, and learns nothing of it."""
-    earlier = tx.conn.scalar(_BANK_REF_USED, {"party": party, "their_ref": their_ref})
+    earlier = send(tx, _BANK_REF_USED, {"party": party, "their_ref": their_ref}).scalar()
     if earlier is not None:
         raise YirongError("bank_ref_used", bank_ref=their_ref, notice=earlier)
 
@@ -174,7 +175,7 @@ def _target(
     requested, which no bank line has funded (nothing leads back to that state), so
     that the lines need not be searched for it."""
     if kind == "funding":
-        row = tx.conn.execute(_ORDER_OF, {"ref": target}).one_or_none()
+        row = send(tx, _ORDER_OF, {"ref": target}).one_or_none()
         # Another funder's order answers as a missing one: quoting references tells a
         # funder nothing of the others' business.
         if row is None or (funder is not None and row[0] != funder):
@@ -222,7 +223,7 @@ def _already_paid(tx: Tx, notice: Notice) -> None:
         )
     if line_id is not None:
         notice.status, notice.line_id, notice.closed_on = "matched", line_id, notice.said_on
-        tx.conn.execute(_NOTICE_PAID, {"notice": notice.id, "line": line_id, "day": notice.said_on})
+        send(tx, _NOTICE_PAID, {"notice": notice.id, "line": line_id, "day": notice.said_on})
 
 
 _NOTICE_PAID = (

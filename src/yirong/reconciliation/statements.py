@@ -28,6 +28,7 @@ from yirong.bankfiles.parse import parse_statements
 from yirong.books.service import BankAccountView, bank_accounts_numbered, business_date_of
 from yirong.errors import YirongError
 from yirong.infra.db import Database, Dialect, Retryable, Tx, insert_new, per_dialect, read_only
+from yirong.infra.direct import send
 from yirong.reconciliation.matching import Taken, match_lines_in
 from yirong.reconciliation.rules import rules_in
 from yirong.reconciliation.tables import BankLine, Statement, StatementFile
@@ -175,7 +176,8 @@ def _begin(
     only if nothing in the file contradicts what the bank said before (``stored``: see
     :func:`_check_conflicts`); a refusal rolls it back. Returns (file id, done, and for
     a new record its accounts and its statements' ids)."""
-    file_id = tx.conn.scalar(
+    file_id = send(
+        tx,
         _take_file(tx),
         {
             "sha256": digest,
@@ -189,9 +191,9 @@ def _begin(
             "received_on": business_date_of(tx),
             "received_by": actor[:80],
         },
-    )
+    ).scalar()
     if file_id is None:  # this very file was received before (or is being, and waited for)
-        existing = tx.conn.execute(_FILE_BY_HASH, {"sha256": digest}).one_or_none()
+        existing = send(tx, _FILE_BY_HASH, {"sha256": digest}).one_or_none()
         if existing is None:  # taken and let go (its import rolled back) in between
             raise Retryable
         return existing.id, existing.state == "imported", None
@@ -292,8 +294,8 @@ def _given_before(
 ) -> list[tuple[str, int, str, date]]:
     """The account's stored lines among ``identities``, with what they said."""
     if tx.dialect is Dialect.POSTGRESQL and len(identities) > _FEW_KEYS:
-        found = tx.conn.execute(
-            _GIVEN_BEFORE_MANY, {"account": account_id, "identities": json.dumps(identities)}
+        found = send(
+            tx, _GIVEN_BEFORE_MANY, {"account": account_id, "identities": json.dumps(identities)}
         )
     else:
         found = tx.conn.execute(
@@ -428,8 +430,8 @@ def _insert_lines(tx: Tx, rows: list[dict[str, object]]) -> list[int]:
     if tx.dialect is Dialect.POSTGRESQL:
         found = {
             (account_id, identity): line_id
-            for account_id, identity, line_id in tx.conn.execute(
-                _INSERT_PG, {"rows": json.dumps(rows, default=str)}
+            for account_id, identity, line_id in send(
+                tx, _INSERT_PG, {"rows": json.dumps(rows, default=str)}
             )
         }
         return [found[(int(str(r["bank_account_id"])), str(r["identity"]))] for r in rows]
@@ -468,7 +470,7 @@ def _row(
 def _finish(tx: Tx, file_id: int) -> ImportResult:
     """The file imported, with what its import did; or, if another import finished it
     first, what that one did (the UPDATE waits for it and then finds nothing to do)."""
-    done = tx.conn.execute(_FINISH, {"file": file_id}).one_or_none()
+    done = send(tx, _FINISH, {"file": file_id}).one_or_none()
     if done is not None:
         return _result(done, "created")
     found = tx.conn.execute(select(*_RESULT).where(StatementFile.id == file_id)).one()
