@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg.pq import ExecStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -38,6 +39,7 @@ class _Form:
     defaults: dict[str, Any]  # the statement's own values (its constants)
 
 
+TUPLES_OK = ExecStatus.TUPLES_OK
 _forms: dict[tuple[int, tuple[str, ...]], _Form] = {}
 # Statements meant for this are built once; should some caller build one per call, the
 # kept forms are let go rather than left to grow.
@@ -58,7 +60,10 @@ def send(tx: Tx, statement: Any, parameters: Mapping[str, Any] | None = None) ->
     try:
         with tx.raw.cursor(row_factory=namedtuple_row) as cursor:
             cursor.execute(form.sql, values)
-            rows = cursor.fetchall() if cursor.description is not None else []
+            # Whether rows came, asked of the result: ``description`` builds its
+            # columns anew on every call.
+            result = cursor.pgresult
+            rows = cursor.fetchall() if result and result.status == TUPLES_OK else []
             return Rows(rows, cursor.rowcount)
     except psycopg.Error as exc:
         raise DBAPIError.instance(

@@ -315,8 +315,10 @@ def _lendable(
         )
     # What stands in the way, in one statement: overdue loans, a legal order's freeze,
     # what the line already carries.
-    overdue, legal_orders, used = tx.session.execute(  # flushed first, as the ORM's reads
-        _OBSTACLES, {"agent": agent_id, "agent_code": agent_code, "line": line.id}
+    # Nothing of the session's is pending here (a drawdown, or its preview, changes
+    # nothing before it asks), so the statement needs no flush before it.
+    overdue, legal_orders, used = send(
+        tx, _OBSTACLES, {"agent": agent_id, "agent_code": agent_code, "line": line.id}
     ).one()
     if overdue:
         raise YirongError("loan_overdue", agent=agent_code)
