@@ -2,11 +2,11 @@
 and from then on not run through its execution layer.
 
 On two cores that layer (an execution context, the compiled cache's key, the
-parameters' and the result's processing) cost more CPU than psycopg's own round trip:
-about 70-100 µs of the 150-250 a one-row statement took (BENCHMARKS.md), on each of the
-fifty-odd statements of a cycle of the API bench. The ledger's hot statements already
-go to the driver as SQL of their own; these are the rest of the hot path's, kept as
-SQLAlchemy builds them.
+parameters' and the result's processing) cost about as much CPU as psycopg's own round
+trip: the wallet's one-row statement took 220-270 µs through it and 140-150 µs sent
+direct (BENCHMARKS.md), and a cycle of the API bench sends fifty-odd statements. The
+ledger's hot statements already go to the driver as SQL of their own; these are the
+rest of the hot path's, kept as SQLAlchemy builds them.
 
 Only what SQLAlchemy would send unchanged goes direct: a statement whose parameters or
 result columns a type converts (JSON, an Enum type, a TypeDecorator...), or whose
@@ -39,7 +39,7 @@ class _Form:
     defaults: dict[str, Any]  # the statement's own values (its constants)
 
 
-TUPLES_OK = ExecStatus.TUPLES_OK
+_TUPLES_OK = ExecStatus.TUPLES_OK
 _forms: dict[tuple[int, tuple[str, ...]], _Form] = {}
 # Statements meant for this are built once; should some caller build one per call, the
 # kept forms are let go rather than left to grow.
@@ -63,7 +63,7 @@ def send(tx: Tx, statement: Any, parameters: Mapping[str, Any] | None = None) ->
             # Whether rows came, asked of the result: ``description`` builds its
             # columns anew on every call.
             result = cursor.pgresult
-            rows = cursor.fetchall() if result and result.status == TUPLES_OK else []
+            rows = cursor.fetchall() if result and result.status == _TUPLES_OK else []
             return Rows(rows, cursor.rowcount)
     except psycopg.Error as exc:
         raise DBAPIError.instance(
