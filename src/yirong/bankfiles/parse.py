@@ -6,24 +6,33 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from yirong.bankfiles import camt053, cmb, csv_layout, icbc, mt940
+# Each layout's parts by their module, not through the package: its __init__ imports
+# this module, and the package stays above its parts.
+from yirong.bankfiles.camt053 import parse as parse_camt053
+from yirong.bankfiles.cmb import PROFILE as CMB_PROFILE
+from yirong.bankfiles.cmb import parse as parse_cmb
+from yirong.bankfiles.csv_layout import HEADER as CSV_HEADER
+from yirong.bankfiles.csv_layout import parse as parse_csv
 from yirong.bankfiles.fields import decode_text
+from yirong.bankfiles.icbc import PROFILE as ICBC_PROFILE
+from yirong.bankfiles.icbc import parse as parse_icbc
 from yirong.bankfiles.model import BankStatement
+from yirong.bankfiles.mt940 import parse as parse_mt940
 from yirong.bankfiles.tabular import HEADER_SEARCH_ROWS, OLE_MAGIC, ZIP_MAGIC, read_sheet
 from yirong.errors import YirongError
 
 FORMATS = ("camt053", "mt940", "cmb", "icbc", "csv")
 _READERS: dict[str, Callable[[bytes], list[BankStatement]]] = {
-    "camt053": camt053.parse,
-    "mt940": mt940.parse,
-    "cmb": cmb.parse,
-    "icbc": icbc.parse,
-    "csv": csv_layout.parse,
+    "camt053": parse_camt053,
+    "mt940": parse_mt940,
+    "cmb": parse_cmb,
+    "icbc": parse_icbc,
+    "csv": parse_csv,
 }
 _CAMT053 = re.compile(rb"camt\.053\.|<(?:\w+:)?BkToCstmrStmt\b")
 _MT940_START = re.compile(r"^:20:", re.MULTILINE)
 _MT940_TAGS = re.compile(r"^:(?:25|28C?|60[FM]|61|62[FM]):", re.MULTILINE)
-_CSV_HEADER = ",".join(csv_layout.HEADER)
+_CSV_HEADER = ",".join(CSV_HEADER)
 
 
 def parse_statements(
@@ -71,7 +80,7 @@ def _tabular(content: bytes, filename: str) -> str:
         if error.code != "statement_malformed":
             raise
         raise _unknown(filename, "not a table Yirong can read (" + error.message + ")") from None
-    for profile in (icbc.PROFILE, cmb.PROFILE):
+    for profile in (ICBC_PROFILE, CMB_PROFILE):
         if profile.recognises(rows):
             return profile.format
     if filename.lower().rsplit("/", 1)[-1].startswith("historydetail"):

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from yirong.bankfiles import csv_layout
+from yirong.bankfiles.csv_layout import write as write_csv_layout
 from yirong.bankfiles.model import BankLine, BankStatement, Direction
 from yirong.bankfiles.mt940 import NARRATIVE_WIDTH
 
@@ -31,7 +31,7 @@ Cell = str | Decimal
 
 
 def write_csv(stmt: BankStatement) -> bytes:
-    return csv_layout.write(stmt)
+    return write_csv_layout(stmt)
 
 
 # ---------------------------------------------------------------- camt.053

@@ -51,7 +51,7 @@ def send(tx: Tx, statement: Any, parameters: Mapping[str, Any] | None = None) ->
     """``tx.conn.execute(statement, parameters)``, direct to the driver where it may
     go. What it answers is read as SQLAlchemy's result is (``one()``, ``first()``,
     ``scalar()``, rows by position and by name)."""
-    given = dict(parameters or {})
+    given = parameters if parameters is not None else {}
     form = _form(tx, statement, given) if tx.dialect is Dialect.POSTGRESQL else None
     if form is None or form.sql is None:
         return tx.conn.execute(statement, given)
@@ -75,10 +75,10 @@ def is_direct(tx: Tx, statement: Any, parameters: Mapping[str, Any] | None = Non
     """Whether :func:`send` sends ``statement`` straight to the driver."""
     if tx.dialect is not Dialect.POSTGRESQL:
         return False
-    return _form(tx, statement, dict(parameters or {})).sql is not None
+    return _form(tx, statement, parameters or {}).sql is not None
 
 
-def _form(tx: Tx, statement: Any, given: dict[str, Any]) -> _Form:
+def _form(tx: Tx, statement: Any, given: Mapping[str, Any]) -> _Form:
     # An INSERT or UPDATE is compiled for the columns it is given, as SQLAlchemy does.
     key = (id(statement), tuple(given) if getattr(statement, "is_dml", False) else ())
     found = _forms.get(key)
